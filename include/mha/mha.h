@@ -1,0 +1,316 @@
+/*
+ * mha.h - public C API of libmha: multi-head attention with the semantics of
+ * torch.nn.MultiheadAttention.forward (PyTorch 2.x mask rules), dispatched to
+ * backend plugins found at run time.
+ *
+ * Conventions (see docs/api.md for the long form):
+ *  - Every call that can fail returns mha_status; MHA_STATUS_OK (0) is success.
+ *    On failure, mha_last_error() returns a per-thread message that names the
+ *    argument and the expected versus the actual value.
+ *  - Structs that may grow carry `struct_size` (set it with the matching
+ *    *_init() function or to sizeof) and `next`, an extension chain. Fields are
+ *    only ever appended; a caller built against an older header keeps working.
+ *  - Handles are opaque. Every *_destroy()/_close() accepts NULL.
+ *  - Pointers passed in are borrowed for the duration of the call unless the
+ *    comment says otherwise. Nothing returned needs to be freed unless said.
+ *  - The library never prints, exits or aborts. Its only global state is the
+ *    plugin registry, which is thread-safe.
+ */
+#ifndef MHA_MHA_H
+#define MHA_MHA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define MHA_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define MHA_API __attribute__((visibility("default")))
+#else
+#define MHA_API
+#endif
+
+/* Version of the library (semantic versioning). */
+#define MHA_VERSION_MAJOR 0
+#define MHA_VERSION_MINOR 1
+#define MHA_VERSION_PATCH 0
+MHA_API const char *mha_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes: one X-macro table yields the enum, names and messages.      */
+/* Codes are stable: new ones are appended, none is renumbered.              */
+/* ------------------------------------------------------------------------ */
+#define MHA_STATUS_MAP(X)                                                          \
+    X(OK, 0, "success")                                                            \
+    X(NULL_ARGUMENT, 1, "a required pointer argument is NULL")                     \
+    X(INVALID_STRUCT_SIZE, 2, "struct_size is not set or too small")               \
+    X(INVALID_VALUE, 3, "an argument has a value outside its valid range")         \
+    X(SHAPE_MISMATCH, 4, "tensor shapes do not agree")                             \
+    X(INVALID_DTYPE, 5, "tensor dtype is not allowed here")                        \
+    X(SIZE_OVERFLOW, 6, "sizes overflow the addressable range")                    \
+    X(UNSUPPORTED, 7, "the backend does not support this feature")                 \
+    X(OUT_OF_MEMORY, 8, "out of memory")                                           \
+    X(NOT_FOUND, 9, "no such plugin or device")                                    \
+    X(PLUGIN_INVALID, 10, "the file is not a usable mha plugin")                   \
+    X(ABI_MISMATCH, 11, "the plugin was built for another ABI major version")      \
+    X(DEVICE_ERROR, 12, "the device or its driver reported an error")              \
+    X(BUILD_ERROR, 13, "a device program failed to build")                         \
+    X(IO_ERROR, 14, "a file could not be read or written")                         \
+    X(FORMAT_ERROR, 15, "a file is malformed")                                     \
+    X(BUSY, 16, "objects created from it are still alive")                         \
+    X(INTERNAL, 17, "internal error (a bug in mha or a plugin)")
+
+typedef enum mha_status {
+#define MHA_STATUS_ENUM_(name, code, message) MHA_STATUS_##name = code,
+    MHA_STATUS_MAP(MHA_STATUS_ENUM_)
+#undef MHA_STATUS_ENUM_
+} mha_status;
+
+/* "MHA_STATUS_SHAPE_MISMATCH"; "MHA_STATUS_UNKNOWN" for a code not in the map. */
+MHA_API const char *mha_status_name(mha_status status);
+/* A sentence describing the code in general; see mha_last_error() for this call's. */
+MHA_API const char *mha_status_string(mha_status status);
+/* Message of the last failed call on this thread ("" if none). Valid until the
+ * next mha call on this thread. */
+MHA_API const char *mha_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Extension chains                                                          */
+/* ------------------------------------------------------------------------ */
+/* Every extensible struct has `const mha_extension *next`. An extension starts
+ * with this header; `type` is a value from a plugin-specific header (for
+ * example include/mha/opencl.h). The host rejects extension types that the
+ * chosen plugin does not list in its capabilities. */
+typedef struct mha_extension {
+    size_t struct_size;
+    uint32_t type;
+    const struct mha_extension *next;
+} mha_extension;
+
+/* ------------------------------------------------------------------------ */
+/* Tensors                                                                   */
+/* ------------------------------------------------------------------------ */
+typedef enum mha_dtype {
+    MHA_DTYPE_NONE = 0, /* tensor absent */
+    MHA_DTYPE_F32 = 1,  /* IEEE binary32 */
+    MHA_DTYPE_BOOL = 2, /* one byte per element, 0 = false, anything else = true */
+    MHA_DTYPE_F16 = 3   /* reserved for fp16 storage; no plugin accepts it yet */
+} mha_dtype;
+MHA_API const char *mha_dtype_name(mha_dtype dtype);
+MHA_API size_t mha_dtype_size(mha_dtype dtype);
+
+/* Where a tensor's data lives. Plugins list the kinds they accept. */
+typedef enum mha_memory {
+    MHA_MEMORY_HOST = 0,          /* data is a host pointer */
+    MHA_MEMORY_OPENCL_BUFFER = 1  /* data is a cl_mem; see include/mha/opencl.h */
+} mha_memory;
+
+#define MHA_MAX_RANK 4
+
+/* A dense, row-major (C order) tensor view. The caller owns the memory. */
+typedef struct mha_tensor {
+    void *data;          /* host pointer, or a device handle per `memory`; NULL = absent */
+    mha_dtype dtype;
+    int32_t rank;
+    int64_t shape[MHA_MAX_RANK];
+    mha_memory memory;   /* MHA_MEMORY_HOST unless a plugin says otherwise */
+    uint64_t offset;     /* byte offset into a device buffer; 0 for host memory */
+} mha_tensor;
+
+/* Convenience constructors for host tensors (unused dims are ignored). */
+MHA_API mha_tensor mha_tensor_f32(const float *data, int32_t rank, const int64_t *shape);
+MHA_API mha_tensor mha_tensor_bool(const uint8_t *data, int32_t rank, const int64_t *shape);
+
+/* ------------------------------------------------------------------------ */
+/* Plugins and devices                                                       */
+/* ------------------------------------------------------------------------ */
+/* The registry is filled on first use by scanning, in order: the directories in
+ * MHA_PLUGIN_PATH (':'-separated), the plugin folder beside libmha
+ * (<libdir>/mha/plugins, which is both the install location and the build
+ * tree's), and the compiled-in install directory. Files named
+ * libmha_plugin_*.so are candidates; the first plugin of a given name wins.
+ * Broken candidates are recorded (see mha_plugin_failure) and skipped. */
+
+typedef struct mha_plugin_info {
+    size_t struct_size;
+    const char *name;      /* "reference", "opencl"; owned by the registry */
+    const char *version;   /* plugin's own version string */
+    uint32_t abi_major, abi_minor;
+    const char *path;      /* file it was loaded from */
+    const char *description;
+} mha_plugin_info;
+
+/* Loads one plugin file explicitly (in addition to the scanned ones). */
+MHA_API mha_status mha_plugin_load(const char *path);
+MHA_API mha_status mha_plugin_count(size_t *count);
+MHA_API mha_status mha_plugin_get_info(size_t index, mha_plugin_info *info);
+/* Candidates that were rejected: path and reason (strings owned by the registry). */
+MHA_API mha_status mha_plugin_failure_count(size_t *count);
+MHA_API mha_status mha_plugin_failure(size_t index, const char **path, const char **reason);
+
+typedef struct mha_device_info {
+    size_t struct_size;
+    char spec[64];          /* what to pass after "plugin:" to pick this device */
+    char name[128];
+    char vendor[64];
+    char driver[64];
+    char kind[16];          /* "cpu", "gpu", "accelerator", "other" */
+    uint64_t memory_bytes;  /* 0 if unknown */
+    uint32_t compute_units; /* 0 if unknown */
+} mha_device_info;
+
+MHA_API mha_status mha_plugin_device_count(const char *plugin_name, size_t *count);
+MHA_API mha_status mha_plugin_device_info(const char *plugin_name, size_t index,
+                                          mha_device_info *info);
+
+/* Unloads every plugin. Fails with MHA_STATUS_BUSY while backends are open.
+ * The registry is rebuilt on next use. */
+MHA_API mha_status mha_shutdown(void);
+
+/* ------------------------------------------------------------------------ */
+/* Backends: a plugin bound to one device                                    */
+/* ------------------------------------------------------------------------ */
+typedef struct mha_backend mha_backend;
+
+/* spec: "PLUGIN" or "PLUGIN:DEVICE" (device syntax is the plugin's, e.g.
+ * "opencl:1", "opencl:0.1", "opencl:NVIDIA"). NULL or "" means the value of
+ * MHA_BACKEND, or if unset the best plugin that has a device (highest score).
+ * On success *out is owned by the caller: release it with mha_backend_close. */
+MHA_API mha_status mha_backend_open(const char *spec, mha_backend **out);
+MHA_API void mha_backend_close(mha_backend *backend);
+
+/* Strings are owned by the backend and live as long as it. */
+MHA_API const char *mha_backend_plugin_name(const mha_backend *backend);
+MHA_API mha_status mha_backend_device_info(const mha_backend *backend, mha_device_info *info);
+
+/* Mask kinds, as bits of mha_capabilities.mask_kinds. */
+enum {
+    MHA_MASK_ATTN_BOOL_2D = 1u << 0,
+    MHA_MASK_ATTN_BOOL_3D = 1u << 1,
+    MHA_MASK_ATTN_FLOAT_2D = 1u << 2,
+    MHA_MASK_ATTN_FLOAT_3D = 1u << 3,
+    MHA_MASK_KEY_PADDING_BOOL = 1u << 4,
+    MHA_MASK_KEY_PADDING_FLOAT = 1u << 5,
+    MHA_MASK_CAUSAL_TOP_LEFT = 1u << 6,
+    MHA_MASK_CAUSAL_BOTTOM_RIGHT = 1u << 7
+};
+#define MHA_MASK_ALL 0xffu
+
+/* What a backend supports. The host checks every call against it and answers
+ * MHA_STATUS_UNSUPPORTED before dispatch. */
+typedef struct mha_capabilities {
+    size_t struct_size;
+    const mha_extension *next;
+    uint32_t dtypes;        /* bit (1u << mha_dtype) per storage dtype for q/k/v/weights */
+    uint32_t memory_kinds;  /* bit (1u << mha_memory) per accepted memory kind */
+    uint32_t mask_kinds;    /* MHA_MASK_* bits */
+    bool dropout;           /* training mode with dropout > 0 */
+    bool need_weights;      /* attention weights output */
+    bool add_bias_kv;
+    bool add_zero_attn;
+    bool separate_kv_dims;  /* kdim / vdim different from embed_dim */
+    int64_t max_embed_dim;  /* 0 = no limit */
+    int64_t max_sequence;   /* max of L and S', 0 = no limit */
+    const uint32_t *extension_types; /* accepted extension types; owned by the plugin */
+    size_t extension_type_count;
+} mha_capabilities;
+
+MHA_API mha_status mha_backend_capabilities(const mha_backend *backend, mha_capabilities *caps);
+
+/* ------------------------------------------------------------------------ */
+/* Attention objects: configuration + weights, uploaded once                 */
+/* ------------------------------------------------------------------------ */
+typedef struct mha_config {
+    size_t struct_size;
+    const mha_extension *next;
+    int64_t embed_dim;   /* E */
+    int64_t num_heads;   /* H; E % H == 0 */
+    int64_t kdim;        /* 0 means E */
+    int64_t vdim;        /* 0 means E */
+    bool bias;           /* in_proj_bias and out_proj.bias present (PyTorch default true) */
+    bool add_bias_kv;
+    bool add_zero_attn;
+    bool batch_first;
+    float dropout;       /* probability in [0, 1), applied in training mode only */
+} mha_config;
+
+/* Sets struct_size and PyTorch's defaults: bias = true, everything else 0. */
+MHA_API void mha_config_init(mha_config *config, int64_t embed_dim, int64_t num_heads);
+
+/* Weights with PyTorch's state_dict names; all row-major float32 host arrays
+ * (MHA_MEMORY_HOST), copied during mha_attention_create. */
+typedef struct mha_weights {
+    size_t struct_size;
+    const mha_extension *next;
+    const float *in_proj_weight;  /* (3E, E), rows q|k|v; when kdim == vdim == E */
+    const float *q_proj_weight;   /* (E, E)    \  instead of in_proj_weight:   */
+    const float *k_proj_weight;   /* (E, kdim)  } required when kdim or vdim    */
+    const float *v_proj_weight;   /* (E, vdim) /  differ from E                 */
+    const float *in_proj_bias;    /* (3E); required iff config.bias */
+    const float *out_proj_weight; /* (E, E) "out_proj.weight" */
+    const float *out_proj_bias;   /* (E) "out_proj.bias"; required iff config.bias */
+    const float *bias_k;          /* (1, 1, E); required iff add_bias_kv */
+    const float *bias_v;          /* (1, 1, E); required iff add_bias_kv */
+} mha_weights;
+
+MHA_API void mha_weights_init(mha_weights *weights);
+
+typedef struct mha_attention mha_attention;
+
+/* The attention object keeps a reference to the backend: close the backend
+ * only after destroying its attention objects. One attention object must not
+ * be used by two threads at once; distinct objects of one backend may. */
+MHA_API mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
+                                        const mha_weights *weights, mha_attention **out);
+MHA_API void mha_attention_destroy(mha_attention *attention);
+
+/* ------------------------------------------------------------------------ */
+/* Forward                                                                   */
+/* ------------------------------------------------------------------------ */
+typedef enum mha_causal {
+    MHA_CAUSAL_NONE = 0,
+    /* query i sees keys j <= i (PyTorch SDPA is_causal) */
+    MHA_CAUSAL_TOP_LEFT = 1,
+    /* query i sees keys j <= i + (S - L): the last query sees every key, as in
+     * incremental decoding with L < S */
+    MHA_CAUSAL_BOTTOM_RIGHT = 2
+} mha_causal;
+
+typedef struct mha_forward_args {
+    size_t struct_size;
+    const mha_extension *next;
+    /* inputs */
+    mha_tensor query;            /* (L, N, E), (N, L, E) if batch_first, or (L, E) */
+    mha_tensor key;              /* (S, N, kdim) ... or (S, kdim) */
+    mha_tensor value;            /* (S, N, vdim) ... or (S, vdim) */
+    mha_tensor key_padding_mask; /* optional: (N, S) or (S); bool true = ignore, or float added */
+    mha_tensor attn_mask;        /* optional: (L, S) or (N*H, L, S); bool true = masked, or float added */
+    mha_causal causal;
+    bool need_weights;
+    bool average_attn_weights;   /* default true (mha_forward_args_init) */
+    bool training;               /* dropout only when true and config.dropout > 0 */
+    uint64_t dropout_seed;       /* key of the Philox stream (docs/semantics.md) */
+    /* outputs, caller-owned; shapes are checked against the expected ones */
+    mha_tensor attn_output;      /* same layout as query with E columns */
+    mha_tensor attn_weights;     /* when need_weights: (N, L, S') or (N, H, L, S'), unbatched drops N */
+} mha_forward_args;
+
+MHA_API void mha_forward_args_init(mha_forward_args *args);
+
+/* Fills the expected shapes of attn_output and attn_weights for these inputs
+ * (dtype, rank and shape only; data untouched). Useful to allocate outputs. */
+MHA_API mha_status mha_attention_output_shapes(const mha_attention *attention,
+                                               const mha_forward_args *args,
+                                               mha_tensor *attn_output, mha_tensor *attn_weights);
+
+MHA_API mha_status mha_attention_forward(mha_attention *attention, const mha_forward_args *args);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MHA_MHA_H */
