@@ -79,6 +79,13 @@ MHA_API const char *mha_status_string(mha_status status);
  * next mha call on this thread. */
 MHA_API const char *mha_last_error(void);
 
+/* Diagnostics (which plugin files were tried, why one was skipped, what a
+ * plugin traces) go to this callback; the library itself never prints.
+ * NULL turns them off (the default). The callback may be called from any
+ * thread and must not call back into mha. */
+typedef void (*mha_log_fn)(const char *message, void *user);
+MHA_API void mha_set_log_callback(mha_log_fn callback, void *user);
+
 /* ------------------------------------------------------------------------ */
 /* Extension chains                                                          */
 /* ------------------------------------------------------------------------ */

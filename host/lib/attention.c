@@ -1,0 +1,88 @@
+/* attention.c - attention objects: validate once, then dispatch to the plugin. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "validate.h"
+
+/* A plugin that fails without saying why still yields a useful message. */
+static mha_status plugin_failed(const mha_backend *backend, const char *call, mha_status status)
+{
+    if (!mha_error_is_set())
+        mha_error_set(status, "plugin '%s' failed in %s: %s", backend->plugin->name, call,
+                      mha_status_string(status));
+    return status;
+}
+
+mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
+                                const mha_weights *weights, mha_attention **out)
+{
+    mha_error_clear();
+    if (!out)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "out is NULL");
+    *out = NULL;
+    if (!backend)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "backend is NULL");
+    mha_config resolved;
+    mha_status status = validate_config(config, &backend->caps, &resolved);
+    if (status == MHA_STATUS_OK)
+        status = validate_weights(weights, &resolved);
+    if (status != MHA_STATUS_OK)
+        return status;
+
+    mha_attention *attention = calloc(1, sizeof *attention);
+    if (!attention)
+        return mha_error_set(MHA_STATUS_OUT_OF_MEMORY, "out of memory creating attention object");
+    attention->backend = backend;
+    attention->config = resolved;
+    status = backend->plugin->iface->attention_create(backend->context, &attention->config,
+                                                      weights, &attention->impl);
+    if (status != MHA_STATUS_OK) {
+        free(attention);
+        return plugin_failed(backend, "attention_create", status);
+    }
+    *out = attention;
+    return MHA_STATUS_OK;
+}
+
+void mha_attention_destroy(mha_attention *attention)
+{
+    if (!attention)
+        return;
+    attention->backend->plugin->iface->attention_destroy(attention->impl);
+    free(attention);
+}
+
+mha_status mha_attention_output_shapes(const mha_attention *attention,
+                                       const mha_forward_args *args, mha_tensor *attn_output,
+                                       mha_tensor *attn_weights)
+{
+    mha_error_clear();
+    if (!attention)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "attention is NULL");
+    if (!attn_output && !attn_weights)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "attn_output and attn_weights are NULL");
+    mha_problem problem;
+    mha_status status = validate_forward_inputs(attention, args, &problem);
+    if (status != MHA_STATUS_OK)
+        return status;
+    expected_output_shapes(&problem, args, attn_output, attn_weights);
+    return MHA_STATUS_OK;
+}
+
+mha_status mha_attention_forward(mha_attention *attention, const mha_forward_args *args)
+{
+    mha_error_clear();
+    if (!attention)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "attention is NULL");
+    mha_problem problem;
+    mha_status status = validate_forward_inputs(attention, args, &problem);
+    if (status == MHA_STATUS_OK)
+        status = validate_forward_outputs(attention, args, &problem);
+    if (status != MHA_STATUS_OK)
+        return status;
+    status = attention->backend->plugin->iface->attention_forward(attention->impl, &problem, args);
+    if (status != MHA_STATUS_OK)
+        return plugin_failed(attention->backend, "attention_forward", status);
+    return MHA_STATUS_OK;
+}

@@ -1,0 +1,123 @@
+/* backend.c - opening a plugin on one device from a spec string. */
+#define _GNU_SOURCE /* secure_getenv */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "internal.h"
+
+/* Splits "name:device" into its parts (device may be empty). */
+static mha_status split_spec(const char *spec, char *name, size_t name_size, const char **device)
+{
+    const char *colon = strchr(spec, ':');
+    size_t length = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (length == 0 || length >= name_size)
+        return mha_error_set(MHA_STATUS_INVALID_VALUE,
+                             "spec '%s' must be PLUGIN or PLUGIN:DEVICE with a plugin name of "
+                             "1 to %zu characters",
+                             spec, name_size - 1);
+    memcpy(name, spec, length);
+    name[length] = '\0';
+    *device = colon ? colon + 1 : "";
+    return MHA_STATUS_OK;
+}
+
+mha_status mha_backend_open(const char *spec, mha_backend **out)
+{
+    mha_error_clear();
+    if (!out)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "out is NULL");
+    *out = NULL;
+    if (!spec || !*spec)
+        spec = secure_getenv("MHA_BACKEND");
+    if (spec && !*spec)
+        spec = NULL;
+    if (spec && strlen(spec) >= sizeof(((mha_backend *)0)->spec))
+        return mha_error_set(MHA_STATUS_INVALID_VALUE, "spec is %zu characters long, at most %zu",
+                             strlen(spec), sizeof(((mha_backend *)0)->spec) - 1);
+
+    char name[64];
+    const char *device = "";
+    if (spec) {
+        mha_status status = split_spec(spec, name, sizeof name, &device);
+        if (status != MHA_STATUS_OK)
+            return status;
+    }
+    const registry_plugin *plugin;
+    mha_status status = registry_find(spec ? name : NULL, &plugin);
+    if (status != MHA_STATUS_OK)
+        return status;
+
+    mha_backend *backend = calloc(1, sizeof *backend);
+    if (!backend)
+        return mha_error_set(MHA_STATUS_OUT_OF_MEMORY, "out of memory opening backend");
+    backend->plugin = plugin;
+    snprintf(backend->spec, sizeof backend->spec, "%s%s%s", plugin->name, *device ? ":" : "",
+             device);
+
+    status = plugin->iface->context_create(device, &backend->context);
+    if (status != MHA_STATUS_OK) {
+        if (!mha_error_is_set())
+            mha_error_set(status, "plugin '%s' could not open device '%s'", plugin->name, device);
+        free(backend);
+        return status;
+    }
+    backend->caps.struct_size = sizeof backend->caps;
+    status = plugin->iface->context_capabilities(backend->context, &backend->caps);
+    backend->caps.struct_size = sizeof backend->caps; /* the plugin may have set its own */
+    if (status == MHA_STATUS_OK) {
+        backend->device.struct_size = sizeof backend->device;
+        status = plugin->iface->context_device_info(backend->context, &backend->device);
+    }
+    if (status != MHA_STATUS_OK) {
+        if (!mha_error_is_set())
+            mha_error_set(status, "plugin '%s' could not describe its context", plugin->name);
+        plugin->iface->context_destroy(backend->context);
+        free(backend);
+        return status;
+    }
+    registry_backend_opened();
+    *out = backend;
+    return MHA_STATUS_OK;
+}
+
+void mha_backend_close(mha_backend *backend)
+{
+    if (!backend)
+        return;
+    backend->plugin->iface->context_destroy(backend->context);
+    free(backend);
+    registry_backend_closed();
+}
+
+const char *mha_backend_plugin_name(const mha_backend *backend)
+{
+    return backend ? backend->plugin->name : "";
+}
+
+mha_status mha_backend_device_info(const mha_backend *backend, mha_device_info *info)
+{
+    mha_error_clear();
+    if (!backend || !info)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", backend ? "info" : "backend");
+    if (info->struct_size < sizeof *info)
+        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
+                             "info.struct_size is %zu but must be at least %zu",
+                             info->struct_size, sizeof *info);
+    *info = backend->device;
+    return MHA_STATUS_OK;
+}
+
+mha_status mha_backend_capabilities(const mha_backend *backend, mha_capabilities *caps)
+{
+    mha_error_clear();
+    if (!backend || !caps)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", backend ? "caps" : "backend");
+    if (caps->struct_size < sizeof *caps)
+        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
+                             "caps.struct_size is %zu but must be at least %zu",
+                             caps->struct_size, sizeof *caps);
+    *caps = backend->caps;
+    return MHA_STATUS_OK;
+}

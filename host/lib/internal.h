@@ -1,0 +1,50 @@
+/* internal.h - host-side objects shared by the files of libmha. */
+#ifndef MHA_HOST_INTERNAL_H
+#define MHA_HOST_INTERNAL_H
+
+#include "mha/plugin.h"
+
+/* A loaded plugin. Lives in the registry until mha_shutdown(). */
+typedef struct registry_plugin {
+    char *name;
+    char *version;
+    char *description;
+    char *path;
+    void *library;
+    const mha_plugin_i *iface;
+    int score;
+} registry_plugin;
+
+struct mha_backend {
+    const registry_plugin *plugin;
+    void *context;              /* plugin's, owned */
+    mha_capabilities caps;      /* filled once at open */
+    mha_device_info device;
+    char spec[256];
+};
+
+struct mha_attention {
+    mha_backend *backend;       /* borrowed: must outlive the attention object */
+    void *impl;                 /* plugin's, owned */
+    mha_config config;          /* validated copy, kdim/vdim resolved */
+};
+
+/* The table handed to every plugin. */
+const mha_host_services *mha_host_services_table(void);
+/* Forwards to the log callback if one is set (see mha_set_log_callback). */
+void mha_trace(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* Registry (registry.c). Every function takes the registry lock itself. */
+mha_status registry_ensure_scanned(void);
+/* Finds a plugin by name, or the best-scoring one with a device when name is
+ * NULL. The pointer stays valid while a backend holds it (shutdown refuses). */
+mha_status registry_find(const char *name, const registry_plugin **out);
+void registry_backend_opened(void);
+void registry_backend_closed(void);
+
+/* Error helpers for function pointers the plugin may have left NULL. */
+#define MHA_PLUGIN_HAS(iface, member)                                                 \
+    ((iface)->struct_size >= offsetof(mha_plugin_i, member) + sizeof((iface)->member) && \
+     (iface)->member != NULL)
+
+#endif

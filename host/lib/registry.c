@@ -1,0 +1,538 @@
+/*
+ * registry.c - finds plugin files, checks them, keeps the loaded ones.
+ *
+ * Order of the scan (first plugin of a name wins): directories in
+ * MHA_PLUGIN_PATH, then <directory of libmha>/mha/plugins (the build tree and
+ * the install tree both have that layout), then the compiled-in install
+ * directory. Files are taken in sorted order. A candidate that fails any check
+ * is recorded as a failure and skipped; nothing here is fatal.
+ */
+#define _GNU_SOURCE /* secure_getenv, realpath */
+#include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dl.h"
+#include "error.h"
+#include "internal.h"
+
+#define PLUGIN_PREFIX "libmha_plugin_"
+#define PLUGIN_SUFFIX ".so"
+
+typedef struct registry_failure {
+    char *path;
+    char *reason;
+} registry_failure;
+
+static struct {
+    pthread_mutex_t lock;
+    int scanned;
+    registry_plugin *plugins;
+    size_t plugin_count;
+    registry_failure *failures;
+    size_t failure_count;
+    size_t open_backends;
+} registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *copy_string(const char *text)
+{
+    if (!text)
+        text = "";
+    size_t length = strlen(text) + 1;
+    char *copy = malloc(length);
+    if (copy)
+        memcpy(copy, text, length);
+    return copy;
+}
+
+/* Appends one element to a malloc'd array; returns 0 on out of memory. */
+static int grow_append(void **array, size_t *count, size_t element_size, const void *element)
+{
+    void *bigger = realloc(*array, (*count + 1) * element_size);
+    if (!bigger)
+        return 0;
+    memcpy((char *)bigger + *count * element_size, element, element_size);
+    *array = bigger;
+    *count += 1;
+    return 1;
+}
+
+static void record_failure(const char *path, const char *reason)
+{
+    registry_failure failure = {copy_string(path), copy_string(reason)};
+    mha_trace("mha: skipped plugin %s: %s", path, reason);
+    if (!failure.path || !failure.reason ||
+        !grow_append((void **)&registry.failures, &registry.failure_count, sizeof failure,
+                     &failure)) {
+        free(failure.path);
+        free(failure.reason);
+    }
+}
+
+static int valid_plugin_name(const char *name)
+{
+    if (!name || !*name || strlen(name) > 63)
+        return 0;
+    for (const char *c = name; *c; ++c)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+            return 0;
+    return 1;
+}
+
+static registry_plugin *find_by_name(const char *name)
+{
+    for (size_t i = 0; i < registry.plugin_count; ++i)
+        if (strcmp(registry.plugins[i].name, name) == 0)
+            return &registry.plugins[i];
+    return NULL;
+}
+
+static int already_loaded(const char *real_path)
+{
+    for (size_t i = 0; i < registry.plugin_count; ++i)
+        if (strcmp(registry.plugins[i].path, real_path) == 0)
+            return 1;
+    return 0;
+}
+
+/* Required members of ABI 1.0; a table shorter than this is not a plugin. */
+static int interface_complete(const mha_plugin_i *iface, char *missing, size_t size)
+{
+#define REQUIRE_MEMBER(member)                                  \
+    if (!MHA_PLUGIN_HAS(iface, member)) {                       \
+        snprintf(missing, size, "%s", #member);                 \
+        return 0;                                               \
+    }
+    REQUIRE_MEMBER(describe)
+    REQUIRE_MEMBER(device_count)
+    REQUIRE_MEMBER(device_info)
+    REQUIRE_MEMBER(context_create)
+    REQUIRE_MEMBER(context_destroy)
+    REQUIRE_MEMBER(context_capabilities)
+    REQUIRE_MEMBER(context_device_info)
+    REQUIRE_MEMBER(attention_create)
+    REQUIRE_MEMBER(attention_destroy)
+    REQUIRE_MEMBER(attention_forward)
+#undef REQUIRE_MEMBER
+    return 1;
+}
+
+/* ---- loading one file (registry lock held) ------------------------------ */
+
+/* Loads and checks one candidate. On failure records it, sets the thread's
+ * error and returns its status. */
+static mha_status load_plugin_locked(const char *path)
+{
+    char reason[512] = "";
+    char real_path[PATH_MAX];
+    mha_status status = MHA_STATUS_PLUGIN_INVALID;
+    void *library = NULL;
+    const mha_plugin_i *iface = NULL;
+    registry_plugin plugin;
+    memset(&plugin, 0, sizeof plugin);
+
+    if (!realpath(path, real_path)) {
+        snprintf(reason, sizeof reason, "cannot resolve path");
+        status = MHA_STATUS_NOT_FOUND;
+        goto failed;
+    }
+    if (already_loaded(real_path))
+        return MHA_STATUS_OK;
+
+    library = mha_dl_open(real_path, reason, sizeof reason);
+    if (!library)
+        goto failed;
+    void *symbol = mha_dl_symbol(library, MHA_PLUGIN_ENTRY_SYMBOL, reason, sizeof reason);
+    if (!symbol) {
+        snprintf(reason, sizeof reason, "no entry symbol %s", MHA_PLUGIN_ENTRY_SYMBOL);
+        goto failed;
+    }
+    mha_plugin_entry_fn entry;
+    memcpy(&entry, &symbol, sizeof entry); /* object to function pointer, the POSIX way */
+    iface = entry(mha_host_services_table());
+    if (!iface) {
+        snprintf(reason, sizeof reason, "%s returned NULL", MHA_PLUGIN_ENTRY_SYMBOL);
+        goto failed;
+    }
+    if (iface->struct_size < offsetof(mha_plugin_i, abi_minor) + sizeof iface->abi_minor) {
+        snprintf(reason, sizeof reason, "function table struct_size %zu is too small",
+                 iface->struct_size);
+        goto failed;
+    }
+    if (iface->abi_major != MHA_PLUGIN_ABI_MAJOR) {
+        snprintf(reason, sizeof reason, "plugin ABI %u.%u but host ABI %u.%u",
+                 (unsigned)iface->abi_major, (unsigned)iface->abi_minor,
+                 (unsigned)MHA_PLUGIN_ABI_MAJOR, (unsigned)MHA_PLUGIN_ABI_MINOR);
+        status = MHA_STATUS_ABI_MISMATCH;
+        goto failed;
+    }
+    char missing[64];
+    if (!interface_complete(iface, missing, sizeof missing)) {
+        snprintf(reason, sizeof reason, "function table lacks required member %s", missing);
+        goto failed;
+    }
+    mha_plugin_about about = {.struct_size = sizeof about};
+    iface->describe(&about);
+    if (!valid_plugin_name(about.name)) {
+        snprintf(reason, sizeof reason, "plugin name '%s' is not [a-z0-9_]{1,63}",
+                 about.name ? about.name : "(null)");
+        goto failed;
+    }
+    registry_plugin *twin = find_by_name(about.name);
+    if (twin) {
+        snprintf(reason, sizeof reason, "a plugin named '%s' was already loaded from %s",
+                 about.name, twin->path);
+        status = MHA_STATUS_INVALID_VALUE;
+        goto failed;
+    }
+    if (MHA_PLUGIN_HAS(iface, init)) {
+        mha_error_clear();
+        mha_status init_status = iface->init();
+        if (init_status != MHA_STATUS_OK) {
+            snprintf(reason, sizeof reason, "init failed: %s: %s", mha_status_name(init_status),
+                     mha_last_error());
+            status = init_status;
+            goto failed;
+        }
+    }
+    plugin.name = copy_string(about.name);
+    plugin.version = copy_string(about.version);
+    plugin.description = copy_string(about.description);
+    plugin.path = copy_string(real_path);
+    plugin.library = library;
+    plugin.iface = iface;
+    plugin.score = MHA_PLUGIN_HAS(iface, score) ? iface->score() : 1;
+    if (!plugin.name || !plugin.version || !plugin.description || !plugin.path ||
+        !grow_append((void **)&registry.plugins, &registry.plugin_count, sizeof plugin, &plugin)) {
+        if (MHA_PLUGIN_HAS(iface, shutdown))
+            iface->shutdown();
+        free(plugin.name);
+        free(plugin.version);
+        free(plugin.description);
+        free(plugin.path);
+        snprintf(reason, sizeof reason, "out of memory");
+        status = MHA_STATUS_OUT_OF_MEMORY;
+        goto failed;
+    }
+    mha_trace("mha: loaded plugin '%s' %s from %s", plugin.name, plugin.version, plugin.path);
+    return MHA_STATUS_OK;
+
+failed:
+    mha_dl_close(library);
+    record_failure(path, reason);
+    return mha_error_set(status, "plugin %s: %s", path, reason);
+}
+
+/* ---- scanning ------------------------------------------------------------ */
+
+static int is_candidate(const char *file)
+{
+    size_t length = strlen(file), prefix = strlen(PLUGIN_PREFIX), suffix = strlen(PLUGIN_SUFFIX);
+    return length > prefix + suffix && strncmp(file, PLUGIN_PREFIX, prefix) == 0 &&
+           strcmp(file + length - suffix, PLUGIN_SUFFIX) == 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void scan_directory_locked(const char *directory)
+{
+    DIR *dir = opendir(directory);
+    if (!dir) {
+        mha_trace("mha: plugin directory %s not readable", directory);
+        return;
+    }
+    char **names = NULL;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (!is_candidate(entry->d_name))
+            continue;
+        char *name = copy_string(entry->d_name);
+        if (!name || !grow_append((void **)&names, &count, sizeof name, &name)) {
+            free(name);
+            break;
+        }
+    }
+    closedir(dir);
+    if (count > 1)
+        qsort(names, count, sizeof *names, compare_strings);
+    for (size_t i = 0; i < count; ++i) {
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", directory, names[i]) < sizeof path)
+            load_plugin_locked(path);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void scan_locked(void)
+{
+    const char *env = secure_getenv("MHA_PLUGIN_PATH");
+    if (env && *env) {
+        char *paths = copy_string(env);
+        char *cursor = paths;
+        while (cursor && *cursor) {
+            char *end = strchr(cursor, ':');
+            if (end)
+                *end = '\0';
+            if (*cursor)
+                scan_directory_locked(cursor);
+            cursor = end ? end + 1 : NULL;
+        }
+        free(paths);
+    }
+    char beside[PATH_MAX];
+    if (mha_dl_directory_of(&registry, beside, sizeof beside)) {
+        size_t used = strlen(beside);
+        if ((size_t)snprintf(beside + used, sizeof beside - used, "/%s", MHA_PLUGIN_RELDIR) <
+            sizeof beside - used)
+            scan_directory_locked(beside);
+    }
+    scan_directory_locked(MHA_PLUGIN_INSTALL_DIR);
+    registry.scanned = 1;
+}
+
+/* ---- public and internal entry points ----------------------------------- */
+
+mha_status registry_ensure_scanned(void)
+{
+    pthread_mutex_lock(&registry.lock);
+    if (!registry.scanned)
+        scan_locked();
+    pthread_mutex_unlock(&registry.lock);
+    return MHA_STATUS_OK;
+}
+
+mha_status mha_plugin_load(const char *path)
+{
+    mha_error_clear();
+    if (!path)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "path is NULL");
+    registry_ensure_scanned();
+    pthread_mutex_lock(&registry.lock);
+    mha_status status = load_plugin_locked(path);
+    pthread_mutex_unlock(&registry.lock);
+    return status;
+}
+
+mha_status mha_plugin_count(size_t *count)
+{
+    mha_error_clear();
+    if (!count)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "count is NULL");
+    registry_ensure_scanned();
+    pthread_mutex_lock(&registry.lock);
+    *count = registry.plugin_count;
+    pthread_mutex_unlock(&registry.lock);
+    return MHA_STATUS_OK;
+}
+
+mha_status mha_plugin_get_info(size_t index, mha_plugin_info *info)
+{
+    mha_error_clear();
+    if (!info)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "info is NULL");
+    if (info->struct_size < sizeof *info)
+        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
+                             "info.struct_size is %zu but must be at least %zu",
+                             info->struct_size, sizeof *info);
+    registry_ensure_scanned();
+    pthread_mutex_lock(&registry.lock);
+    mha_status status = MHA_STATUS_OK;
+    if (index >= registry.plugin_count) {
+        status = mha_error_set(MHA_STATUS_NOT_FOUND, "index is %zu but there are %zu plugins",
+                               index, registry.plugin_count);
+    } else {
+        const registry_plugin *plugin = &registry.plugins[index];
+        info->name = plugin->name;
+        info->version = plugin->version;
+        info->description = plugin->description;
+        info->path = plugin->path;
+        info->abi_major = plugin->iface->abi_major;
+        info->abi_minor = plugin->iface->abi_minor;
+    }
+    pthread_mutex_unlock(&registry.lock);
+    return status;
+}
+
+mha_status mha_plugin_failure_count(size_t *count)
+{
+    mha_error_clear();
+    if (!count)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "count is NULL");
+    registry_ensure_scanned();
+    pthread_mutex_lock(&registry.lock);
+    *count = registry.failure_count;
+    pthread_mutex_unlock(&registry.lock);
+    return MHA_STATUS_OK;
+}
+
+mha_status mha_plugin_failure(size_t index, const char **path, const char **reason)
+{
+    mha_error_clear();
+    if (!path || !reason)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", path ? "reason" : "path");
+    registry_ensure_scanned();
+    pthread_mutex_lock(&registry.lock);
+    mha_status status = MHA_STATUS_OK;
+    if (index >= registry.failure_count) {
+        status = mha_error_set(MHA_STATUS_NOT_FOUND, "index is %zu but there are %zu failures",
+                               index, registry.failure_count);
+    } else {
+        *path = registry.failures[index].path;
+        *reason = registry.failures[index].reason;
+    }
+    pthread_mutex_unlock(&registry.lock);
+    return status;
+}
+
+/* Lists plugin names into buf for "no plugin named X (found: a, b)". */
+static void list_names_locked(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < registry.plugin_count && used < size; ++i) {
+        int written = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                               registry.plugins[i].name);
+        if (written < 0)
+            break;
+        used += (size_t)written;
+    }
+    if (registry.plugin_count == 0)
+        snprintf(buf, size, "none; set MHA_PLUGIN_PATH");
+}
+
+static int plugin_has_device(const registry_plugin *plugin)
+{
+    size_t count = 0;
+    return plugin->iface->device_count(&count) == MHA_STATUS_OK && count > 0;
+}
+
+mha_status registry_find(const char *name, const registry_plugin **out)
+{
+    registry_ensure_scanned();
+    pthread_mutex_lock(&registry.lock);
+    mha_status status = MHA_STATUS_OK;
+    const registry_plugin *found = NULL;
+    if (name) {
+        found = find_by_name(name);
+    } else {
+        for (size_t i = 0; i < registry.plugin_count; ++i) {
+            const registry_plugin *candidate = &registry.plugins[i];
+            if (candidate->score > 0 && (!found || candidate->score > found->score) &&
+                plugin_has_device(candidate))
+                found = candidate;
+        }
+    }
+    if (!found) {
+        char names[256];
+        list_names_locked(names, sizeof names);
+        status = name ? mha_error_set(MHA_STATUS_NOT_FOUND, "no plugin named '%s' (found: %s)",
+                                      name, names)
+                      : mha_error_set(MHA_STATUS_NOT_FOUND,
+                                      "no plugin with a usable device (found: %s)", names);
+    }
+    *out = found;
+    pthread_mutex_unlock(&registry.lock);
+    return status;
+}
+
+void registry_backend_opened(void)
+{
+    pthread_mutex_lock(&registry.lock);
+    registry.open_backends++;
+    pthread_mutex_unlock(&registry.lock);
+}
+
+void registry_backend_closed(void)
+{
+    pthread_mutex_lock(&registry.lock);
+    registry.open_backends--;
+    pthread_mutex_unlock(&registry.lock);
+}
+
+mha_status mha_shutdown(void)
+{
+    mha_error_clear();
+    pthread_mutex_lock(&registry.lock);
+    if (registry.open_backends > 0) {
+        size_t open = registry.open_backends;
+        pthread_mutex_unlock(&registry.lock);
+        return mha_error_set(MHA_STATUS_BUSY,
+                             "%zu backends are still open; close them before mha_shutdown", open);
+    }
+    for (size_t i = registry.plugin_count; i-- > 0;) {
+        registry_plugin *plugin = &registry.plugins[i];
+        if (MHA_PLUGIN_HAS(plugin->iface, shutdown))
+            plugin->iface->shutdown();
+        mha_dl_close(plugin->library);
+        free(plugin->name);
+        free(plugin->version);
+        free(plugin->description);
+        free(plugin->path);
+    }
+    for (size_t i = 0; i < registry.failure_count; ++i) {
+        free(registry.failures[i].path);
+        free(registry.failures[i].reason);
+    }
+    free(registry.plugins);
+    free(registry.failures);
+    registry.plugins = NULL;
+    registry.failures = NULL;
+    registry.plugin_count = registry.failure_count = 0;
+    registry.scanned = 0;
+    pthread_mutex_unlock(&registry.lock);
+    return MHA_STATUS_OK;
+}
+
+/* Device queries go straight to the plugin; the registry only finds it. */
+mha_status mha_plugin_device_count(const char *plugin_name, size_t *count)
+{
+    mha_error_clear();
+    if (!plugin_name || !count)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL",
+                             plugin_name ? "count" : "plugin_name");
+    const registry_plugin *plugin;
+    mha_status status = registry_find(plugin_name, &plugin);
+    if (status != MHA_STATUS_OK)
+        return status;
+    status = plugin->iface->device_count(count);
+    if (status != MHA_STATUS_OK && !mha_error_is_set())
+        mha_error_set(status, "plugin '%s' failed to count devices", plugin_name);
+    return status;
+}
+
+mha_status mha_plugin_device_info(const char *plugin_name, size_t index, mha_device_info *info)
+{
+    mha_error_clear();
+    if (!plugin_name || !info)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL",
+                             plugin_name ? "info" : "plugin_name");
+    if (info->struct_size < sizeof *info)
+        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
+                             "info.struct_size is %zu but must be at least %zu",
+                             info->struct_size, sizeof *info);
+    const registry_plugin *plugin;
+    mha_status status = registry_find(plugin_name, &plugin);
+    if (status != MHA_STATUS_OK)
+        return status;
+    size_t count = 0;
+    status = plugin->iface->device_count(&count);
+    if (status == MHA_STATUS_OK && index >= count)
+        return mha_error_set(MHA_STATUS_NOT_FOUND,
+                             "index is %zu but plugin '%s' has %zu devices", index, plugin_name,
+                             count);
+    if (status == MHA_STATUS_OK)
+        status = plugin->iface->device_info(index, info);
+    if (status != MHA_STATUS_OK && !mha_error_is_set())
+        mha_error_set(status, "plugin '%s' failed to describe device %zu", plugin_name, index);
+    return status;
+}
