@@ -1,0 +1,198 @@
+/*
+ * attention.cl - the kernels of the OpenCL plugin (OpenCL C 1.2).
+ * Built as one program together with philox.cl (which comes first).
+ * GEMMs are CLBlast's; these kernels do the element-wise and row work:
+ *
+ *   mha_split_heads    projection rows -> (N, H, T, D) head-major blocks, adding
+ *                      the projection bias and writing the bias_kv / zero_attn rows
+ *   mha_softmax        one work-group per score row: scale, masks, causal,
+ *                      stable softmax, fully-masked rows -> 0, dropout
+ *   mha_average_heads  (N, H, L, S') -> (N, L, S') mean over heads
+ *   mha_output         output rows (l, n) -> the caller's layout, adding out_proj.bias
+ */
+
+/* From philox.cl. */
+int mha_dropout_keep(ulong seed, ulong idx, float p);
+
+/* Mask kinds (MHA_OCL_MASK_* in plugins/opencl/internal.h). */
+#define MASK_NONE 0
+#define MASK_BOOL 1
+#define MASK_FLOAT 2
+
+/* Causal kinds (mha_causal). */
+#define CAUSAL_TOP_LEFT 1
+#define CAUSAL_BOTTOM_RIGHT 2
+
+/*
+ * dst[((n*H + h)*T + t)*D + d] =
+ *   t <  S: src[src_off + (t*step_t + n*step_n)*src_ld + h*D + d] (+ bias[bias_off + h*D + d])
+ *   t == S and has_extra: extra[extra_off + h*D + d]   (add_bias_kv row)
+ *   otherwise 0                                         (add_zero_attn row)
+ */
+__kernel void mha_split_heads(__global const float *src, ulong src_off, ulong src_ld,
+                              ulong step_t, ulong step_n,
+                              __global const float *bias, ulong bias_off, int has_bias,
+                              __global const float *extra, ulong extra_off, int has_extra,
+                              __global float *dst, int N, int H, int T, int S, int D)
+{
+    ulong gid = get_global_id(0);
+    ulong total = (ulong)N * H * T * D;
+    if (gid >= total)
+        return;
+    int d = (int)(gid % D);
+    ulong r = gid / D;
+    int t = (int)(r % T);
+    r /= T;
+    int h = (int)(r % H);
+    int n = (int)(r / H);
+    ulong col = (ulong)h * D + d;
+    float v;
+    if (t < S) {
+        v = src[src_off + ((ulong)t * step_t + (ulong)n * step_n) * src_ld + col];
+        if (has_bias)
+            v += bias[bias_off + col];
+    } else if (t == S && has_extra) {
+        v = extra[extra_off + col];
+    } else {
+        v = 0.0f;
+    }
+    dst[gid] = v;
+}
+
+/* Work-group tree reductions; the local size is a power of two. */
+static float group_max(__local float *red, float x)
+{
+    int lid = (int)get_local_id(0);
+    red[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int off = (int)get_local_size(0) / 2; off > 0; off >>= 1) {
+        if (lid < off)
+            red[lid] = fmax(red[lid], red[lid + off]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+static float group_sum(__local float *red, float x)
+{
+    int lid = (int)get_local_id(0);
+    red[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int off = (int)get_local_size(0) / 2; off > 0; off >>= 1) {
+        if (lid < off)
+            red[lid] = red[lid] + red[lid + off];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+/*
+ * scores: (N*H, L, Sp) raw q.k products, replaced by the attention weights.
+ * One work-group per row (b, l), b = n*H + h. Columns j >= S (bias_kv,
+ * zero_attn) are never masked. attn_mask: (L, S) or (N*H, L, S) when attn_3d;
+ * key_padding_mask: (N, S). A bool mask is one byte per element.
+ */
+__kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, float scale,
+                          __global const uchar *attn_mask, int attn_kind, int attn_3d,
+                          __global const uchar *kpm, int kpm_kind, int causal,
+                          int dropout, float p, float keep_scale, ulong seed,
+                          __local float *red)
+{
+    ulong row = get_group_id(0);
+    int lid = (int)get_local_id(0);
+    int lsz = (int)get_local_size(0);
+    int l = (int)(row % L);
+    ulong b = row / L;
+    ulong n = b / H;
+    __global float *s = scores + row * Sp;
+
+    float m = -INFINITY;
+    for (int j = lid; j < Sp; j += lsz) {
+        float x = s[j] * scale;
+        if (j < S) {
+            if (attn_kind != MASK_NONE) {
+                ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
+                if (attn_kind == MASK_BOOL) {
+                    if (attn_mask[mi])
+                        x = -INFINITY;
+                } else {
+                    x += ((__global const float *)attn_mask)[mi];
+                }
+            }
+            if (kpm_kind != MASK_NONE) {
+                ulong ki = n * S + j;
+                if (kpm_kind == MASK_BOOL) {
+                    if (kpm[ki])
+                        x = -INFINITY;
+                } else {
+                    x += ((__global const float *)kpm)[ki];
+                }
+            }
+            if (causal == CAUSAL_TOP_LEFT && j > l)
+                x = -INFINITY;
+            else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
+                x = -INFINITY;
+        }
+        s[j] = x;
+        m = fmax(m, x);
+    }
+    m = group_max(red, m);
+
+    if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
+        for (int j = lid; j < Sp; j += lsz)
+            s[j] = 0.0f;
+        return;
+    }
+
+    float sum = 0.0f;
+    for (int j = lid; j < Sp; j += lsz) {
+        float e = exp(s[j] - m);
+        s[j] = e;
+        sum += e;
+    }
+    sum = group_sum(red, sum);
+
+    for (int j = lid; j < Sp; j += lsz) {
+        float w = s[j] / sum;
+        if (dropout)
+            w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
+        s[j] = w;
+    }
+}
+
+/* out[n, l, j] = mean over h of w[n, h, l, j]. */
+__kernel void mha_average_heads(__global const float *w, __global float *out, int N, int H,
+                                int L, int Sp)
+{
+    ulong gid = get_global_id(0);
+    ulong plane = (ulong)L * Sp;
+    if (gid >= (ulong)N * plane)
+        return;
+    ulong n = gid / plane, rem = gid % plane;
+    float acc = 0.0f;
+    for (int h = 0; h < H; ++h)
+        acc += w[(n * H + h) * plane + rem];
+    out[gid] = acc / (float)H;
+}
+
+/* y rows are ordered (l, n); out rows (n, l) if batch_first, else (l, n). */
+__kernel void mha_output(__global const float *y, __global float *out,
+                         __global const float *bias, ulong bias_off, int has_bias,
+                         int N, int L, int E, int batch_first)
+{
+    ulong gid = get_global_id(0);
+    if (gid >= (ulong)N * L * E)
+        return;
+    int e = (int)(gid % E);
+    ulong r = gid / E;
+    ulong l = r / N, n = r % N;
+    ulong dst_row = batch_first ? n * L + l : r;
+    float v = y[gid];
+    if (has_bias)
+        v += bias[bias_off + e];
+    out[dst_row * E + e] = v;
+}

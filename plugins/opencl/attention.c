@@ -1,0 +1,163 @@
+/* attention.c - attention objects: own queue and kernels, weights uploaded once. */
+#include <string.h>
+
+#include "internal.h"
+
+#define OCL_SOFTMAX_WG_CAP 256
+
+static mha_status create_kernel(cl_program program, const char *name, cl_kernel *out)
+{
+    cl_int err = CL_SUCCESS;
+    *out = clCreateKernel(program, name, &err);
+    if (err != CL_SUCCESS) {
+        *out = NULL;
+        return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
+                                   ocl_cl_error_name(err), (int)err);
+    }
+    return MHA_STATUS_OK;
+}
+
+/* The largest power of two the softmax kernel may use as its local size. */
+static mha_status softmax_group_limit(ocl_attention *att)
+{
+    cl_device_id dev = att->context->device->device;
+    size_t kernel_max = 0, items[3] = {0, 0, 0};
+    cl_int err = clGetKernelWorkGroupInfo(att->k_softmax, dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof kernel_max, &kernel_max, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_cl_fail(err, "clGetKernelWorkGroupInfo(mha_softmax)");
+    err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_cl_fail(err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)");
+    size_t cap = OCL_SOFTMAX_WG_CAP;
+    if (kernel_max < cap)
+        cap = kernel_max;
+    if (items[0] > 0 && items[0] < cap)
+        cap = items[0];
+    size_t wg = 1;
+    while (wg * 2 <= cap)
+        wg *= 2;
+    att->softmax_wg_max = wg;
+    return MHA_STATUS_OK;
+}
+
+static mha_status write_floats(ocl_attention *att, size_t offset, const float *src, size_t count,
+                               const char *what)
+{
+    cl_int err = clEnqueueWriteBuffer(att->queue, att->weights.mem, CL_TRUE, offset * sizeof(float),
+                                      count * sizeof(float), src, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueWriteBuffer(%s): %s (%d)",
+                                   what, ocl_cl_error_name(err), (int)err);
+    return MHA_STATUS_OK;
+}
+
+static mha_status upload_weights(ocl_attention *att, const mha_weights *w)
+{
+    const size_t E = (size_t)att->E, kd = (size_t)att->kdim, vd = (size_t)att->vdim;
+    att->off_wq = 0;
+    att->off_wk = att->off_wq + E * E;
+    att->off_wv = att->off_wk + E * kd;
+    att->off_wo = att->off_wv + E * vd;
+    att->off_bin = att->off_wo + E * E;
+    att->off_bo = att->off_bin + 3 * E;
+    att->off_bias_k = att->off_bo + E;
+    att->off_bias_v = att->off_bias_k + E;
+    const size_t total = att->off_bias_v + E;
+
+    mha_status st = ocl_buffer_create(att->context->cl, &att->stats, &att->weights,
+                                      CL_MEM_READ_ONLY, total * sizeof(float), "weights");
+    if (st != MHA_STATUS_OK)
+        return st;
+    if (w->in_proj_weight) {
+        st = write_floats(att, att->off_wq, w->in_proj_weight, 3 * E * E, "in_proj_weight");
+    } else {
+        st = write_floats(att, att->off_wq, w->q_proj_weight, E * E, "q_proj_weight");
+        if (st == MHA_STATUS_OK)
+            st = write_floats(att, att->off_wk, w->k_proj_weight, E * kd, "k_proj_weight");
+        if (st == MHA_STATUS_OK)
+            st = write_floats(att, att->off_wv, w->v_proj_weight, E * vd, "v_proj_weight");
+    }
+    if (st == MHA_STATUS_OK)
+        st = write_floats(att, att->off_wo, w->out_proj_weight, E * E, "out_proj_weight");
+    if (st == MHA_STATUS_OK && att->bias) {
+        st = write_floats(att, att->off_bin, w->in_proj_bias, 3 * E, "in_proj_bias");
+        if (st == MHA_STATUS_OK)
+            st = write_floats(att, att->off_bo, w->out_proj_bias, E, "out_proj_bias");
+    }
+    if (st == MHA_STATUS_OK && att->add_bias_kv) {
+        st = write_floats(att, att->off_bias_k, w->bias_k, E, "bias_k");
+        if (st == MHA_STATUS_OK)
+            st = write_floats(att, att->off_bias_v, w->bias_v, E, "bias_v");
+    }
+    return st;
+}
+
+mha_status ocl_attention_create(void *context, const mha_config *config,
+                                const mha_weights *weights, void **attention)
+{
+    ocl_context *ctx = context;
+    ocl_attention *att = NULL;
+    mha_status st = MHA_STATUS_OK;
+    cl_int err = CL_SUCCESS;
+
+    *attention = NULL;
+    att = ocl_host->calloc(1, sizeof *att);
+    if (!att) {
+        st = ocl_out_of_host_memory("attention object");
+        goto done;
+    }
+    att->context = ctx;
+    att->E = config->embed_dim;
+    att->H = config->num_heads;
+    att->D = config->embed_dim / config->num_heads;
+    att->kdim = config->kdim ? config->kdim : config->embed_dim;
+    att->vdim = config->vdim ? config->vdim : config->embed_dim;
+    att->bias = config->bias;
+    att->add_bias_kv = config->add_bias_kv;
+    att->add_zero_attn = config->add_zero_attn;
+    att->dropout = config->dropout;
+
+    att->queue = clCreateCommandQueue(ctx->cl, ctx->device->device, 0, &err);
+    if (err != CL_SUCCESS) {
+        att->queue = NULL;
+        st = ocl_cl_fail(err, "clCreateCommandQueue");
+        goto done;
+    }
+    if ((st = create_kernel(ctx->program, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx->program, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx->program, "mha_average_heads", &att->k_average)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx->program, "mha_output", &att->k_output)) != MHA_STATUS_OK)
+        goto done;
+    if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
+        goto done;
+    if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
+        goto done;
+    *attention = att;
+    att = NULL;
+done:
+    ocl_attention_destroy(att);
+    return st;
+}
+
+void ocl_attention_destroy(void *attention)
+{
+    ocl_attention *att = attention;
+    if (!att)
+        return;
+    if (att->queue)
+        clFinish(att->queue);
+    ocl_buffer *buffers[] = {&att->weights, &att->x_q,    &att->x_k,  &att->x_v,      &att->proj,
+                             &att->q_h,     &att->k_h,    &att->v_h,  &att->scores,   &att->ocat,
+                             &att->y,       &att->out,    &att->avg,  &att->attn_mask, &att->kpm,
+                             &att->gemm_temp};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
+        ocl_buffer_release(&att->stats, buffers[i]);
+    cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_average, att->k_output};
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
+        if (kernels[i])
+            clReleaseKernel(kernels[i]);
+    if (att->queue)
+        clReleaseCommandQueue(att->queue);
+    ocl_host->free(att);
+}

@@ -1,0 +1,41 @@
+/* buffer.c - device buffers that grow on demand, and their allocation count. */
+#include "internal.h"
+
+mha_status ocl_buffer_create(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+                             cl_mem_flags flags, size_t bytes, const char *what)
+{
+    cl_int err = CL_SUCCESS;
+    if (bytes == 0)
+        bytes = sizeof(float);
+    cl_mem mem = clCreateBuffer(context, flags, bytes, NULL, &err);
+    if (err != CL_SUCCESS || !mem) {
+        return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateBuffer(%s, %zu bytes): %s (%d)",
+                                   what, bytes, ocl_cl_error_name(err), (int)err);
+    }
+    buf->mem = mem;
+    buf->size = bytes;
+    stats->allocations += 1;
+    stats->bytes += bytes;
+    return MHA_STATUS_OK;
+}
+
+mha_status ocl_buffer_reserve(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+                              size_t bytes, const char *what)
+{
+    if (buf->mem && buf->size >= bytes)
+        return MHA_STATUS_OK;
+    /* Release first: the old contents are scratch, and the device may not
+     * hold both. */
+    ocl_buffer_release(stats, buf);
+    return ocl_buffer_create(context, stats, buf, CL_MEM_READ_WRITE, bytes, what);
+}
+
+void ocl_buffer_release(ocl_alloc_stats *stats, ocl_buffer *buf)
+{
+    if (buf->mem) {
+        clReleaseMemObject(buf->mem);
+        stats->bytes -= buf->size;
+    }
+    buf->mem = NULL;
+    buf->size = 0;
+}

@@ -1,0 +1,377 @@
+/*
+ * forward.c - the forward pipeline of one attention call, all on the device:
+ *
+ *   upload query/key/value (and masks) into reused scratch buffers
+ *   projections        CLBlast SGEMM (one over 3E columns for self-attention,
+ *                      one over 2E for key == value)
+ *   mha_split_heads    bias, head-major (N, H, T, D) blocks, bias_kv / zero_attn rows
+ *   scores             CLBlast strided-batched SGEMM over N*H heads: Q K^T
+ *   mha_softmax        scale, masks, causal, softmax, dropout (in place)
+ *   mha_average_heads  when averaged weights are asked for
+ *   P V                strided-batched SGEMM writing heads side by side, rows (l, n)
+ *   output projection  CLBlast SGEMM, then mha_output (bias, caller's layout)
+ *   download attn_output (and attn_weights)
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Sets consecutive kernel arguments, remembering the first failure. */
+typedef struct ocl_args {
+    cl_kernel kernel;
+    const char *name;
+    cl_uint index;
+    cl_int err;
+} ocl_args;
+
+static void arg(ocl_args *a, size_t size, const void *value)
+{
+    if (a->err == CL_SUCCESS)
+        a->err = clSetKernelArg(a->kernel, a->index, size, value);
+    a->index++;
+}
+static void arg_mem(ocl_args *a, cl_mem mem) { arg(a, sizeof mem, &mem); }
+static void arg_int(ocl_args *a, int64_t v)
+{
+    cl_int x = (cl_int)v;
+    arg(a, sizeof x, &x);
+}
+static void arg_ulong(ocl_args *a, uint64_t v)
+{
+    cl_ulong x = v;
+    arg(a, sizeof x, &x);
+}
+static void arg_float(ocl_args *a, float v)
+{
+    cl_float x = v;
+    arg(a, sizeof x, &x);
+}
+
+static mha_status launch(ocl_attention *att, ocl_args *a, size_t global, size_t local)
+{
+    if (a->err != CL_SUCCESS)
+        return ocl_host->set_error(ocl_cl_status(a->err),
+                                   "opencl: clSetKernelArg(%s, %u): %s (%d)", a->name,
+                                   (unsigned)(a->index - 1), ocl_cl_error_name(a->err),
+                                   (int)a->err);
+    cl_int err = clEnqueueNDRangeKernel(att->queue, a->kernel, 1, NULL, &global,
+                                        local ? &local : NULL, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_host->set_error(ocl_cl_status(err),
+                                   "opencl: clEnqueueNDRangeKernel(%s): %s (%d)", a->name,
+                                   ocl_cl_error_name(err), (int)err);
+    return MHA_STATUS_OK;
+}
+
+static mha_status upload(ocl_attention *att, ocl_buffer *buf, const void *src, size_t bytes,
+                         const char *what)
+{
+    mha_status st = ocl_buffer_reserve(att->context->cl, &att->stats, buf, bytes, what);
+    if (st != MHA_STATUS_OK)
+        return st;
+    cl_int err = clEnqueueWriteBuffer(att->queue, buf->mem, CL_TRUE, 0, bytes, src, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueWriteBuffer(%s): %s (%d)",
+                                   what, ocl_cl_error_name(err), (int)err);
+    return MHA_STATUS_OK;
+}
+
+static mha_status download(ocl_attention *att, cl_mem mem, void *dst, size_t bytes,
+                           const char *what)
+{
+    cl_int err = clEnqueueReadBuffer(att->queue, mem, CL_TRUE, 0, bytes, dst, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueReadBuffer(%s): %s (%d)",
+                                   what, ocl_cl_error_name(err), (int)err);
+    return MHA_STATUS_OK;
+}
+
+static mha_status reserve(ocl_attention *att, ocl_buffer *buf, size_t bytes, const char *what)
+{
+    return ocl_buffer_reserve(att->context->cl, &att->stats, buf, bytes, what);
+}
+
+/* Row-major C (m x n) = A (m x k) * B^T, B stored (n x k). Uses our own
+ * temporary buffer so CLBlast allocates nothing. */
+static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_mem a,
+                          size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld, cl_mem c,
+                          size_t c_off, size_t c_ld, const char *what)
+{
+    size_t temp = 0;
+    CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                                     CLBlastTransposeYes, m, n, k, a_off, a_ld,
+                                                     b_off, b_ld, c_off, c_ld, &att->queue, &temp);
+    if (s != CLBlastSuccess)
+        return ocl_clblast_fail(s, "CLBlastSGemmTempBufferSize");
+    mha_status st = reserve(att, &att->gemm_temp, temp > 64 ? temp : 64, "gemm temp");
+    if (st != MHA_STATUS_OK)
+        return st;
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
+                                   m, n, k, 1.0f, a, a_off, a_ld, b, b_off, b_ld, 0.0f, c, c_off,
+                                   c_ld, &att->queue, NULL, att->gemm_temp.mem);
+    if (s != CLBlastSuccess)
+        return ocl_clblast_fail(s, what);
+    return MHA_STATUS_OK;
+}
+
+/* Row-major C_i = A_i * op(B_i) for i < batch, each matrix `stride` apart. */
+static mha_status gemm_batched(ocl_attention *att, CLBlastTranspose tb, size_t m, size_t n,
+                               size_t k, cl_mem a, size_t a_ld, size_t a_stride, cl_mem b,
+                               size_t b_ld, size_t b_stride, cl_mem c, size_t c_ld,
+                               size_t c_stride, size_t batch, const char *what)
+{
+    CLBlastStatusCode s = CLBlastSgemmStridedBatched(
+        CLBlastLayoutRowMajor, CLBlastTransposeNo, tb, m, n, k, 1.0f, a, 0, a_ld, a_stride, b, 0,
+        b_ld, b_stride, 0.0f, c, 0, c_ld, c_stride, batch, &att->queue, NULL);
+    if (s != CLBlastSuccess)
+        return ocl_clblast_fail(s, what);
+    return MHA_STATUS_OK;
+}
+
+/* Bytes per element (mha_dtype_size lives in libmha, which plugins do not link). */
+static size_t dtype_size(mha_dtype dtype)
+{
+    return dtype == MHA_DTYPE_BOOL ? 1u : dtype == MHA_DTYPE_F16 ? 2u : 4u;
+}
+
+static size_t numel(const mha_tensor *t)
+{
+    size_t n = 1;
+    for (int32_t i = 0; i < t->rank; ++i)
+        n *= (size_t)t->shape[i];
+    return n;
+}
+
+/* Uploads an optional mask; *kind is OCL_MASK_*. */
+static mha_status upload_mask(ocl_attention *att, const mha_tensor *t, ocl_buffer *buf, int *kind,
+                              const char *what)
+{
+    *kind = OCL_MASK_NONE;
+    if (!t->data || t->dtype == MHA_DTYPE_NONE)
+        return MHA_STATUS_OK;
+    *kind = t->dtype == MHA_DTYPE_BOOL ? OCL_MASK_BOOL : OCL_MASK_FLOAT;
+    return upload(att, buf, t->data, numel(t) * dtype_size(t->dtype), what);
+}
+
+/* mha_split_heads for one of q, k, v. */
+static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t src_off,
+                              size_t src_ld, int64_t src_rows, int64_t total_rows,
+                              size_t bias_off, size_t extra_off, bool has_extra, ocl_buffer *dst,
+                              const char *what)
+{
+    const int64_t N = pr->batch, H = pr->num_heads, D = pr->head_dim;
+    const bool bf = pr->batched && pr->batch_first;
+    ocl_args a = {att->k_split, "mha_split_heads", 0, CL_SUCCESS};
+    size_t bytes = (size_t)N * (size_t)H * (size_t)total_rows * (size_t)D * sizeof(float);
+    mha_status st = reserve(att, dst, bytes, what);
+    if (st != MHA_STATUS_OK)
+        return st;
+    arg_mem(&a, att->proj.mem);
+    arg_ulong(&a, src_off);
+    arg_ulong(&a, src_ld);
+    arg_ulong(&a, bf ? 1u : (uint64_t)N);               /* step between positions */
+    arg_ulong(&a, bf ? (uint64_t)src_rows : 1u);        /* step between batches */
+    arg_mem(&a, att->weights.mem);
+    arg_ulong(&a, bias_off);
+    arg_int(&a, att->bias);
+    arg_mem(&a, att->weights.mem);
+    arg_ulong(&a, extra_off);
+    arg_int(&a, has_extra);
+    arg_mem(&a, dst->mem);
+    arg_int(&a, N);
+    arg_int(&a, H);
+    arg_int(&a, total_rows);
+    arg_int(&a, src_rows);
+    arg_int(&a, D);
+    return launch(att, &a, bytes / sizeof(float), 0);
+}
+
+static size_t softmax_local_size(const ocl_attention *att, int64_t sp)
+{
+    size_t wg = 1;
+    while (wg < (size_t)sp && wg * 2 <= att->softmax_wg_max)
+        wg *= 2;
+    return wg;
+}
+
+static mha_opencl_forward_stats *find_stats(const mha_forward_args *args)
+{
+    for (const mha_extension *e = args->next; e; e = e->next)
+        if (e->type == MHA_OPENCL_EXT_FORWARD_STATS &&
+            e->struct_size >= sizeof(mha_opencl_forward_stats))
+            /* The out fields are the point of this extension. */
+            return (mha_opencl_forward_stats *)(uintptr_t)e;
+    return NULL;
+}
+
+mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
+                                 const mha_forward_args *args)
+{
+    ocl_attention *att = attention;
+    mha_status st = MHA_STATUS_OK;
+    const uint64_t allocations_before = att->stats.allocations;
+    const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len, S = (size_t)pr->src_len;
+    const size_t Sp = (size_t)pr->src_len_total, E = (size_t)pr->embed_dim;
+    const size_t H = (size_t)pr->num_heads, D = (size_t)pr->head_dim;
+    const size_t kd = (size_t)pr->kdim, vd = (size_t)pr->vdim;
+    const size_t R = L * N, Rk = S * N;
+    const bool self = pr->self_attention;
+    const bool kv_fused = !self && pr->kv_same && kd == vd;
+    int attn_kind = OCL_MASK_NONE, kpm_kind = OCL_MASK_NONE;
+
+    /* 1. inputs */
+    if ((st = upload(att, &att->x_q, args->query.data, R * E * sizeof(float), "query")) != MHA_STATUS_OK)
+        goto done;
+    if (!self) {
+        if ((st = upload(att, &att->x_k, args->key.data, Rk * kd * sizeof(float), "key")) != MHA_STATUS_OK)
+            goto done;
+        if (!kv_fused &&
+            (st = upload(att, &att->x_v, args->value.data, Rk * vd * sizeof(float), "value")) != MHA_STATUS_OK)
+            goto done;
+    }
+    if ((st = upload_mask(att, &args->attn_mask, &att->attn_mask, &attn_kind, "attn_mask")) != MHA_STATUS_OK ||
+        (st = upload_mask(att, &args->key_padding_mask, &att->kpm, &kpm_kind, "key_padding_mask")) != MHA_STATUS_OK)
+        goto done;
+
+    /* 2. projections; offsets and leading dimensions of q, k, v in proj */
+    size_t q_off = 0, q_ld = E, k_off, k_ld, v_off, v_ld;
+    cl_mem w = att->weights.mem;
+    if (self) {
+        q_ld = k_ld = v_ld = 3 * E;
+        k_off = E;
+        v_off = 2 * E;
+        if ((st = reserve(att, &att->proj, R * 3 * E * sizeof(float), "projections")) != MHA_STATUS_OK ||
+            (st = gemm_nt(att, R, 3 * E, E, att->x_q.mem, 0, E, w, att->off_wq, E, att->proj.mem, 0,
+                          3 * E, "CLBlastSgemm(in_proj)")) != MHA_STATUS_OK)
+            goto done;
+    } else {
+        if ((st = reserve(att, &att->proj, (R * E + 2 * Rk * E) * sizeof(float), "projections")) != MHA_STATUS_OK ||
+            (st = gemm_nt(att, R, E, E, att->x_q.mem, 0, E, w, att->off_wq, E, att->proj.mem, 0, E,
+                          "CLBlastSgemm(q_proj)")) != MHA_STATUS_OK)
+            goto done;
+        if (kv_fused) {
+            k_off = R * E;
+            v_off = R * E + E;
+            k_ld = v_ld = 2 * E;
+            /* Wk and Wv are adjacent rows (2E, kdim) of the weights buffer */
+            if ((st = gemm_nt(att, Rk, 2 * E, kd, att->x_k.mem, 0, kd, w, att->off_wk, kd,
+                              att->proj.mem, k_off, 2 * E, "CLBlastSgemm(kv_proj)")) != MHA_STATUS_OK)
+                goto done;
+        } else {
+            k_off = R * E;
+            v_off = R * E + Rk * E;
+            k_ld = v_ld = E;
+            if ((st = gemm_nt(att, Rk, E, kd, att->x_k.mem, 0, kd, w, att->off_wk, kd,
+                              att->proj.mem, k_off, E, "CLBlastSgemm(k_proj)")) != MHA_STATUS_OK ||
+                (st = gemm_nt(att, Rk, E, vd, att->x_v.mem, 0, vd, w, att->off_wv, vd,
+                              att->proj.mem, v_off, E, "CLBlastSgemm(v_proj)")) != MHA_STATUS_OK)
+                goto done;
+        }
+    }
+
+    /* 3. heads, with projection bias and the extra key/value rows */
+    if ((st = split_heads(att, pr, q_off, q_ld, pr->tgt_len, pr->tgt_len, att->off_bin, 0, false,
+                          &att->q_h, "q heads")) != MHA_STATUS_OK ||
+        (st = split_heads(att, pr, k_off, k_ld, pr->src_len, pr->src_len_total, att->off_bin + E,
+                          att->off_bias_k, att->add_bias_kv, &att->k_h, "k heads")) != MHA_STATUS_OK ||
+        (st = split_heads(att, pr, v_off, v_ld, pr->src_len, pr->src_len_total, att->off_bin + 2 * E,
+                          att->off_bias_v, att->add_bias_kv, &att->v_h, "v heads")) != MHA_STATUS_OK)
+        goto done;
+
+    /* 4. scores = Q K^T per head */
+    const size_t B = N * H;
+    if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeYes, L, Sp, D, att->q_h.mem, D, L * D, att->k_h.mem,
+                           D, Sp * D, att->scores.mem, Sp, L * Sp, B,
+                           "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK)
+        goto done;
+
+    /* 5. softmax with masks and dropout */
+    {
+        size_t local = softmax_local_size(att, pr->src_len_total);
+        ocl_args a = {att->k_softmax, "mha_softmax", 0, CL_SUCCESS};
+        arg_mem(&a, att->scores.mem);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len);
+        arg_int(&a, pr->src_len_total);
+        arg_float(&a, pr->scale);
+        arg_mem(&a, attn_kind ? att->attn_mask.mem : NULL);
+        arg_int(&a, attn_kind);
+        arg_int(&a, pr->attn_mask_3d);
+        arg_mem(&a, kpm_kind ? att->kpm.mem : NULL);
+        arg_int(&a, kpm_kind);
+        arg_int(&a, (int64_t)args->causal);
+        arg_int(&a, pr->apply_dropout);
+        arg_float(&a, pr->dropout);
+        arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
+        arg_ulong(&a, args->dropout_seed);
+        arg(&a, local * sizeof(cl_float), NULL);
+        if ((st = launch(att, &a, B * L * local, local)) != MHA_STATUS_OK)
+            goto done;
+    }
+
+    /* 6. weights for the caller */
+    if (args->need_weights && args->attn_weights.data) {
+        if (args->average_attn_weights) {
+            ocl_args a = {att->k_average, "mha_average_heads", 0, CL_SUCCESS};
+            if ((st = reserve(att, &att->avg, N * L * Sp * sizeof(float), "averaged weights")) != MHA_STATUS_OK)
+                goto done;
+            arg_mem(&a, att->scores.mem);
+            arg_mem(&a, att->avg.mem);
+            arg_int(&a, pr->batch);
+            arg_int(&a, pr->num_heads);
+            arg_int(&a, pr->tgt_len);
+            arg_int(&a, pr->src_len_total);
+            if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
+                (st = download(att, att->avg.mem, args->attn_weights.data,
+                               N * L * Sp * sizeof(float), "attn_weights")) != MHA_STATUS_OK)
+                goto done;
+        } else if ((st = download(att, att->scores.mem, args->attn_weights.data,
+                                  B * L * Sp * sizeof(float), "attn_weights")) != MHA_STATUS_OK) {
+            goto done;
+        }
+    }
+
+    /* 7. O = P V, heads side by side in rows (l, n): head b = n*H + h starts at b*D */
+    if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeNo, L, D, Sp, att->scores.mem, Sp, L * Sp,
+                           att->v_h.mem, D, Sp * D, att->ocat.mem, N * E, D, B,
+                           "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK)
+        goto done;
+
+    /* 8. output projection, bias and layout */
+    if ((st = reserve(att, &att->y, R * E * sizeof(float), "out_proj")) != MHA_STATUS_OK ||
+        (st = reserve(att, &att->out, R * E * sizeof(float), "attn_output")) != MHA_STATUS_OK ||
+        (st = gemm_nt(att, R, E, E, att->ocat.mem, 0, E, w, att->off_wo, E, att->y.mem, 0, E,
+                      "CLBlastSgemm(out_proj)")) != MHA_STATUS_OK)
+        goto done;
+    {
+        ocl_args a = {att->k_output, "mha_output", 0, CL_SUCCESS};
+        arg_mem(&a, att->y.mem);
+        arg_mem(&a, att->out.mem);
+        arg_mem(&a, w);
+        arg_ulong(&a, att->off_bo);
+        arg_int(&a, att->bias);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->embed_dim);
+        arg_int(&a, pr->batched && pr->batch_first);
+        if ((st = launch(att, &a, R * E, 0)) != MHA_STATUS_OK ||
+            (st = download(att, att->out.mem, args->attn_output.data, R * E * sizeof(float),
+                           "attn_output")) != MHA_STATUS_OK)
+            goto done;
+    }
+done:
+    if (st != MHA_STATUS_OK)
+        clFinish(att->queue); /* leave nothing in flight */
+    mha_opencl_forward_stats *stats = find_stats(args);
+    if (stats) {
+        stats->device_allocations = att->stats.allocations;
+        stats->call_allocations = att->stats.allocations - allocations_before;
+        stats->device_bytes = att->stats.bytes;
+    }
+    (void)S;
+    return st;
+}

@@ -1,0 +1,141 @@
+/*
+ * internal.h - shared declarations of the OpenCL plugin (not installed).
+ *
+ * Files, one role each:
+ *   plugin.c     entry point, function table, describe/init/shutdown/score
+ *   errors.c     cl_int / CLBlastStatusCode -> mha_status, with the error's name
+ *   platform.c   platform and device enumeration, device specs, device_info
+ *   program.c    building the embedded kernels (cl/philox.cl, cl/attention.cl), build log on failure
+ *   context.c    contexts (one device, one program) and their capabilities
+ *   buffer.c     growable device buffers and the allocation counter
+ *   attention.c  attention objects: queue, kernels, weights uploaded once
+ *   forward.c    the forward pipeline
+ */
+#ifndef MHA_OPENCL_INTERNAL_H
+#define MHA_OPENCL_INTERNAL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+
+#include <CL/cl.h>
+#include <clblast_c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mha/opencl.h"
+#include "mha/plugin.h"
+
+/* The host's services, set by mha_plugin_entry. Every host allocation, error
+ * and trace goes through it. */
+extern const mha_host_services *ocl_host;
+
+#define OCL_PLUGIN_NAME "opencl"
+#define OCL_PLUGIN_VERSION "0.1.0"
+
+/* ---- errors.c ------------------------------------------------------------ */
+/* "CL_OUT_OF_RESOURCES"; "CL_UNKNOWN_ERROR" for codes not in the table. */
+const char *ocl_cl_error_name(cl_int err);
+const char *ocl_clblast_error_name(CLBlastStatusCode status);
+mha_status ocl_cl_status(cl_int err);
+/* Records "what: NAME (code)" and returns the mapped status. */
+mha_status ocl_cl_fail(cl_int err, const char *what);
+mha_status ocl_clblast_fail(CLBlastStatusCode status, const char *what);
+mha_status ocl_out_of_host_memory(const char *what);
+
+/* ---- platform.c ---------------------------------------------------------- */
+typedef struct ocl_device {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_device_type type;
+    unsigned platform_index, device_index;
+    mha_device_info info; /* spec "P.D", name, vendor, driver, kind, memory, units */
+} ocl_device;
+
+mha_status ocl_devices_init(void);
+void ocl_devices_shutdown(void);
+size_t ocl_devices_count(void);
+const ocl_device *ocl_devices_at(size_t index);
+/* Resolves a device spec (see plugins/opencl/README or platform.c). */
+mha_status ocl_devices_find(const char *spec, const ocl_device **out);
+int ocl_devices_score(void);
+/* Copies `src` into the caller's `dst`, honouring dst->struct_size. */
+void ocl_device_info_copy(mha_device_info *dst, const mha_device_info *src);
+
+/* ---- program.c ----------------------------------------------------------- */
+/* Builds the embedded kernels for `device` in `context`. On failure the
+ * message carries the (truncated) build log. */
+mha_status ocl_program_build(cl_context context, cl_device_id device, cl_program *out);
+
+/* ---- context.c ----------------------------------------------------------- */
+typedef struct ocl_context {
+    const ocl_device *device; /* owned by platform.c, lives until shutdown */
+    cl_context cl;
+    cl_program program;
+} ocl_context;
+
+mha_status ocl_context_create(const char *device_spec, void **context);
+void ocl_context_destroy(void *context);
+mha_status ocl_context_capabilities(void *context, mha_capabilities *caps);
+mha_status ocl_context_device_info(void *context, mha_device_info *info);
+
+/* ---- buffer.c ------------------------------------------------------------ */
+typedef struct ocl_buffer {
+    cl_mem mem;
+    size_t size; /* bytes */
+} ocl_buffer;
+
+typedef struct ocl_alloc_stats {
+    uint64_t allocations; /* clCreateBuffer calls that succeeded */
+    uint64_t bytes;       /* bytes currently held */
+} ocl_alloc_stats;
+
+/* Makes buf at least `bytes` large (never shrinks); counts the allocation. */
+mha_status ocl_buffer_reserve(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+                              size_t bytes, const char *what);
+/* Creates a buffer of exactly `bytes`, counted. */
+mha_status ocl_buffer_create(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+                             cl_mem_flags flags, size_t bytes, const char *what);
+void ocl_buffer_release(ocl_alloc_stats *stats, ocl_buffer *buf);
+
+/* ---- attention.c --------------------------------------------------------- */
+enum { OCL_MASK_NONE = 0, OCL_MASK_BOOL = 1, OCL_MASK_FLOAT = 2 };
+
+typedef struct ocl_attention {
+    ocl_context *context; /* borrowed; outlives the attention object */
+    cl_command_queue queue; /* own queue: attention objects run in parallel */
+    cl_kernel k_split, k_softmax, k_average, k_output; /* own instances (clSetKernelArg) */
+    size_t softmax_wg_max;
+
+    int64_t E, H, D, kdim, vdim;
+    bool bias, add_bias_kv, add_zero_attn;
+    float dropout;
+
+    /* All weights in one read-only buffer; offsets in floats:
+     * Wq (E,E) | Wk (E,kdim) | Wv (E,vdim) | Wo (E,E) | b_in (3E) | bo (E) | bias_k (E) | bias_v (E) */
+    ocl_buffer weights;
+    size_t off_wq, off_wk, off_wv, off_wo, off_bin, off_bo, off_bias_k, off_bias_v;
+
+    /* Scratch, grown on demand and reused. */
+    ocl_buffer x_q, x_k, x_v, proj, q_h, k_h, v_h, scores, ocat, y, out, avg;
+    ocl_buffer attn_mask, kpm, gemm_temp;
+
+    ocl_alloc_stats stats;
+} ocl_attention;
+
+mha_status ocl_attention_create(void *context, const mha_config *config,
+                                const mha_weights *weights, void **attention);
+void ocl_attention_destroy(void *attention);
+
+/* ---- forward.c ----------------------------------------------------------- */
+mha_status ocl_attention_forward(void *attention, const mha_problem *problem,
+                                 const mha_forward_args *args);
+
+/* ---- embedded kernel sources (generated by cmake/EmbedFiles.cmake) ------- */
+extern const unsigned char mha_cl_philox[];
+extern const size_t mha_cl_philox_len;
+extern const unsigned char mha_cl_attention[];
+extern const size_t mha_cl_attention_len;
+
+#endif /* MHA_OPENCL_INTERNAL_H */
