@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what mha needs to build and test on Debian 12, skipping what is
+# already there (so it also runs offline once everything is installed).
+set -eu
+packages="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
+pocl-opencl-icd libcmocka-dev clinfo"
+missing=""
+for package in $packages; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    echo "install-deps: installing$missing"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends $missing
+fi

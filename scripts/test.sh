@@ -1,0 +1,29 @@
+#!/bin/sh
+# Builds with warnings as errors, runs every test, then installs mha into a
+# temporary prefix and builds the example against the installed package (CMake
+# and pkg-config), as a user of the library would.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${MHA_BUILD_DIR:-"$root/build"}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+cmake -S "$root" -B "$build" -DMHA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake -S "$root/examples" -B "$prefix/example-build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
+cmake --build "$prefix/example-build"
+"$prefix/example-build/basic_attention" reference
+# The same program built with pkg-config alone.
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
+    -o "$prefix/basic_pkgconfig" "$root/examples/basic_attention.c" \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs mha) \
+    -Wl,-rpath,"$prefix/lib"
+"$prefix/basic_pkgconfig" reference
+# The installed command line finds the installed plugins on its own.
+"$prefix/bin/mha" plugins
+echo "test.sh: all tests passed"
