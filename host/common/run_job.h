@@ -27,6 +27,10 @@ typedef struct run_options {
     bool training;                /* true when --dropout P > 0 was given */
     unsigned long long seed;      /* --seed */
     const char *out_path;         /* --out */
+    /* Appended: strings allocated by run_options_parse (paths resolved
+     * against base_dir); freed by run_options_free. Not for callers. */
+    char *owned_[12];
+    int owned_count_;
 } run_options;
 
 /* Parses the words after "run" (argv[0] is the first option). Strings point

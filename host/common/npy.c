@@ -1,0 +1,568 @@
+/*
+ * npy.c - strict .npy reader and writer (see npy.h).
+ *
+ * The reader parses the header dict as the Python literal it is (keys in any
+ * order, either quote style, spaces, a trailing comma, space padding), accepts
+ * only '<f4' and '|b1' in C order with rank <= MHA_MAX_RANK, and checks every
+ * declared size against the bytes actually present.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "npy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC_LEN 6
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void set_err(char *err, size_t err_size, const char *fmt, ...)
+{
+    if (err == NULL || err_size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    /* Messages are one line. */
+    for (char *p = err; *p != '\0'; ++p)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
+static bool host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+static void swap4(unsigned char *bytes, size_t count)
+{
+    for (size_t i = 0; i < count; ++i) {
+        unsigned char *b = bytes + 4 * i, t;
+        t = b[0], b[0] = b[3], b[3] = t;
+        t = b[1], b[1] = b[2], b[2] = t;
+    }
+}
+
+/* ---- header dict parser ------------------------------------------------ */
+
+typedef struct hdr_parser {
+    const char *p, *end;
+} hdr_parser;
+
+static void skip_ws(hdr_parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+        ps->p++;
+}
+
+static bool eat(hdr_parser *ps, char c)
+{
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == c) {
+        ps->p++;
+        return true;
+    }
+    return false;
+}
+
+/* A quoted string without escapes, copied into buf (truncated to buf_size-1). */
+static bool parse_string(hdr_parser *ps, char *buf, size_t buf_size)
+{
+    skip_ws(ps);
+    if (ps->p >= ps->end || (*ps->p != '\'' && *ps->p != '"'))
+        return false;
+    char quote = *ps->p++;
+    size_t n = 0;
+    while (ps->p < ps->end && *ps->p != quote) {
+        if (*ps->p == '\\' || *ps->p == '\n')
+            return false;
+        if (n + 1 < buf_size)
+            buf[n++] = *ps->p;
+        ps->p++;
+    }
+    if (ps->p >= ps->end)
+        return false;
+    ps->p++;
+    buf[n] = '\0';
+    return true;
+}
+
+static bool match_word(hdr_parser *ps, const char *word)
+{
+    skip_ws(ps);
+    size_t n = strlen(word);
+    if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
+        return false;
+    /* The word must not continue as an identifier. */
+    if ((size_t)(ps->end - ps->p) > n) {
+        char c = ps->p[n];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
+            return false;
+    }
+    ps->p += n;
+    return true;
+}
+
+typedef enum shape_result { SHAPE_OK, SHAPE_SYNTAX, SHAPE_RANK, SHAPE_OVERFLOW } shape_result;
+
+/* "(d0, d1, ...)" with an optional trailing comma; "()" is rank 0. */
+static shape_result parse_shape(hdr_parser *ps, int32_t *rank, int64_t shape[MHA_MAX_RANK])
+{
+    if (!eat(ps, '('))
+        return SHAPE_SYNTAX;
+    int32_t r = 0;
+    bool overflow = false, too_many = false;
+    for (;;) {
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == ')') {
+            ps->p++;
+            break;
+        }
+        if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
+            return SHAPE_SYNTAX;
+        int64_t v = 0;
+        while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+            int d = *ps->p++ - '0';
+            if (v > (INT64_MAX - d) / 10)
+                overflow = true;
+            else
+                v = v * 10 + d;
+        }
+        /* Python 2 long suffix, as old numpy wrote it. */
+        if (ps->p < ps->end && *ps->p == 'L')
+            ps->p++;
+        if (r < MHA_MAX_RANK)
+            shape[r] = v;
+        else
+            too_many = true;
+        r++;
+        if (eat(ps, ','))
+            continue;
+        if (eat(ps, ')'))
+            break;
+        return SHAPE_SYNTAX;
+    }
+    /* Python: "(3)" is the int 3, not a tuple. */
+    *rank = r;
+    if (too_many)
+        return SHAPE_RANK;
+    if (overflow)
+        return SHAPE_OVERFLOW;
+    return SHAPE_OK;
+}
+
+typedef struct npy_header {
+    char descr[32];
+    bool fortran_order;
+    int32_t rank;
+    int64_t shape[MHA_MAX_RANK];
+} npy_header;
+
+static mha_status parse_header(const char *text, size_t len, const char *name, npy_header *h,
+                               char *err, size_t err_size)
+{
+    hdr_parser ps = {text, text + len};
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    shape_result shape_res = SHAPE_OK;
+
+    if (!eat(&ps, '{')) {
+        set_err(err, err_size, "%s: header is not a dict", name);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    for (;;) {
+        if (eat(&ps, '}'))
+            break;
+        char key[32];
+        if (!parse_string(&ps, key, sizeof key)) {
+            set_err(err, err_size, "%s: malformed header dict (expected a quoted key at offset %zu)",
+                    name, (size_t)(ps.p - text));
+            return MHA_STATUS_FORMAT_ERROR;
+        }
+        if (!eat(&ps, ':')) {
+            set_err(err, err_size, "%s: malformed header dict (expected ':' after '%s')", name, key);
+            return MHA_STATUS_FORMAT_ERROR;
+        }
+        if (strcmp(key, "descr") == 0) {
+            if (have_descr)
+                goto duplicate;
+            have_descr = true;
+            skip_ws(&ps);
+            if (ps.p < ps.end && (*ps.p == '[' || *ps.p == '{')) {
+                /* A structured dtype (list of fields) or a dict: never accepted. */
+                set_err(err, err_size, "%s: structured dtype is not supported (only '<f4' and '|b1')",
+                        name);
+                return MHA_STATUS_INVALID_DTYPE;
+            }
+            if (!parse_string(&ps, h->descr, sizeof h->descr)) {
+                set_err(err, err_size, "%s: malformed header dict ('descr' is not a string)", name);
+                return MHA_STATUS_FORMAT_ERROR;
+            }
+        } else if (strcmp(key, "fortran_order") == 0) {
+            if (have_fortran)
+                goto duplicate;
+            have_fortran = true;
+            if (match_word(&ps, "True"))
+                h->fortran_order = true;
+            else if (match_word(&ps, "False"))
+                h->fortran_order = false;
+            else {
+                set_err(err, err_size, "%s: malformed header dict ('fortran_order' is not True/False)",
+                        name);
+                return MHA_STATUS_FORMAT_ERROR;
+            }
+        } else if (strcmp(key, "shape") == 0) {
+            if (have_shape)
+                goto duplicate;
+            have_shape = true;
+            shape_res = parse_shape(&ps, &h->rank, h->shape);
+            if (shape_res == SHAPE_SYNTAX) {
+                set_err(err, err_size, "%s: malformed header dict ('shape' is not a tuple of integers)",
+                        name);
+                return MHA_STATUS_FORMAT_ERROR;
+            }
+        } else {
+            set_err(err, err_size, "%s: unexpected key '%s' in header dict", name, key);
+            return MHA_STATUS_FORMAT_ERROR;
+        }
+        if (eat(&ps, ','))
+            continue;
+        if (eat(&ps, '}'))
+            break;
+        set_err(err, err_size, "%s: malformed header dict (expected ',' or '}' at offset %zu)", name,
+                (size_t)(ps.p - text));
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    /* After the dict: only space padding and the final newline. */
+    skip_ws(&ps);
+    if (ps.p != ps.end) {
+        set_err(err, err_size, "%s: unexpected bytes after the header dict", name);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    if (!have_descr || !have_fortran || !have_shape) {
+        set_err(err, err_size, "%s: header dict lacks the key '%s'", name,
+                !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    if (strcmp(h->descr, "<f4") != 0 && strcmp(h->descr, "|b1") != 0) {
+        set_err(err, err_size, "%s: dtype '%s' is not supported (only '<f4' and '|b1')", name,
+                h->descr);
+        return MHA_STATUS_INVALID_DTYPE;
+    }
+    if (h->fortran_order) {
+        set_err(err, err_size, "%s: fortran_order True is not supported (C order only)", name);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    if (shape_res == SHAPE_RANK) {
+        set_err(err, err_size, "%s: rank %d is more than %d", name, (int)h->rank, MHA_MAX_RANK);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    if (shape_res == SHAPE_OVERFLOW) {
+        set_err(err, err_size, "%s: a dimension of the shape overflows int64", name);
+        return MHA_STATUS_SIZE_OVERFLOW;
+    }
+    return MHA_STATUS_OK;
+
+duplicate:
+    set_err(err, err_size, "%s: header dict has a duplicate key", name);
+    return MHA_STATUS_FORMAT_ERROR;
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
+                     size_t err_size)
+{
+    if (out == NULL)
+        return MHA_STATUS_NULL_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (name == NULL)
+        name = "<buffer>";
+    if (bytes == NULL && size > 0) {
+        set_err(err, err_size, "%s: no data", name);
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+    const unsigned char *b = bytes;
+    if (size < NPY_MAGIC_LEN || memcmp(b, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
+        set_err(err, err_size, "%s: not a .npy file (bad magic)", name);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    if (size < 8) {
+        set_err(err, err_size, "%s: truncated .npy preamble (%zu bytes)", name, size);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    unsigned major = b[6], minor = b[7];
+    if ((major != 1 && major != 2 && major != 3) || minor != 0) {
+        set_err(err, err_size, "%s: unsupported .npy format version %u.%u (1.0, 2.0, 3.0 only)",
+                name, major, minor);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    size_t len_bytes = major == 1 ? 2 : 4;
+    size_t start = 8 + len_bytes;
+    if (size < start) {
+        set_err(err, err_size, "%s: truncated .npy preamble (%zu bytes)", name, size);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    uint64_t header_len = major == 1
+                              ? (uint64_t)b[8] | (uint64_t)b[9] << 8
+                              : (uint64_t)b[8] | (uint64_t)b[9] << 8 | (uint64_t)b[10] << 16 |
+                                    (uint64_t)b[11] << 24;
+    if (header_len > size - start) {
+        set_err(err, err_size, "%s: header length %llu runs past the end of the file (%zu bytes)",
+                name, (unsigned long long)header_len, size);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    const char *text = (const char *)(b + start);
+    for (size_t i = 0; i < header_len; ++i) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == 0 || c >= 0x80) {
+            set_err(err, err_size, "%s: header contains a non-ASCII or NUL byte at offset %zu",
+                    name, start + i);
+            return MHA_STATUS_FORMAT_ERROR;
+        }
+    }
+    npy_header h;
+    memset(&h, 0, sizeof h);
+    mha_status st = parse_header(text, (size_t)header_len, name, &h, err, err_size);
+    if (st != MHA_STATUS_OK)
+        return st;
+
+    mha_dtype dtype = strcmp(h.descr, "<f4") == 0 ? MHA_DTYPE_F32 : MHA_DTYPE_BOOL;
+    size_t elem = dtype == MHA_DTYPE_F32 ? 4 : 1;
+    /* Element count and byte size, with overflow checks against size_t and int64. */
+    uint64_t count = 1;
+    bool overflow = false;
+    for (int32_t i = 0; i < h.rank; ++i) {
+        uint64_t d = (uint64_t)h.shape[i];
+        if (d != 0 && count > UINT64_MAX / d)
+            overflow = true;
+        else
+            count *= d;
+    }
+    if (count == 0)
+        overflow = false; /* a zero dimension makes the product 0 whatever the others are */
+    if (!overflow && (count > (uint64_t)INT64_MAX / elem || count > SIZE_MAX / elem))
+        overflow = true;
+    if (overflow) {
+        set_err(err, err_size, "%s: shape product overflows the addressable size", name);
+        return MHA_STATUS_SIZE_OVERFLOW;
+    }
+    size_t data_offset = start + (size_t)header_len;
+    size_t have = size - data_offset;
+    uint64_t want = count * elem;
+    if (want != have) {
+        set_err(err, err_size, "%s: declares %llu bytes of data but has %zu", name,
+                (unsigned long long)want, have);
+        return MHA_STATUS_FORMAT_ERROR;
+    }
+    void *data = malloc(have > 0 ? have : 1);
+    if (data == NULL) {
+        set_err(err, err_size, "%s: out of memory for %zu bytes", name, have);
+        return MHA_STATUS_OUT_OF_MEMORY;
+    }
+    if (have > 0)
+        memcpy(data, b + data_offset, have);
+    if (dtype == MHA_DTYPE_F32 && !host_is_little_endian())
+        swap4(data, (size_t)count);
+    out->dtype = dtype;
+    out->rank = h.rank;
+    for (int32_t i = 0; i < h.rank; ++i)
+        out->shape[i] = h.shape[i];
+    out->count = (size_t)count;
+    out->data = data;
+    return MHA_STATUS_OK;
+}
+
+mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size)
+{
+    if (out == NULL)
+        return MHA_STATUS_NULL_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (path == NULL) {
+        set_err(err, err_size, "npy_read: path is NULL");
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        set_err(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        return MHA_STATUS_IO_ERROR;
+    }
+    unsigned char *buf = NULL;
+    size_t size = 0, cap = 0;
+    mha_status st = MHA_STATUS_OK;
+    for (;;) {
+        if (size == cap) {
+            size_t ncap = cap == 0 ? 65536 : cap * 2;
+            if (ncap < cap) {
+                set_err(err, err_size, "%s: file too large", path);
+                st = MHA_STATUS_SIZE_OVERFLOW;
+                goto done;
+            }
+            unsigned char *nbuf = realloc(buf, ncap);
+            if (nbuf == NULL) {
+                set_err(err, err_size, "%s: out of memory reading the file", path);
+                st = MHA_STATUS_OUT_OF_MEMORY;
+                goto done;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t n = fread(buf + size, 1, cap - size, f);
+        size += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                set_err(err, err_size, "%s: read error: %s", path, strerror(errno));
+                st = MHA_STATUS_IO_ERROR;
+                goto done;
+            }
+            break;
+        }
+    }
+    st = npy_parse(buf, size, path, out, err, err_size);
+done:
+    free(buf);
+    fclose(f);
+    return st;
+}
+
+void npy_array_free(npy_array *array)
+{
+    if (array == NULL)
+        return;
+    free(array->data);
+    memset(array, 0, sizeof *array);
+}
+
+/* ---- writer ------------------------------------------------------------ */
+
+static bool write_all(FILE *f, const void *data, size_t size)
+{
+    return size == 0 || fwrite(data, 1, size, f) == size;
+}
+
+mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int64_t *shape,
+                     const void *data, char *err, size_t err_size)
+{
+    if (path == NULL) {
+        set_err(err, err_size, "npy_write: path is NULL");
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+    if (dtype != MHA_DTYPE_F32 && dtype != MHA_DTYPE_BOOL) {
+        set_err(err, err_size, "%s: cannot write dtype %d (only float32 and bool)", path, (int)dtype);
+        return MHA_STATUS_INVALID_DTYPE;
+    }
+    if (rank < 0 || rank > MHA_MAX_RANK) {
+        set_err(err, err_size, "%s: rank %d is outside 0..%d", path, (int)rank, MHA_MAX_RANK);
+        return MHA_STATUS_INVALID_VALUE;
+    }
+    if (rank > 0 && shape == NULL) {
+        set_err(err, err_size, "%s: shape is NULL", path);
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+    size_t elem = dtype == MHA_DTYPE_F32 ? 4 : 1;
+    uint64_t count = 1;
+    for (int32_t i = 0; i < rank; ++i) {
+        if (shape[i] < 0) {
+            set_err(err, err_size, "%s: dimension %d is negative (%lld)", path, (int)i,
+                    (long long)shape[i]);
+            return MHA_STATUS_INVALID_VALUE;
+        }
+        uint64_t d = (uint64_t)shape[i];
+        if (d != 0 && count > UINT64_MAX / d) {
+            set_err(err, err_size, "%s: shape product overflows", path);
+            return MHA_STATUS_SIZE_OVERFLOW;
+        }
+        count *= d;
+    }
+    if (count > SIZE_MAX / elem) {
+        set_err(err, err_size, "%s: shape product overflows", path);
+        return MHA_STATUS_SIZE_OVERFLOW;
+    }
+    size_t nbytes = (size_t)count * elem;
+    if (nbytes > 0 && data == NULL) {
+        set_err(err, err_size, "%s: data is NULL", path);
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+
+    /* Header: dict, space padding, '\n'; 10 + len is a multiple of 64. */
+    char header[256];
+    int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                     dtype == MHA_DTYPE_F32 ? "<f4" : "|b1");
+    for (int32_t i = 0; i < rank; ++i)
+        n += snprintf(header + n, sizeof header - (size_t)n, "%s%lld", i ? ", " : "",
+                      (long long)shape[i]);
+    n += snprintf(header + n, sizeof header - (size_t)n, "%s), }", rank == 1 ? "," : "");
+    size_t hlen = (size_t)n + 1; /* + '\n' */
+    size_t total = 10 + hlen;
+    size_t padded = (total + 63) / 64 * 64;
+    hlen += padded - total;
+    memset(header + n, ' ', hlen - (size_t)n - 1);
+    header[hlen - 1] = '\n';
+
+    unsigned char preamble[10];
+    memcpy(preamble, NPY_MAGIC, NPY_MAGIC_LEN);
+    preamble[6] = 1;
+    preamble[7] = 0;
+    preamble[8] = (unsigned char)(hlen & 0xff);
+    preamble[9] = (unsigned char)(hlen >> 8);
+
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    if (tmp == NULL) {
+        set_err(err, err_size, "%s: out of memory", path);
+        return MHA_STATUS_OUT_OF_MEMORY;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+
+    mha_status st = MHA_STATUS_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL) {
+        set_err(err, err_size, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return MHA_STATUS_IO_ERROR;
+    }
+    bool ok = write_all(f, preamble, sizeof preamble) && write_all(f, header, hlen);
+    if (ok && dtype == MHA_DTYPE_F32 && !host_is_little_endian()) {
+        /* Write little-endian in chunks. */
+        unsigned char chunk[4096];
+        const unsigned char *src = data;
+        for (size_t off = 0; ok && off < nbytes; off += sizeof chunk) {
+            size_t len = nbytes - off < sizeof chunk ? nbytes - off : sizeof chunk;
+            memcpy(chunk, src + off, len);
+            swap4(chunk, len / 4);
+            ok = write_all(f, chunk, len);
+        }
+    } else if (ok) {
+        ok = write_all(f, data, nbytes);
+    }
+    int saved_errno = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        saved_errno = errno;
+    }
+    if (!ok) {
+        set_err(err, err_size, "%s: write failed: %s", path, strerror(saved_errno));
+        st = MHA_STATUS_IO_ERROR;
+    } else if (rename(tmp, path) != 0) {
+        set_err(err, err_size, "%s: cannot rename the temporary file into place: %s", path,
+                strerror(errno));
+        st = MHA_STATUS_IO_ERROR;
+    }
+    if (st != MHA_STATUS_OK)
+        unlink(tmp);
+    free(tmp);
+    return st;
+}
