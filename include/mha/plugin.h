@@ -149,6 +149,9 @@ typedef struct mha_plugin_i {
  * plugin cannot run at all (the host records the candidate as broken). */
 typedef const mha_plugin_i *(*mha_plugin_entry_fn)(const mha_host_services *host);
 
+/* Every plugin defines this function (declared here so plugins need not). */
+MHA_PLUGIN_EXPORT const mha_plugin_i *mha_plugin_entry(const mha_host_services *host);
+
 #ifdef __cplusplus
 }
 #endif
