@@ -530,7 +530,7 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
     mha_status st = MHA_STATUS_OK;
     FILE *f = fopen(tmp, "wb");
     if (f == NULL) {
-        set_err(err, err_size, "%s: cannot create: %s", tmp, strerror(errno));
+        set_err(err, err_size, "%s: cannot create (as %s): %s", path, tmp, strerror(errno));
         free(tmp);
         return MHA_STATUS_IO_ERROR;
     }
