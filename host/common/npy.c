@@ -124,7 +124,7 @@ static shape_result parse_shape(hdr_parser *ps, int32_t *rank, int64_t shape[MHA
     if (!eat(ps, '('))
         return SHAPE_SYNTAX;
     int32_t r = 0;
-    bool overflow = false, too_many = false;
+    bool overflow = false, too_many = false, comma_after_last = false;
     for (;;) {
         skip_ws(ps);
         if (ps->p < ps->end && *ps->p == ')') {
@@ -149,13 +149,16 @@ static shape_result parse_shape(hdr_parser *ps, int32_t *rank, int64_t shape[MHA
         else
             too_many = true;
         r++;
-        if (eat(ps, ','))
+        comma_after_last = eat(ps, ',');
+        if (comma_after_last)
             continue;
         if (eat(ps, ')'))
             break;
         return SHAPE_SYNTAX;
     }
-    /* Python: "(3)" is the int 3, not a tuple. */
+    /* Python: "(3)" is the int 3, not a tuple; a 1-tuple needs its comma. */
+    if (r == 1 && !comma_after_last)
+        return SHAPE_SYNTAX;
     *rank = r;
     if (too_many)
         return SHAPE_RANK;

@@ -171,6 +171,14 @@ static void test_bad_dict(void **state)
     expect_fail(1, "{'descr': '<f4', 'fortran_order': False, 'shape': [1]}\n", 4, F, NULL);
     expect_fail(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, -2)}\n", 4, F, NULL);
     expect_fail(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,,)}\n", 4, F, NULL);
+    expect_fail(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1)}\n", 4, F, "shape");
+    expect_fail(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (,)}\n", 4, F, "shape");
+    /* a NUL byte in the header (numpy pads with spaces) */
+    npy_array a;
+    size_t n = build(g_buf, sizeof g_buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}  \n", 4);
+    g_buf[10 + 56] = 0;
+    assert_int_equal(npy_parse(g_buf, n, "x.npy", &a, g_err, sizeof g_err), MHA_STATUS_FORMAT_ERROR);
+    assert_non_null(strstr(g_err, "NUL"));
     expect_fail(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}\n", 4, F,
                 "extra");
     expect_fail(1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\n", 4,
