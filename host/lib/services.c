@@ -19,7 +19,7 @@ void mha_set_log_callback(mha_log_fn callback, void *user)
     pthread_mutex_unlock(&log_lock);
 }
 
-static void trace_v(const char *format, va_list args)
+__attribute__((format(printf, 1, 0))) static void trace_v(const char *format, va_list args)
 {
     pthread_mutex_lock(&log_lock);
     if (log_callback) {
@@ -38,7 +38,8 @@ void mha_trace(const char *format, ...)
     va_end(args);
 }
 
-static mha_status plugin_set_error(mha_status status, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static mha_status plugin_set_error(mha_status status,
+                                                                       const char *format, ...)
 {
     va_list args;
     va_start(args, format);
