@@ -110,8 +110,15 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
     ulong n = b / H;
     __global float *s = scores + row * Sp;
 
+    /* Every loop runs the same trip count in every work-item (j0 steps by the
+     * local size; j = j0 + lid may fall off the row): uniform control flow
+     * around the barriers, and PoCL 3.1 miscompiles the j = lid; j < Sp
+     * form when some work-items get no column. */
     float m = -INFINITY;
-    for (int j = lid; j < Sp; j += lsz) {
+    for (int j0 = 0; j0 < Sp; j0 += lsz) {
+        int j = j0 + lid;
+        if (j >= Sp)
+            continue;
         float x = s[j] * scale;
         if (j < S) {
             if (attn_kind != MASK_NONE) {
@@ -143,20 +150,27 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
     m = group_max(red, m);
 
     if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
-        for (int j = lid; j < Sp; j += lsz)
-            s[j] = 0.0f;
+        for (int j0 = 0; j0 < Sp; j0 += lsz)
+            if (j0 + lid < Sp)
+                s[j0 + lid] = 0.0f;
         return;
     }
 
     float sum = 0.0f;
-    for (int j = lid; j < Sp; j += lsz) {
+    for (int j0 = 0; j0 < Sp; j0 += lsz) {
+        int j = j0 + lid;
+        if (j >= Sp)
+            continue;
         float e = exp(s[j] - m);
         s[j] = e;
         sum += e;
     }
     sum = group_sum(red, sum);
 
-    for (int j = lid; j < Sp; j += lsz) {
+    for (int j0 = 0; j0 < Sp; j0 += lsz) {
+        int j = j0 + lid;
+        if (j >= Sp)
+            continue;
         float w = s[j] / sum;
         if (dropout)
             w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;

@@ -1,0 +1,350 @@
+/*
+ * test_forward.c - the OpenCL plugin against the reference plugin, through
+ * the public API. One "opencl" and one "reference" backend are opened for the
+ * whole binary (group fixture): CLBlast compiles its kernels on first use,
+ * which takes seconds under PoCL.
+ *
+ * Tolerance: |opencl - reference| <= 1e-4 + 1e-3 * |reference|. The OpenCL
+ * plugin accumulates in float32 in CLBlast's and the work-group reductions'
+ * order, the reference in double; with inputs in [-1, 1], weights scaled by
+ * 1/sqrt(fan_in) and sums of at most a few dozen terms, float32 rounding stays
+ * orders of magnitude under these bounds, while any indexing or masking
+ * mistake is far above them.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mha/mha.h"
+#include "mha/opencl.h"
+#include "ocl_case.h"
+
+#define ATOL 1e-4f
+#define RTOL 1e-3f
+
+#ifndef OCL_SWEEP_CASES
+#define OCL_SWEEP_CASES 150
+#endif
+
+typedef struct fixture {
+    mha_backend *ocl;
+    mha_backend *ref;
+} fixture;
+
+static int group_setup(void **state)
+{
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    size_t count = 0;
+    if (mha_plugin_device_count("opencl", &count) == MHA_STATUS_OK && count > 0) {
+        if (mha_backend_open("opencl", &f.ocl) != MHA_STATUS_OK) {
+            fprintf(stderr, "opencl backend: %s\n", mha_last_error());
+            return -1;
+        }
+    }
+    if (mha_backend_open("reference", &f.ref) != MHA_STATUS_OK) {
+        fprintf(stderr, "reference backend: %s\n", mha_last_error());
+        return -1;
+    }
+    *state = &f;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    fixture *f = *state;
+    mha_backend_close(f->ocl);
+    mha_backend_close(f->ref);
+    return 0;
+}
+
+#define NEED_DEVICE(f)                                         \
+    do {                                                       \
+        if (!(f)->ocl) {                                       \
+            print_message("no OpenCL device: skipped\n");      \
+            skip();                                            \
+        }                                                      \
+    } while (0)
+
+/* Runs one case on both backends and compares outputs and weights. */
+static void check_case(fixture *f, ocl_case *c, uint32_t id)
+{
+    char what[512];
+    ocl_case_describe(c, what, sizeof what);
+    float *out_o = calloc(c->out_count, sizeof(float));
+    float *out_r = calloc(c->out_count, sizeof(float));
+    float *w_o = calloc(c->weights_count + 1, sizeof(float));
+    float *w_r = calloc(c->weights_count + 1, sizeof(float));
+    mha_status so = ocl_case_run(c, f->ocl, NULL, out_o, w_o, NULL);
+    if (so != MHA_STATUS_OK)
+        fail_msg("case %u (%s): opencl: %s: %s", id, what, mha_status_name(so), mha_last_error());
+    mha_status sr = ocl_case_run(c, f->ref, NULL, out_r, w_r, NULL);
+    if (sr != MHA_STATUS_OK)
+        fail_msg("case %u (%s): reference: %s: %s", id, what, mha_status_name(sr), mha_last_error());
+    long bad = ocl_compare(out_o, out_r, c->out_count, ATOL, RTOL);
+    if (bad >= 0)
+        fail_msg("case %u (%s): attn_output[%ld] opencl %.8g reference %.8g", id, what, bad,
+                 (double)out_o[bad], (double)out_r[bad]);
+    bad = ocl_compare(w_o, w_r, c->weights_count, ATOL, RTOL);
+    if (bad >= 0)
+        fail_msg("case %u (%s): attn_weights[%ld] opencl %.8g reference %.8g", id, what, bad,
+                 (double)w_o[bad], (double)w_r[bad]);
+    free(out_o);
+    free(out_r);
+    free(w_o);
+    free(w_r);
+}
+
+static void test_devices(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    size_t count = 0;
+    assert_int_equal(mha_plugin_device_count("opencl", &count), MHA_STATUS_OK);
+    for (size_t i = 0; i < count; ++i) {
+        mha_device_info info = {.struct_size = sizeof info};
+        assert_int_equal(mha_plugin_device_info("opencl", i, &info), MHA_STATUS_OK);
+        assert_true(strchr(info.spec, '.') != NULL);
+        assert_true(info.name[0] != '\0');
+        assert_true(!strcmp(info.kind, "cpu") || !strcmp(info.kind, "gpu") ||
+                    !strcmp(info.kind, "accelerator") || !strcmp(info.kind, "other"));
+        assert_true(info.compute_units > 0);
+    }
+    mha_device_info info = {.struct_size = sizeof info};
+    assert_int_equal(mha_backend_device_info(f->ocl, &info), MHA_STATUS_OK);
+    assert_string_equal(mha_backend_plugin_name(f->ocl), "opencl");
+}
+
+static void test_bad_device_spec(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    static const char *specs[] = {"opencl:no-such-device-xyzzy", "opencl:999", "opencl:7.7"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i) {
+        mha_backend *b = NULL;
+        assert_int_equal(mha_backend_open(specs[i], &b), MHA_STATUS_NOT_FOUND);
+        assert_null(b);
+        const char *spec = strchr(specs[i], ':') + 1;
+        if (!strstr(mha_last_error(), spec))
+            fail_msg("message \"%s\" does not name \"%s\"", mha_last_error(), spec);
+    }
+}
+
+static void test_sweep(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    for (uint32_t id = 1; id <= OCL_SWEEP_CASES; ++id) {
+        ocl_case c;
+        ocl_case_random(&c, id);
+        check_case(f, &c, id);
+        ocl_case_free(&c);
+    }
+}
+
+/* A few hand-picked cases that the sweep might only hit by luck. */
+static void test_edges(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    uint32_t id = 1000;
+    for (int causal = 1; causal <= 2; ++causal)
+        for (int lt = 0; lt < 2; ++lt) { /* L < S and L > S */
+            ocl_case c;
+            memset(&c, 0, sizeof c);
+            c.E = 15, c.H = 3, c.kdim = c.vdim = 15, c.N = 2, c.batched = true;
+            c.L = lt ? 3 : 7, c.S = lt ? 7 : 3;
+            c.bias = true, c.add_zero_attn = (causal == 2), c.add_bias_kv = lt;
+            c.causal = (mha_causal)causal;
+            c.kpm = OCL_TM_BOOL;
+            c.need_weights = true;
+            c.average = false;
+            ocl_case_fill(&c, id);
+            check_case(f, &c, id++);
+            ocl_case_free(&c);
+        }
+    /* A long row: the softmax work-group loops over many columns. */
+    ocl_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 8, c.H = 2, c.kdim = c.vdim = 8, c.N = 1, c.batched = true, c.batch_first = true;
+    c.L = 3, c.S = 601, c.bias = true, c.need_weights = true, c.average = true;
+    c.attn_mask = OCL_TM_FLOAT;
+    ocl_case_fill(&c, id);
+    check_case(f, &c, id++);
+    ocl_case_free(&c);
+}
+
+/* Dropout drops exactly the reference's elements. */
+static void test_dropout_mask(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    for (uint32_t k = 0; k < 4; ++k) {
+        ocl_case c;
+        memset(&c, 0, sizeof c);
+        c.E = 12, c.H = 4, c.kdim = c.vdim = 12, c.N = 3, c.batched = true;
+        c.L = 5, c.S = 13, c.bias = true, c.add_zero_attn = (k & 1);
+        c.need_weights = true, c.average = false;
+        c.training = true, c.dropout = k < 2 ? 0.5f : 0.25f;
+        c.seed = k == 3 ? 0xfedcba9876543210ull : 42u + k;
+        ocl_case_fill(&c, 77 + k);
+        float *out_o = calloc(c.out_count, sizeof(float)), *out_r = calloc(c.out_count, sizeof(float));
+        float *w_o = calloc(c.weights_count, sizeof(float)), *w_r = calloc(c.weights_count, sizeof(float));
+        assert_int_equal(ocl_case_run(&c, f->ocl, NULL, out_o, w_o, NULL), MHA_STATUS_OK);
+        assert_int_equal(ocl_case_run(&c, f->ref, NULL, out_r, w_r, NULL), MHA_STATUS_OK);
+        size_t zeros = 0;
+        for (size_t i = 0; i < c.weights_count; ++i) {
+            if ((w_o[i] == 0.0f) != (w_r[i] == 0.0f))
+                fail_msg("seed %llu: weight %zu dropped by one plugin only (%g vs %g)",
+                         (unsigned long long)c.seed, i, (double)w_o[i], (double)w_r[i]);
+            zeros += w_o[i] == 0.0f;
+        }
+        /* p of them, roughly */
+        assert_true(zeros > c.weights_count / 8 && zeros < c.weights_count * 3 / 4);
+        assert_true(ocl_compare(w_o, w_r, c.weights_count, ATOL, RTOL) < 0);
+        assert_true(ocl_compare(out_o, out_r, c.out_count, ATOL, RTOL) < 0);
+        free(out_o), free(out_r), free(w_o), free(w_r);
+        ocl_case_free(&c);
+    }
+}
+
+/* After the first call, calls of the same or smaller size allocate nothing. */
+static void test_steady_state_allocations(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    ocl_case big, small;
+    memset(&big, 0, sizeof big);
+    big.E = 10, big.H = 2, big.kdim = 6, big.vdim = 7, big.N = 3, big.batched = true;
+    big.L = 9, big.S = 11, big.bias = true, big.add_bias_kv = true, big.need_weights = true;
+    big.average = true, big.attn_mask = OCL_TM_FLOAT, big.kpm = OCL_TM_BOOL;
+    small = big;
+    small.N = 2, small.L = 4, small.S = 5;
+    ocl_case_fill(&big, 5);
+    ocl_case_fill(&small, 6);
+    mha_attention *att = NULL;
+    assert_int_equal(ocl_case_attention(&big, f->ocl, &att), MHA_STATUS_OK);
+    float *out = calloc(big.out_count, sizeof(float)), *w = calloc(big.weights_count, sizeof(float));
+    mha_opencl_forward_stats stats = {.header = {sizeof stats, MHA_OPENCL_EXT_FORWARD_STATS, NULL}};
+    assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, &stats.header), MHA_STATUS_OK);
+    assert_true(stats.call_allocations > 0);
+    uint64_t total = stats.device_allocations;
+    for (int i = 0; i < 3; ++i) {
+        assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, &stats.header), MHA_STATUS_OK);
+        assert_int_equal(stats.call_allocations, 0);
+        assert_int_equal(ocl_case_run(&small, f->ocl, att, out, w, &stats.header), MHA_STATUS_OK);
+        assert_int_equal(stats.call_allocations, 0);
+        assert_int_equal(stats.device_allocations, total);
+    }
+    /* A larger call grows the scratch once, then is steady again. */
+    ocl_case bigger = big;
+    bigger.L = 13;
+    bigger.w_in = bigger.w_q = bigger.w_k = bigger.w_v = NULL;
+    bigger.query = bigger.key = bigger.value = NULL;
+    bigger.attn_mask_data = bigger.kpm_data = NULL;
+    ocl_case_fill(&bigger, 7);
+    float *out2 = calloc(bigger.out_count, sizeof(float));
+    float *w2 = calloc(bigger.weights_count, sizeof(float));
+    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, &stats.header), MHA_STATUS_OK);
+    assert_true(stats.call_allocations > 0);
+    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, &stats.header), MHA_STATUS_OK);
+    assert_int_equal(stats.call_allocations, 0);
+    mha_attention_destroy(att);
+    free(out), free(w), free(out2), free(w2);
+    ocl_case_free(&big);
+    ocl_case_free(&small);
+    ocl_case_free(&bigger);
+}
+
+/* Threads, each with its own attention object on the shared backend. */
+#define OCL_THREADS 4
+#define OCL_THREAD_CASES 6
+typedef struct thread_job {
+    fixture *f;
+    int index;
+    float *outs[OCL_THREAD_CASES];
+    mha_status status;
+} thread_job;
+
+static uint32_t thread_case_seed(int k) { return 500u + (uint32_t)k; }
+
+static void *thread_main(void *p)
+{
+    thread_job *job = p;
+    job->status = MHA_STATUS_OK;
+    for (int rep = 0; rep < 2; ++rep)
+        for (int k = 0; k < OCL_THREAD_CASES; ++k) {
+            int kk = (k + job->index) % OCL_THREAD_CASES; /* different orders */
+            ocl_case c;
+            ocl_case_random(&c, thread_case_seed(kk));
+            float *w = calloc(c.weights_count + 1, sizeof(float));
+            mha_status st = ocl_case_run(&c, job->f->ocl, NULL, job->outs[kk], w, NULL);
+            if (st != MHA_STATUS_OK)
+                job->status = st;
+            free(w);
+            ocl_case_free(&c);
+        }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    float *expect[OCL_THREAD_CASES];
+    size_t counts[OCL_THREAD_CASES];
+    for (int k = 0; k < OCL_THREAD_CASES; ++k) {
+        ocl_case c;
+        ocl_case_random(&c, thread_case_seed(k));
+        counts[k] = c.out_count;
+        expect[k] = calloc(c.out_count, sizeof(float));
+        float *w = calloc(c.weights_count + 1, sizeof(float));
+        assert_int_equal(ocl_case_run(&c, f->ocl, NULL, expect[k], w, NULL), MHA_STATUS_OK);
+        free(w);
+        ocl_case_free(&c);
+    }
+    thread_job jobs[OCL_THREADS];
+    pthread_t tids[OCL_THREADS];
+    for (int t = 0; t < OCL_THREADS; ++t) {
+        jobs[t].f = f;
+        jobs[t].index = t;
+        for (int k = 0; k < OCL_THREAD_CASES; ++k)
+            jobs[t].outs[k] = calloc(counts[k], sizeof(float));
+        assert_int_equal(pthread_create(&tids[t], NULL, thread_main, &jobs[t]), 0);
+    }
+    for (int t = 0; t < OCL_THREADS; ++t)
+        pthread_join(tids[t], NULL);
+    for (int t = 0; t < OCL_THREADS; ++t) {
+        assert_int_equal(jobs[t].status, MHA_STATUS_OK);
+        for (int k = 0; k < OCL_THREAD_CASES; ++k) {
+            /* Same device, same kernels, same order: identical bits. */
+            if (memcmp(jobs[t].outs[k], expect[k], counts[k] * sizeof(float)) != 0)
+                fail_msg("thread %d case %d differs from the single-thread result", t, k);
+            free(jobs[t].outs[k]);
+        }
+    }
+    for (int k = 0; k < OCL_THREAD_CASES; ++k)
+        free(expect[k]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_bad_device_spec),
+        cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_dropout_mask),
+        cmocka_unit_test(test_steady_state_allocations),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests_name("opencl_forward", tests, group_setup, group_teardown);
+}
