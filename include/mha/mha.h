@@ -317,6 +317,32 @@ MHA_API mha_status mha_attention_output_shapes(const mha_attention *attention,
 
 MHA_API mha_status mha_attention_forward(mha_attention *attention, const mha_forward_args *args);
 
+/* ------------------------------------------------------------------------ */
+/* Statistics, for benchmarks and tuning                                     */
+/* ------------------------------------------------------------------------ */
+#define MHA_MAX_STAGES 8
+
+/* What an attention object has done. Plugins that keep no statistics leave
+ * every field 0 (stage_count 0); the host checks stats_supported. */
+typedef struct mha_attention_stats {
+    size_t struct_size;
+    bool stats_supported;          /* false: the plugin keeps no statistics */
+    uint64_t device_allocations;   /* device buffers allocated since creation (weights included) */
+    uint64_t device_bytes;         /* device memory held now: weights + scratch */
+    uint64_t device_bytes_peak;    /* the most it has held */
+    /* Device time of each stage of the last forward, when the plugin measures
+     * them (e.g. OpenCL profiling events); names are static strings. */
+    uint32_t stage_count;
+    struct {
+        const char *name;          /* "projections", "scores", "softmax", "pv", "output", ... */
+        double milliseconds;
+        bool is_gemm;              /* part of the GEMM-only lower bound */
+    } stages[MHA_MAX_STAGES];
+} mha_attention_stats;
+
+MHA_API mha_status mha_attention_get_stats(const mha_attention *attention,
+                                           mha_attention_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -142,6 +142,11 @@ typedef struct mha_plugin_i {
      * absent. */
     mha_status (*attention_forward)(void *attention, const mha_problem *problem,
                                     const mha_forward_args *args);
+
+    /* --- ABI 1.0 optional additions ---------------------------------------- */
+    /* Optional (NULL = the host reports stats_supported = false). Fills
+     * statistics of one attention object (struct_size set by the host). */
+    mha_status (*attention_stats)(void *attention, mha_attention_stats *stats);
     /* Append new entries here only. */
 } mha_plugin_i;
 
