@@ -389,6 +389,14 @@ static void output_shapes_are_reported(void **state)
     assert_int_equal(weights.dtype, MHA_DTYPE_NONE);
     assert_status(mha_attention_output_shapes(attention, &the_call.args, NULL, NULL),
                   MHA_STATUS_NULL_ARGUMENT);
+    /* The stub keeps no statistics: the host says so instead of failing. */
+    mha_attention_stats stats = {.struct_size = sizeof stats, .stats_supported = true};
+    assert_status(mha_attention_get_stats(attention, &stats), MHA_STATUS_OK);
+    assert_false(stats.stats_supported);
+    assert_int_equal(stats.stage_count, 0);
+    stats.struct_size = 1;
+    assert_status(mha_attention_get_stats(attention, &stats), MHA_STATUS_INVALID_STRUCT_SIZE);
+    assert_status(mha_attention_get_stats(NULL, &stats), MHA_STATUS_NULL_ARGUMENT);
     mha_attention_destroy(attention);
     mha_backend_close(backend);
 }
