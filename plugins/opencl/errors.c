@@ -55,7 +55,7 @@
     X(CL_INVALID_EVENT, -58, INVALID_VALUE)                           \
     X(CL_INVALID_OPERATION, -59, INTERNAL)                            \
     X(CL_INVALID_GL_OBJECT, -60, INTERNAL)                            \
-    X(CL_INVALID_BUFFER_SIZE, -61, SIZE_OVERFLOW)                     \
+    X(CL_INVALID_BUFFER_SIZE, -61, OUT_OF_MEMORY)                     \
     X(CL_INVALID_MIP_LEVEL, -62, INTERNAL)                            \
     X(CL_INVALID_GLOBAL_WORK_SIZE, -63, SIZE_OVERFLOW)                \
     X(CL_INVALID_PROPERTY, -64, INTERNAL)                             \

@@ -138,6 +138,57 @@ static void test_bad_device_spec(void **state)
     }
 }
 
+/* "" picks the device named by MHA_OPENCL_DEVICE when it is set. */
+static void test_device_env(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    mha_backend *b = NULL;
+    setenv("MHA_OPENCL_DEVICE", "no-such-device-from-env", 1);
+    assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_NOT_FOUND);
+    assert_non_null(strstr(mha_last_error(), "no-such-device-from-env"));
+    setenv("MHA_OPENCL_DEVICE", "0", 1);
+    assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_OK);
+    mha_device_info a = {.struct_size = sizeof a}, z = {.struct_size = sizeof z};
+    assert_int_equal(mha_backend_device_info(b, &a), MHA_STATUS_OK);
+    assert_int_equal(mha_plugin_device_info("opencl", 0, &z), MHA_STATUS_OK);
+    assert_string_equal(a.spec, z.spec);
+    mha_backend_close(b);
+    unsetenv("MHA_OPENCL_DEVICE");
+}
+
+/* A call too large for the device fails with a named OpenCL error, and the
+ * same attention object then works again. */
+static void test_device_out_of_memory(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    ocl_case huge, ok;
+    memset(&huge, 0, sizeof huge);
+    huge.E = 2, huge.H = 1, huge.kdim = huge.vdim = 2, huge.N = 1, huge.batched = true;
+    huge.L = huge.S = 300000; /* scores: 9e10 floats */
+    huge.self_attention = true;
+    ok = huge;
+    ok.L = ok.S = 5;
+    ocl_case_fill(&huge, 11);
+    ocl_case_fill(&ok, 11); /* same seed: the same weights as `huge` */
+    mha_attention *att = NULL;
+    assert_int_equal(ocl_case_attention(&huge, f->ocl, &att), MHA_STATUS_OK);
+    float *out = calloc(huge.out_count, sizeof(float));
+    mha_status st = ocl_case_run(&huge, f->ocl, att, out, NULL, NULL);
+    assert_int_equal(st, MHA_STATUS_OUT_OF_MEMORY);
+    if (!strstr(mha_last_error(), "CL_"))
+        fail_msg("message does not name the OpenCL error: %s", mha_last_error());
+    float expect[10], got[10];
+    assert_int_equal(ocl_case_run(&ok, f->ocl, att, got, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(ocl_case_run(&ok, f->ref, NULL, expect, NULL, NULL), MHA_STATUS_OK);
+    assert_true(ocl_compare(got, expect, ok.out_count, ATOL, RTOL) < 0);
+    mha_attention_destroy(att);
+    free(out);
+    ocl_case_free(&huge);
+    ocl_case_free(&ok);
+}
+
 static void test_sweep(void **state)
 {
     fixture *f = *state;
@@ -340,6 +391,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_bad_device_spec),
+        cmocka_unit_test(test_device_env),
+        cmocka_unit_test(test_device_out_of_memory),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_dropout_mask),
