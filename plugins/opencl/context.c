@@ -29,7 +29,7 @@ mha_status ocl_context_create(const char *device_spec, void **context)
         status = ocl_cl_fail(err, "clCreateContext");
         goto done;
     }
-    status = ocl_program_build(ctx->cl, dev->device, &ctx->program);
+    status = ocl_program_build(ctx->cl, dev, &ctx->program);
     if (status != MHA_STATUS_OK)
         goto done;
     ocl_host->trace("opencl: context on %s (%s)", dev->info.spec, dev->info.name);

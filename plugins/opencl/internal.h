@@ -6,6 +6,7 @@
  *   errors.c     cl_int / CLBlastStatusCode -> mha_status, with the error's name
  *   platform.c   platform and device enumeration, device specs, device_info
  *   program.c    building the embedded kernels (cl/philox.cl, cl/attention.cl), build log on failure
+ *   cache.c      on-disk cache of program binaries
  *   context.c    contexts (one device, one program) and their capabilities
  *   buffer.c     growable device buffers and the allocation counter
  *   attention.c  attention objects: queue, kernels, weights uploaded once
@@ -64,9 +65,18 @@ int ocl_devices_score(void);
 void ocl_device_info_copy(mha_device_info *dst, const mha_device_info *src);
 
 /* ---- program.c ----------------------------------------------------------- */
-/* Builds the embedded kernels for `device` in `context`. On failure the
- * message carries the (truncated) build log. */
-mha_status ocl_program_build(cl_context context, cl_device_id device, cl_program *out);
+/* Builds the embedded kernels for `device` in `context` (or loads them from
+ * the binary cache). On failure the message carries the (truncated) build log. */
+mha_status ocl_program_build(cl_context context, const ocl_device *device, cl_program *out);
+
+/* ---- cache.c ------------------------------------------------------------- */
+uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size); /* FNV-1a 64 */
+/* The cache file for `key`; false when the cache is off or unusable. */
+bool ocl_cache_path(uint64_t key, char *path, size_t cap);
+/* The payload of a valid entry (host->free it), or NULL. */
+void *ocl_cache_load(const char *path, uint64_t key, size_t *size);
+/* Writes an entry atomically (temporary file + rename); failures are traced. */
+void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t size);
 
 /* ---- context.c ----------------------------------------------------------- */
 typedef struct ocl_context {

@@ -1,4 +1,5 @@
-/* program.c - builds the embedded kernels (cl/philox.cl + cl/attention.cl). */
+/* program.c - builds the embedded kernels (cl/philox.cl + cl/attention.cl),
+ * through the binary cache of cache.c. */
 #include <string.h>
 
 #include "internal.h"
@@ -38,15 +39,79 @@ static mha_status build_failure(cl_program program, cl_device_id device, cl_int 
     return status;
 }
 
-mha_status ocl_program_build(cl_context context, cl_device_id device, cl_program *out)
+/* The cache key: everything that decides what the binary is. */
+static uint64_t program_key(const ocl_device *dev)
+{
+    uint64_t h = 14695981039346656037ull;
+    h = ocl_hash_bytes(h, mha_cl_philox, mha_cl_philox_len);
+    h = ocl_hash_bytes(h, mha_cl_attention, mha_cl_attention_len);
+    h = ocl_hash_bytes(h, OCL_BUILD_OPTIONS, sizeof OCL_BUILD_OPTIONS);
+    h = ocl_hash_bytes(h, dev->info.name, strlen(dev->info.name) + 1);
+    h = ocl_hash_bytes(h, dev->info.vendor, strlen(dev->info.vendor) + 1);
+    h = ocl_hash_bytes(h, dev->info.driver, strlen(dev->info.driver) + 1);
+    return h;
+}
+
+/* A program from a cached binary, or NULL (then build from source). */
+static cl_program load_cached(cl_context context, cl_device_id device, const char *path,
+                              uint64_t key)
+{
+    size_t size = 0;
+    unsigned char *bin = ocl_cache_load(path, key, &size);
+    cl_program program = NULL;
+    cl_int err = CL_SUCCESS, bin_status = CL_SUCCESS;
+    if (!bin)
+        return NULL;
+    const unsigned char *bins[1] = {bin};
+    program = clCreateProgramWithBinary(context, 1, &device, &size, bins, &bin_status, &err);
+    if (err == CL_SUCCESS && bin_status == CL_SUCCESS)
+        err = clBuildProgram(program, 1, &device, OCL_BUILD_OPTIONS, NULL, NULL);
+    if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
+        ocl_host->trace("opencl: cache: %s refused by the driver (%s), rebuilding", path,
+                        ocl_cl_error_name(err != CL_SUCCESS ? err : bin_status));
+        if (program)
+            clReleaseProgram(program);
+        program = NULL;
+    } else {
+        ocl_host->trace("opencl: cache: loaded %s", path);
+    }
+    ocl_host->free(bin);
+    return program;
+}
+
+static void store_cached(cl_program program, const char *path, uint64_t key)
+{
+    size_t size = 0;
+    unsigned char *bin = NULL;
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+        size == 0)
+        return;
+    bin = ocl_host->alloc(size);
+    if (!bin)
+        return;
+    unsigned char *bins[1] = {bin};
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
+        ocl_cache_store(path, key, bin, size);
+    ocl_host->free(bin);
+}
+
+mha_status ocl_program_build(cl_context context, const ocl_device *dev, cl_program *out)
 {
     mha_status status = MHA_STATUS_OK;
     cl_program program = NULL;
     cl_int err = CL_SUCCESS;
+    cl_device_id device = dev->device;
     const char *sources[2] = {(const char *)mha_cl_philox, (const char *)mha_cl_attention};
     size_t lengths[2] = {mha_cl_philox_len, mha_cl_attention_len};
+    char path[4200];
+    const uint64_t key = program_key(dev);
+    const bool cached = ocl_cache_path(key, path, sizeof path);
 
     *out = NULL;
+    if (cached && (program = load_cached(context, device, path, key)) != NULL) {
+        *out = program;
+        return MHA_STATUS_OK;
+    }
     program = clCreateProgramWithSource(context, 2, sources, lengths, &err);
     if (err != CL_SUCCESS) {
         status = ocl_cl_fail(err, "clCreateProgramWithSource");
@@ -58,6 +123,8 @@ mha_status ocl_program_build(cl_context context, cl_device_id device, cl_program
                                                  : ocl_cl_fail(err, "clBuildProgram");
         goto done;
     }
+    if (cached)
+        store_cached(program, path, key);
     *out = program;
     program = NULL;
 done:

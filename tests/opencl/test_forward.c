@@ -18,7 +18,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +189,108 @@ static void test_device_out_of_memory(void **state)
     free(out);
     ocl_case_free(&huge);
     ocl_case_free(&ok);
+}
+
+/* The single opencl-*.bin file in `dir` (path in `path`), or false. */
+static bool cache_file(const char *dir, char *path, size_t cap)
+{
+    DIR *d = opendir(dir);
+    int found = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, "opencl-", 7)) {
+            snprintf(path, cap, "%s/%s", dir, e->d_name);
+            ++found;
+        }
+    if (d)
+        closedir(d);
+    return found == 1;
+}
+
+static long file_size_and_magic(const char *path, bool *magic)
+{
+    FILE *f = fopen(path, "rb");
+    char head[8] = {0};
+    *magic = false;
+    if (!f)
+        return -1;
+    *magic = fread(head, 1, 8, f) == 8 && !memcmp(head, "MHACLBIN", 8);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* Opens a backend (a context: program build or cache load) and checks it
+ * computes correctly. */
+static void open_and_check(fixture *f)
+{
+    mha_backend *b = NULL;
+    assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_OK);
+    ocl_case c;
+    ocl_case_random(&c, 3);
+    float *o = calloc(c.out_count, sizeof(float)), *r = calloc(c.out_count, sizeof(float));
+    float *w = calloc(c.weights_count + 1, sizeof(float));
+    assert_int_equal(ocl_case_run(&c, b, NULL, o, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(ocl_case_run(&c, f->ref, NULL, r, w, NULL), MHA_STATUS_OK);
+    assert_true(ocl_compare(o, r, c.out_count, ATOL, RTOL) < 0);
+    free(o), free(r), free(w);
+    ocl_case_free(&c);
+    mha_backend_close(b);
+}
+
+/* Program binaries are cached on disk; bad entries are rebuilt; "off" disables. */
+static void test_program_cache(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    char dir[] = "ocl-cache-test-XXXXXX", path[1024];
+    assert_non_null(mkdtemp(dir));
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+
+    open_and_check(f); /* miss: builds and stores */
+    assert_true(cache_file(dir, path, sizeof path));
+    bool magic = false;
+    long size = file_size_and_magic(path, &magic);
+    assert_true(magic && size > 40);
+    open_and_check(f); /* hit */
+
+    /* corrupt payload: rebuilt and rewritten */
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, size - 1, SEEK_SET);
+    fputc(0x5a ^ 0xff, fp);
+    fseek(fp, 48, SEEK_SET);
+    fputs("garbage", fp);
+    fclose(fp);
+    open_and_check(f);
+    assert_int_equal(file_size_and_magic(path, &magic), size);
+    assert_true(magic);
+    /* truncated, and not a cache file at all */
+    assert_int_equal(truncate(path, 20), 0);
+    open_and_check(f);
+    assert_int_equal(file_size_and_magic(path, &magic), size);
+    fp = fopen(path, "wb");
+    fputs("not a program", fp);
+    fclose(fp);
+    open_and_check(f);
+    assert_int_equal(file_size_and_magic(path, &magic), size);
+    assert_true(magic);
+
+    /* off */
+    remove(path);
+    setenv("MHA_OPENCL_CACHE_DIR", "off", 1);
+    open_and_check(f);
+    assert_false(cache_file(dir, path, sizeof path));
+
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+    rmdir(dir);
 }
 
 static void test_sweep(void **state)
@@ -393,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_bad_device_spec),
         cmocka_unit_test(test_device_env),
         cmocka_unit_test(test_device_out_of_memory),
+        cmocka_unit_test(test_program_cache),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_dropout_mask),
