@@ -30,7 +30,7 @@ mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
     if (status != MHA_STATUS_OK)
         return status;
 
-    mha_attention *attention = calloc(1, sizeof *attention);
+    mha_attention *attention = mha_calloc(1, sizeof *attention);
     if (!attention)
         return mha_error_set(MHA_STATUS_OUT_OF_MEMORY, "out of memory creating attention object");
     attention->backend = backend;
@@ -38,7 +38,7 @@ mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
     status = backend->plugin->iface->attention_create(backend->context, &attention->config,
                                                       weights, &attention->impl);
     if (status != MHA_STATUS_OK) {
-        free(attention);
+        mha_free(attention);
         return plugin_failed(backend, "attention_create", status);
     }
     *out = attention;
@@ -50,7 +50,7 @@ void mha_attention_destroy(mha_attention *attention)
     if (!attention)
         return;
     attention->backend->plugin->iface->attention_destroy(attention->impl);
-    free(attention);
+    mha_free(attention);
 }
 
 mha_status mha_attention_output_shapes(const mha_attention *attention,

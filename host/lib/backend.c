@@ -49,7 +49,7 @@ mha_status mha_backend_open(const char *spec, mha_backend **out)
     if (status != MHA_STATUS_OK)
         return status;
 
-    mha_backend *backend = calloc(1, sizeof *backend);
+    mha_backend *backend = mha_calloc(1, sizeof *backend);
     if (!backend)
         return mha_error_set(MHA_STATUS_OUT_OF_MEMORY, "out of memory opening backend");
     backend->plugin = plugin;
@@ -60,7 +60,7 @@ mha_status mha_backend_open(const char *spec, mha_backend **out)
     if (status != MHA_STATUS_OK) {
         if (!mha_error_is_set())
             mha_error_set(status, "plugin '%s' could not open device '%s'", plugin->name, device);
-        free(backend);
+        mha_free(backend);
         return status;
     }
     backend->caps.struct_size = sizeof backend->caps;
@@ -74,7 +74,7 @@ mha_status mha_backend_open(const char *spec, mha_backend **out)
         if (!mha_error_is_set())
             mha_error_set(status, "plugin '%s' could not describe its context", plugin->name);
         plugin->iface->context_destroy(backend->context);
-        free(backend);
+        mha_free(backend);
         return status;
     }
     registry_backend_opened();
@@ -87,7 +87,7 @@ void mha_backend_close(mha_backend *backend)
     if (!backend)
         return;
     backend->plugin->iface->context_destroy(backend->context);
-    free(backend);
+    mha_free(backend);
     registry_backend_closed();
 }
 

@@ -29,13 +29,25 @@ struct mha_attention {
     mha_config config;          /* validated copy, kdim/vdim resolved */
 };
 
+/* Allocation through the allocator set with mha_set_allocator (alloc.c). */
+void *mha_malloc(size_t size);
+void *mha_calloc(size_t count, size_t size);
+void *mha_realloc(void *pointer, size_t size);
+void mha_free(void *pointer);
+
 /* The table handed to every plugin. */
 const mha_host_services *mha_host_services_table(void);
 /* Forwards to the log callback if one is set (see mha_set_log_callback). */
 void mha_trace(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
-/* Registry (registry.c). Every function takes the registry lock itself. */
+/* Registry (registry.c). Every function takes the registry lock itself.
+ * registry_ensure_scanned fails only with MHA_STATUS_OUT_OF_MEMORY, and then
+ * leaves the registry empty so the next call scans again. */
 mha_status registry_ensure_scanned(void);
+/* Takes the registry lock and returns 1 if no plugin is loaded and nothing is
+ * recorded (never scanned, or shut down); otherwise returns 0, unlocked. */
+int registry_lock_if_empty(void);
+void registry_unlock(void);
 /* Finds a plugin by name, or the best-scoring one with a device when name is
  * NULL. The pointer stays valid while a backend holds it (shutdown refuses). */
 mha_status registry_find(const char *name, const registry_plugin **out);

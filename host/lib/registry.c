@@ -35,6 +35,7 @@ static struct {
     registry_failure *failures;
     size_t failure_count;
     size_t open_backends;
+    int out_of_memory; /* an allocation failed during the current scan */
 } registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -44,18 +45,22 @@ static char *copy_string(const char *text)
     if (!text)
         text = "";
     size_t length = strlen(text) + 1;
-    char *copy = malloc(length);
+    char *copy = mha_malloc(length);
     if (copy)
         memcpy(copy, text, length);
+    else
+        registry.out_of_memory = 1;
     return copy;
 }
 
-/* Appends one element to a malloc'd array; returns 0 on out of memory. */
+/* Appends one element to an mha_malloc'd array; returns 0 on out of memory. */
 static int grow_append(void **array, size_t *count, size_t element_size, const void *element)
 {
-    void *bigger = realloc(*array, (*count + 1) * element_size);
-    if (!bigger)
+    void *bigger = mha_realloc(*array, (*count + 1) * element_size);
+    if (!bigger) {
+        registry.out_of_memory = 1;
         return 0;
+    }
     memcpy((char *)bigger + *count * element_size, element, element_size);
     *array = bigger;
     *count += 1;
@@ -69,8 +74,8 @@ static void record_failure(const char *path, const char *reason)
     if (!failure.path || !failure.reason ||
         !grow_append((void **)&registry.failures, &registry.failure_count, sizeof failure,
                      &failure)) {
-        free(failure.path);
-        free(failure.reason);
+        mha_free(failure.path);
+        mha_free(failure.reason);
     }
 }
 
@@ -194,6 +199,8 @@ static mha_status load_plugin_locked(const char *path)
         mha_error_clear();
         mha_status init_status = iface->init();
         if (init_status != MHA_STATUS_OK) {
+            if (init_status == MHA_STATUS_OUT_OF_MEMORY)
+                registry.out_of_memory = 1;
             snprintf(reason, sizeof reason, "init failed: %s: %s", mha_status_name(init_status),
                      mha_last_error());
             status = init_status;
@@ -211,10 +218,10 @@ static mha_status load_plugin_locked(const char *path)
         !grow_append((void **)&registry.plugins, &registry.plugin_count, sizeof plugin, &plugin)) {
         if (MHA_PLUGIN_HAS(iface, shutdown))
             iface->shutdown();
-        free(plugin.name);
-        free(plugin.version);
-        free(plugin.description);
-        free(plugin.path);
+        mha_free(plugin.name);
+        mha_free(plugin.version);
+        mha_free(plugin.description);
+        mha_free(plugin.path);
         snprintf(reason, sizeof reason, "out of memory");
         status = MHA_STATUS_OUT_OF_MEMORY;
         goto failed;
@@ -257,7 +264,7 @@ static void scan_directory_locked(const char *directory)
             continue;
         char *name = copy_string(entry->d_name);
         if (!name || !grow_append((void **)&names, &count, sizeof name, &name)) {
-            free(name);
+            mha_free(name);
             break;
         }
     }
@@ -268,13 +275,14 @@ static void scan_directory_locked(const char *directory)
         char path[PATH_MAX];
         if ((size_t)snprintf(path, sizeof path, "%s/%s", directory, names[i]) < sizeof path)
             load_plugin_locked(path);
-        free(names[i]);
+        mha_free(names[i]);
     }
-    free(names);
+    mha_free(names);
 }
 
 static void scan_locked(void)
 {
+    registry.out_of_memory = 0;
     const char *env = secure_getenv("MHA_PLUGIN_PATH");
     if (env && *env) {
         char *paths = copy_string(env);
@@ -287,7 +295,7 @@ static void scan_locked(void)
                 scan_directory_locked(cursor);
             cursor = end ? end + 1 : NULL;
         }
-        free(paths);
+        mha_free(paths);
     }
     char beside[PATH_MAX];
     if (mha_dl_directory_of(&registry, beside, sizeof beside)) {
@@ -297,18 +305,70 @@ static void scan_locked(void)
             scan_directory_locked(beside);
     }
     scan_directory_locked(MHA_PLUGIN_INSTALL_DIR);
-    registry.scanned = 1;
 }
 
 /* ---- public and internal entry points ----------------------------------- */
 
+/* Unloads every plugin and forgets every failure (no backend may be open). */
+static void release_locked(void)
+{
+    for (size_t i = registry.plugin_count; i-- > 0;) {
+        registry_plugin *plugin = &registry.plugins[i];
+        if (MHA_PLUGIN_HAS(plugin->iface, shutdown))
+            plugin->iface->shutdown();
+        mha_dl_close(plugin->library);
+        mha_free(plugin->name);
+        mha_free(plugin->version);
+        mha_free(plugin->description);
+        mha_free(plugin->path);
+    }
+    for (size_t i = 0; i < registry.failure_count; ++i) {
+        mha_free(registry.failures[i].path);
+        mha_free(registry.failures[i].reason);
+    }
+    mha_free(registry.plugins);
+    mha_free(registry.failures);
+    registry.plugins = NULL;
+    registry.failures = NULL;
+    registry.plugin_count = registry.failure_count = 0;
+    registry.scanned = 0;
+}
+
+/* A scan that ran out of memory may have skipped any candidate, so its result
+ * is not kept: everything it loaded is unloaded and the next call scans again.
+ * (The registry is empty before a scan: it only scans when never scanned or
+ * after mha_shutdown, and no backend can be open then.) */
 mha_status registry_ensure_scanned(void)
 {
+    mha_status status = MHA_STATUS_OK;
     pthread_mutex_lock(&registry.lock);
-    if (!registry.scanned)
+    if (!registry.scanned) {
         scan_locked();
+        if (registry.out_of_memory) {
+            release_locked();
+            status = mha_error_set(MHA_STATUS_OUT_OF_MEMORY,
+                                   "out of memory while scanning for plugins");
+        } else {
+            registry.scanned = 1;
+        }
+    }
     pthread_mutex_unlock(&registry.lock);
-    return MHA_STATUS_OK;
+    return status;
+}
+
+int registry_lock_if_empty(void)
+{
+    pthread_mutex_lock(&registry.lock);
+    if (!registry.scanned && registry.plugin_count == 0 && registry.failure_count == 0 &&
+        registry.open_backends == 0)
+        return 1;
+    pthread_mutex_unlock(&registry.lock);
+    return 0;
+}
+
+void registry_unlock(void)
+{
+    pthread_mutex_unlock(&registry.lock);
 }
 
 mha_status mha_plugin_load(const char *path)
@@ -316,9 +376,11 @@ mha_status mha_plugin_load(const char *path)
     mha_error_clear();
     if (!path)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "path is NULL");
-    registry_ensure_scanned();
+    mha_status status = registry_ensure_scanned();
+    if (status != MHA_STATUS_OK)
+        return status;
     pthread_mutex_lock(&registry.lock);
-    mha_status status = load_plugin_locked(path);
+    status = load_plugin_locked(path);
     pthread_mutex_unlock(&registry.lock);
     return status;
 }
@@ -328,7 +390,9 @@ mha_status mha_plugin_count(size_t *count)
     mha_error_clear();
     if (!count)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "count is NULL");
-    registry_ensure_scanned();
+    mha_status status = registry_ensure_scanned();
+    if (status != MHA_STATUS_OK)
+        return status;
     pthread_mutex_lock(&registry.lock);
     *count = registry.plugin_count;
     pthread_mutex_unlock(&registry.lock);
@@ -344,9 +408,10 @@ mha_status mha_plugin_get_info(size_t index, mha_plugin_info *info)
         return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
                              "info.struct_size is %zu but must be at least %zu",
                              info->struct_size, sizeof *info);
-    registry_ensure_scanned();
+    mha_status status = registry_ensure_scanned();
+    if (status != MHA_STATUS_OK)
+        return status;
     pthread_mutex_lock(&registry.lock);
-    mha_status status = MHA_STATUS_OK;
     if (index >= registry.plugin_count) {
         status = mha_error_set(MHA_STATUS_NOT_FOUND, "index is %zu but there are %zu plugins",
                                index, registry.plugin_count);
@@ -368,7 +433,9 @@ mha_status mha_plugin_failure_count(size_t *count)
     mha_error_clear();
     if (!count)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "count is NULL");
-    registry_ensure_scanned();
+    mha_status status = registry_ensure_scanned();
+    if (status != MHA_STATUS_OK)
+        return status;
     pthread_mutex_lock(&registry.lock);
     *count = registry.failure_count;
     pthread_mutex_unlock(&registry.lock);
@@ -380,9 +447,10 @@ mha_status mha_plugin_failure(size_t index, const char **path, const char **reas
     mha_error_clear();
     if (!path || !reason)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", path ? "reason" : "path");
-    registry_ensure_scanned();
+    mha_status status = registry_ensure_scanned();
+    if (status != MHA_STATUS_OK)
+        return status;
     pthread_mutex_lock(&registry.lock);
-    mha_status status = MHA_STATUS_OK;
     if (index >= registry.failure_count) {
         status = mha_error_set(MHA_STATUS_NOT_FOUND, "index is %zu but there are %zu failures",
                                index, registry.failure_count);
@@ -418,9 +486,11 @@ static int plugin_has_device(const registry_plugin *plugin)
 
 mha_status registry_find(const char *name, const registry_plugin **out)
 {
-    registry_ensure_scanned();
+    *out = NULL;
+    mha_status status = registry_ensure_scanned();
+    if (status != MHA_STATUS_OK)
+        return status;
     pthread_mutex_lock(&registry.lock);
-    mha_status status = MHA_STATUS_OK;
     const registry_plugin *found = NULL;
     if (name) {
         found = find_by_name(name);
@@ -469,26 +539,7 @@ mha_status mha_shutdown(void)
         return mha_error_set(MHA_STATUS_BUSY,
                              "%zu backends are still open; close them before mha_shutdown", open);
     }
-    for (size_t i = registry.plugin_count; i-- > 0;) {
-        registry_plugin *plugin = &registry.plugins[i];
-        if (MHA_PLUGIN_HAS(plugin->iface, shutdown))
-            plugin->iface->shutdown();
-        mha_dl_close(plugin->library);
-        free(plugin->name);
-        free(plugin->version);
-        free(plugin->description);
-        free(plugin->path);
-    }
-    for (size_t i = 0; i < registry.failure_count; ++i) {
-        free(registry.failures[i].path);
-        free(registry.failures[i].reason);
-    }
-    free(registry.plugins);
-    free(registry.failures);
-    registry.plugins = NULL;
-    registry.failures = NULL;
-    registry.plugin_count = registry.failure_count = 0;
-    registry.scanned = 0;
+    release_locked();
     pthread_mutex_unlock(&registry.lock);
     return MHA_STATUS_OK;
 }

@@ -1,8 +1,8 @@
-/* services.c - the service table libmha hands to plugins, and the log hook. */
+/* services.c - the service table libmha hands to plugins (its allocator is
+ * the one of mha_set_allocator), and the log hook. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "error.h"
 #include "internal.h"
@@ -50,22 +50,22 @@ __attribute__((format(printf, 2, 3))) static mha_status plugin_set_error(mha_sta
 
 static void *host_alloc(size_t size)
 {
-    return malloc(size);
+    return mha_malloc(size);
 }
 
 static void *host_calloc(size_t count, size_t size)
 {
-    return calloc(count, size);
+    return mha_calloc(count, size);
 }
 
 static void *host_realloc(void *pointer, size_t size)
 {
-    return realloc(pointer, size);
+    return mha_realloc(pointer, size);
 }
 
 static void host_free(void *pointer)
 {
-    free(pointer);
+    mha_free(pointer);
 }
 
 static const mha_host_services services = {

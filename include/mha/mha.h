@@ -14,7 +14,7 @@
  *  - Pointers passed in are borrowed for the duration of the call unless the
  *    comment says otherwise. Nothing returned needs to be freed unless said.
  *  - The library never prints, exits or aborts. Its only global state is the
- *    plugin registry, which is thread-safe.
+ *    plugin registry, which is thread-safe, and the allocator (mha_set_allocator).
  */
 #ifndef MHA_MHA_H
 #define MHA_MHA_H
@@ -85,6 +85,32 @@ MHA_API const char *mha_last_error(void);
  * thread and must not call back into mha. */
 typedef void (*mha_log_fn)(const char *message, void *user);
 MHA_API void mha_set_log_callback(mha_log_fn callback, void *user);
+
+/* Allocator hook: every host allocation libmha makes, and every allocation a
+ * plugin makes through the host-services table (mha_host_services in
+ * plugin.h), goes through these functions; `user` is passed to each. Device
+ * memory, the OpenCL driver's own memory and the dynamic loader's are not
+ * covered. libmha never asks for 0 bytes, never passes NULL to realloc or
+ * free, and checks calloc's count * size for overflow before calling it. A
+ * function returns NULL on failure; the mha call then fails with
+ * MHA_STATUS_OUT_OF_MEMORY and leaks nothing.
+ *
+ * Thread rules: set it before any other mha call, from one thread, with no
+ * other mha call running. It fails with MHA_STATUS_BUSY once plugins are
+ * loaded (any call that finds plugins loads them) until mha_shutdown(), so
+ * memory is always freed by the allocator that gave it. The functions may be
+ * called from any thread at once and must be thread-safe. The struct is
+ * copied; NULL restores the C library's malloc, calloc, realloc and free.
+ * NULL_ARGUMENT if one of the four functions is NULL. */
+typedef struct mha_allocator {
+    size_t struct_size; /* sizeof(mha_allocator) */
+    void *(*malloc)(size_t size, void *user);
+    void *(*calloc)(size_t count, size_t size, void *user);
+    void *(*realloc)(void *pointer, size_t size, void *user);
+    void (*free)(void *pointer, void *user);
+    void *user;         /* passed through, never dereferenced */
+} mha_allocator;
+MHA_API mha_status mha_set_allocator(const mha_allocator *allocator);
 
 /* ------------------------------------------------------------------------ */
 /* Extension chains                                                          */

@@ -1,0 +1,121 @@
+/*
+ * alloc.c - the allocator behind every host allocation of libmha and of the
+ * plugins (through the services table), replaceable with mha_set_allocator.
+ *
+ * The wrappers normalise what the allocator sees: size is never 0, a pointer
+ * given to realloc or free is never NULL, and calloc's product has been
+ * checked for overflow. The current allocator is read without a lock: it may
+ * only change while the registry is empty (no plugin loaded, no object alive),
+ * which mha_set_allocator checks, and its documented rule is that no other
+ * mha call runs at the same time.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "internal.h"
+
+static void *default_malloc(size_t size, void *user)
+{
+    (void)user;
+    return malloc(size);
+}
+
+static void *default_calloc(size_t count, size_t size, void *user)
+{
+    (void)user;
+    return calloc(count, size);
+}
+
+static void *default_realloc(void *pointer, size_t size, void *user)
+{
+    (void)user;
+    return realloc(pointer, size);
+}
+
+static void default_free(void *pointer, void *user)
+{
+    (void)user;
+    free(pointer);
+}
+
+static const mha_allocator default_allocator = {
+    .struct_size = sizeof(mha_allocator),
+    .malloc = default_malloc,
+    .calloc = default_calloc,
+    .realloc = default_realloc,
+    .free = default_free,
+    .user = NULL,
+};
+
+static mha_allocator current = {
+    .struct_size = sizeof(mha_allocator),
+    .malloc = default_malloc,
+    .calloc = default_calloc,
+    .realloc = default_realloc,
+    .free = default_free,
+    .user = NULL,
+};
+
+#define ALLOCATOR_SIZE_V1 (offsetof(mha_allocator, user) + sizeof(void *))
+
+mha_status mha_set_allocator(const mha_allocator *allocator)
+{
+    mha_error_clear();
+    if (allocator) {
+        if (allocator->struct_size < ALLOCATOR_SIZE_V1)
+            return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
+                                 "allocator.struct_size is %zu but must be at least %zu",
+                                 allocator->struct_size, (size_t)ALLOCATOR_SIZE_V1);
+        const char *missing = !allocator->malloc    ? "malloc"
+                              : !allocator->calloc  ? "calloc"
+                              : !allocator->realloc ? "realloc"
+                              : !allocator->free    ? "free"
+                                                    : NULL;
+        if (missing)
+            return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "allocator.%s is NULL", missing);
+    }
+    /* Memory from the old allocator must not reach the new one's free. */
+    if (!registry_lock_if_empty())
+        return mha_error_set(MHA_STATUS_BUSY,
+                             "plugins are loaded or objects are alive; call mha_set_allocator "
+                             "before any other mha call, or after mha_shutdown");
+    const mha_allocator *chosen = allocator ? allocator : &default_allocator;
+    memset(&current, 0, sizeof current);
+    current.struct_size = sizeof current;
+    current.malloc = chosen->malloc;
+    current.calloc = chosen->calloc;
+    current.realloc = chosen->realloc;
+    current.free = chosen->free;
+    current.user = chosen->user;
+    registry_unlock();
+    return MHA_STATUS_OK;
+}
+
+void *mha_malloc(size_t size)
+{
+    return current.malloc(size ? size : 1, current.user);
+}
+
+void *mha_calloc(size_t count, size_t size)
+{
+    if (count == 0 || size == 0)
+        count = size = 1;
+    else if (count > SIZE_MAX / size)
+        return NULL;
+    return current.calloc(count, size, current.user);
+}
+
+void *mha_realloc(void *pointer, size_t size)
+{
+    if (!pointer)
+        return mha_malloc(size);
+    return current.realloc(pointer, size ? size : 1, current.user);
+}
+
+void mha_free(void *pointer)
+{
+    if (pointer)
+        current.free(pointer, current.user);
+}
