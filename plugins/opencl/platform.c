@@ -114,7 +114,8 @@ mha_status ocl_devices_init(void)
                             ocl_cl_error_name(err));
             continue;
         }
-        ocl_device *grown = ocl_host->realloc(g_devices, (g_device_count + ndev) * sizeof *grown);
+        size_t bytes = (g_device_count + ndev) * sizeof *g_devices;
+        ocl_device *grown = g_devices ? ocl_host->realloc(g_devices, bytes) : ocl_host->alloc(bytes);
         if (!grown) {
             status = ocl_out_of_host_memory("device table");
             goto done;

@@ -239,6 +239,17 @@ static void open_and_check(fixture *f)
     mha_backend_close(b);
 }
 
+/* Counts the plugin's cache trace lines (mha_set_log_callback). */
+static int g_cache_loaded, g_cache_rebuilt;
+static void cache_log(const char *message, void *user)
+{
+    (void)user;
+    if (strstr(message, "opencl: cache: loaded"))
+        ++g_cache_loaded;
+    if (strstr(message, "rebuilding"))
+        ++g_cache_rebuilt;
+}
+
 /* Program binaries are cached on disk; bad entries are rebuilt; "off" disables. */
 static void test_program_cache(void **state)
 {
@@ -249,13 +260,17 @@ static void test_program_cache(void **state)
     const char *old = getenv("MHA_OPENCL_CACHE_DIR");
     char *saved = old ? strdup(old) : NULL;
     setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+    mha_set_log_callback(cache_log, NULL);
 
     open_and_check(f); /* miss: builds and stores */
+    assert_int_equal(g_cache_loaded, 0);
     assert_true(cache_file(dir, path, sizeof path));
     bool magic = false;
     long size = file_size_and_magic(path, &magic);
     assert_true(magic && size > 40);
     open_and_check(f); /* hit */
+    assert_int_equal(g_cache_loaded, 1);
+    assert_int_equal(g_cache_rebuilt, 0);
 
     /* corrupt payload: rebuilt and rewritten */
     FILE *fp = fopen(path, "r+b");
@@ -278,6 +293,10 @@ static void test_program_cache(void **state)
     open_and_check(f);
     assert_int_equal(file_size_and_magic(path, &magic), size);
     assert_true(magic);
+    assert_int_equal(g_cache_rebuilt, 3);
+    open_and_check(f);
+    assert_int_equal(g_cache_loaded, 2);
+    mha_set_log_callback(NULL, NULL);
 
     /* off */
     remove(path);
