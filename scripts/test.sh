@@ -26,4 +26,8 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
 "$prefix/basic_pkgconfig" reference
 # The installed command line finds the installed plugins on its own.
 "$prefix/bin/mha" plugins
+
+# The suites that need no OpenCL again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, in their own build folder.
+"$root/scripts/sanitize.sh" asan
 echo "test.sh: all tests passed"
