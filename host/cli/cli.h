@@ -17,6 +17,7 @@ int cmd_plugins(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "mha: <message>" as one line on stderr (newlines become spaces). */
 #if defined(__GNUC__)

@@ -19,6 +19,7 @@ static void usage(FILE *f)
             "  devices [--plugin P]    list the devices of each plugin (or of P)\n"
             "  run OPTIONS             one forward on .npy files (mha run --help)\n"
             "  verify [OPTIONS]        compare a backend with another (mha verify --help)\n"
+            "  bench [OPTIONS]         time forwards, one shape or a suite (mha bench --help)\n"
             "\n"
             "  --help, -h              this text\n"
             "  --version               versions of this program and of libmha\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         rc = cmd_run(argc - 1, argv + 1);
     else if (strcmp(cmd, "verify") == 0)
         rc = cmd_verify(argc - 1, argv + 1);
+    else if (strcmp(cmd, "bench") == 0)
+        rc = cmd_bench(argc - 1, argv + 1);
     else {
         cli_error("unknown command '%s' (try 'mha --help')", cmd);
         return CLI_USAGE;
