@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "text.h"
 #include "mha/mha.h"
 
 void cli_error(const char *fmt, ...)
@@ -19,7 +20,7 @@ void cli_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    for (char *p = msg; *p != '\0'; ++p)
+    for (char *p = msg; *p != '\0'; ++p) /* one line, whatever the message holds */
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     fflush(stdout);
@@ -28,41 +29,21 @@ void cli_error(const char *fmt, ...)
 
 bool cli_parse_int(const char *s, long long min, long long max, long long *out)
 {
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+    int64_t value;
+    if (!text_parse_int64(s, min, max, &value))
         return false;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
+    *out = value;
     return true;
 }
 
 bool cli_parse_u64(const char *s, unsigned long long *out)
 {
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return false;
-    *out = v;
-    return true;
+    return text_parse_u64(s, out);
 }
 
 bool cli_parse_double(const char *s, double *out)
 {
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
-        return false;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
+    return text_parse_double(s, out);
 }
 
 bool cli_is_help(const char *arg)

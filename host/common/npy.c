@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "npy.h"
+#include "text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,23 +22,6 @@
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err == NULL || err_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    /* Messages are one line. */
-    for (char *p = err; *p != '\0'; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-}
 
 static bool host_is_little_endian(void)
 {
@@ -182,7 +166,7 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
     shape_result shape_res = SHAPE_OK;
 
     if (!eat(&ps, '{')) {
-        set_err(err, err_size, "%s: header is not a dict", name);
+        text_format_error(err, err_size, "%s: header is not a dict", name);
         return MHA_STATUS_FORMAT_ERROR;
     }
     for (;;) {
@@ -190,12 +174,12 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
             break;
         char key[32];
         if (!parse_string(&ps, key, sizeof key)) {
-            set_err(err, err_size, "%s: malformed header dict (expected a quoted key at offset %zu)",
+            text_format_error(err, err_size, "%s: malformed header dict (expected a quoted key at offset %zu)",
                     name, (size_t)(ps.p - text));
             return MHA_STATUS_FORMAT_ERROR;
         }
         if (!eat(&ps, ':')) {
-            set_err(err, err_size, "%s: malformed header dict (expected ':' after '%s')", name, key);
+            text_format_error(err, err_size, "%s: malformed header dict (expected ':' after '%s')", name, key);
             return MHA_STATUS_FORMAT_ERROR;
         }
         if (strcmp(key, "descr") == 0) {
@@ -205,12 +189,12 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
             skip_ws(&ps);
             if (ps.p < ps.end && (*ps.p == '[' || *ps.p == '{')) {
                 /* A structured dtype (list of fields) or a dict: never accepted. */
-                set_err(err, err_size, "%s: structured dtype is not supported (only '<f4' and '|b1')",
+                text_format_error(err, err_size, "%s: structured dtype is not supported (only '<f4' and '|b1')",
                         name);
                 return MHA_STATUS_INVALID_DTYPE;
             }
             if (!parse_string(&ps, h->descr, sizeof h->descr)) {
-                set_err(err, err_size, "%s: malformed header dict ('descr' is not a string)", name);
+                text_format_error(err, err_size, "%s: malformed header dict ('descr' is not a string)", name);
                 return MHA_STATUS_FORMAT_ERROR;
             }
         } else if (strcmp(key, "fortran_order") == 0) {
@@ -222,7 +206,7 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
             else if (match_word(&ps, "False"))
                 h->fortran_order = false;
             else {
-                set_err(err, err_size, "%s: malformed header dict ('fortran_order' is not True/False)",
+                text_format_error(err, err_size, "%s: malformed header dict ('fortran_order' is not True/False)",
                         name);
                 return MHA_STATUS_FORMAT_ERROR;
             }
@@ -232,54 +216,54 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
             have_shape = true;
             shape_res = parse_shape(&ps, &h->rank, h->shape);
             if (shape_res == SHAPE_SYNTAX) {
-                set_err(err, err_size, "%s: malformed header dict ('shape' is not a tuple of integers)",
+                text_format_error(err, err_size, "%s: malformed header dict ('shape' is not a tuple of integers)",
                         name);
                 return MHA_STATUS_FORMAT_ERROR;
             }
         } else {
-            set_err(err, err_size, "%s: unexpected key '%s' in header dict", name, key);
+            text_format_error(err, err_size, "%s: unexpected key '%s' in header dict", name, key);
             return MHA_STATUS_FORMAT_ERROR;
         }
         if (eat(&ps, ','))
             continue;
         if (eat(&ps, '}'))
             break;
-        set_err(err, err_size, "%s: malformed header dict (expected ',' or '}' at offset %zu)", name,
+        text_format_error(err, err_size, "%s: malformed header dict (expected ',' or '}' at offset %zu)", name,
                 (size_t)(ps.p - text));
         return MHA_STATUS_FORMAT_ERROR;
     }
     /* After the dict: only space padding and the final newline. */
     skip_ws(&ps);
     if (ps.p != ps.end) {
-        set_err(err, err_size, "%s: unexpected bytes after the header dict", name);
+        text_format_error(err, err_size, "%s: unexpected bytes after the header dict", name);
         return MHA_STATUS_FORMAT_ERROR;
     }
     if (!have_descr || !have_fortran || !have_shape) {
-        set_err(err, err_size, "%s: header dict lacks the key '%s'", name,
+        text_format_error(err, err_size, "%s: header dict lacks the key '%s'", name,
                 !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
         return MHA_STATUS_FORMAT_ERROR;
     }
     if (strcmp(h->descr, "<f4") != 0 && strcmp(h->descr, "|b1") != 0) {
-        set_err(err, err_size, "%s: dtype '%s' is not supported (only '<f4' and '|b1')", name,
+        text_format_error(err, err_size, "%s: dtype '%s' is not supported (only '<f4' and '|b1')", name,
                 h->descr);
         return MHA_STATUS_INVALID_DTYPE;
     }
     if (h->fortran_order) {
-        set_err(err, err_size, "%s: fortran_order True is not supported (C order only)", name);
+        text_format_error(err, err_size, "%s: fortran_order True is not supported (C order only)", name);
         return MHA_STATUS_FORMAT_ERROR;
     }
     if (shape_res == SHAPE_RANK) {
-        set_err(err, err_size, "%s: rank %d is more than %d", name, (int)h->rank, MHA_MAX_RANK);
+        text_format_error(err, err_size, "%s: rank %d is more than %d", name, (int)h->rank, MHA_MAX_RANK);
         return MHA_STATUS_FORMAT_ERROR;
     }
     if (shape_res == SHAPE_OVERFLOW) {
-        set_err(err, err_size, "%s: a dimension of the shape overflows int64", name);
+        text_format_error(err, err_size, "%s: a dimension of the shape overflows int64", name);
         return MHA_STATUS_SIZE_OVERFLOW;
     }
     return MHA_STATUS_OK;
 
 duplicate:
-    set_err(err, err_size, "%s: header dict has a duplicate key", name);
+    text_format_error(err, err_size, "%s: header dict has a duplicate key", name);
     return MHA_STATUS_FORMAT_ERROR;
 }
 
@@ -294,28 +278,28 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
     if (name == NULL)
         name = "<buffer>";
     if (bytes == NULL && size > 0) {
-        set_err(err, err_size, "%s: no data", name);
+        text_format_error(err, err_size, "%s: no data", name);
         return MHA_STATUS_NULL_ARGUMENT;
     }
     const unsigned char *b = bytes;
     if (size < NPY_MAGIC_LEN || memcmp(b, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
-        set_err(err, err_size, "%s: not a .npy file (bad magic)", name);
+        text_format_error(err, err_size, "%s: not a .npy file (bad magic)", name);
         return MHA_STATUS_FORMAT_ERROR;
     }
     if (size < 8) {
-        set_err(err, err_size, "%s: truncated .npy preamble (%zu bytes)", name, size);
+        text_format_error(err, err_size, "%s: truncated .npy preamble (%zu bytes)", name, size);
         return MHA_STATUS_FORMAT_ERROR;
     }
     unsigned major = b[6], minor = b[7];
     if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-        set_err(err, err_size, "%s: unsupported .npy format version %u.%u (1.0, 2.0, 3.0 only)",
+        text_format_error(err, err_size, "%s: unsupported .npy format version %u.%u (1.0, 2.0, 3.0 only)",
                 name, major, minor);
         return MHA_STATUS_FORMAT_ERROR;
     }
     size_t len_bytes = major == 1 ? 2 : 4;
     size_t start = 8 + len_bytes;
     if (size < start) {
-        set_err(err, err_size, "%s: truncated .npy preamble (%zu bytes)", name, size);
+        text_format_error(err, err_size, "%s: truncated .npy preamble (%zu bytes)", name, size);
         return MHA_STATUS_FORMAT_ERROR;
     }
     uint64_t header_len = major == 1
@@ -323,7 +307,7 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
                               : (uint64_t)b[8] | (uint64_t)b[9] << 8 | (uint64_t)b[10] << 16 |
                                     (uint64_t)b[11] << 24;
     if (header_len > size - start) {
-        set_err(err, err_size, "%s: header length %llu runs past the end of the file (%zu bytes)",
+        text_format_error(err, err_size, "%s: header length %llu runs past the end of the file (%zu bytes)",
                 name, (unsigned long long)header_len, size);
         return MHA_STATUS_FORMAT_ERROR;
     }
@@ -331,7 +315,7 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
     for (size_t i = 0; i < header_len; ++i) {
         unsigned char c = (unsigned char)text[i];
         if (c == 0 || c >= 0x80) {
-            set_err(err, err_size, "%s: header contains a non-ASCII or NUL byte at offset %zu",
+            text_format_error(err, err_size, "%s: header contains a non-ASCII or NUL byte at offset %zu",
                     name, start + i);
             return MHA_STATUS_FORMAT_ERROR;
         }
@@ -359,20 +343,20 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
     if (!overflow && (count > (uint64_t)INT64_MAX / elem || count > SIZE_MAX / elem))
         overflow = true;
     if (overflow) {
-        set_err(err, err_size, "%s: shape product overflows the addressable size", name);
+        text_format_error(err, err_size, "%s: shape product overflows the addressable size", name);
         return MHA_STATUS_SIZE_OVERFLOW;
     }
     size_t data_offset = start + (size_t)header_len;
     size_t have = size - data_offset;
     uint64_t want = count * elem;
     if (want != have) {
-        set_err(err, err_size, "%s: declares %llu bytes of data but has %zu", name,
+        text_format_error(err, err_size, "%s: declares %llu bytes of data but has %zu", name,
                 (unsigned long long)want, have);
         return MHA_STATUS_FORMAT_ERROR;
     }
     void *data = malloc(have > 0 ? have : 1);
     if (data == NULL) {
-        set_err(err, err_size, "%s: out of memory for %zu bytes", name, have);
+        text_format_error(err, err_size, "%s: out of memory for %zu bytes", name, have);
         return MHA_STATUS_OUT_OF_MEMORY;
     }
     if (have > 0)
@@ -394,12 +378,12 @@ mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size
         return MHA_STATUS_NULL_ARGUMENT;
     memset(out, 0, sizeof *out);
     if (path == NULL) {
-        set_err(err, err_size, "npy_read: path is NULL");
+        text_format_error(err, err_size, "npy_read: path is NULL");
         return MHA_STATUS_NULL_ARGUMENT;
     }
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        set_err(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        text_format_error(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         return MHA_STATUS_IO_ERROR;
     }
     unsigned char *buf = NULL;
@@ -409,13 +393,13 @@ mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size
         if (size == cap) {
             size_t ncap = cap == 0 ? 65536 : cap * 2;
             if (ncap < cap) {
-                set_err(err, err_size, "%s: file too large", path);
+                text_format_error(err, err_size, "%s: file too large", path);
                 st = MHA_STATUS_SIZE_OVERFLOW;
                 goto done;
             }
             unsigned char *nbuf = realloc(buf, ncap);
             if (nbuf == NULL) {
-                set_err(err, err_size, "%s: out of memory reading the file", path);
+                text_format_error(err, err_size, "%s: out of memory reading the file", path);
                 st = MHA_STATUS_OUT_OF_MEMORY;
                 goto done;
             }
@@ -426,7 +410,7 @@ mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size
         size += n;
         if (n == 0) {
             if (ferror(f)) {
-                set_err(err, err_size, "%s: read error: %s", path, strerror(errno));
+                text_format_error(err, err_size, "%s: read error: %s", path, strerror(errno));
                 st = MHA_STATUS_IO_ERROR;
                 goto done;
             }
@@ -459,43 +443,43 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
                      const void *data, char *err, size_t err_size)
 {
     if (path == NULL) {
-        set_err(err, err_size, "npy_write: path is NULL");
+        text_format_error(err, err_size, "npy_write: path is NULL");
         return MHA_STATUS_NULL_ARGUMENT;
     }
     if (dtype != MHA_DTYPE_F32 && dtype != MHA_DTYPE_BOOL) {
-        set_err(err, err_size, "%s: cannot write dtype %d (only float32 and bool)", path, (int)dtype);
+        text_format_error(err, err_size, "%s: cannot write dtype %d (only float32 and bool)", path, (int)dtype);
         return MHA_STATUS_INVALID_DTYPE;
     }
     if (rank < 0 || rank > MHA_MAX_RANK) {
-        set_err(err, err_size, "%s: rank %d is outside 0..%d", path, (int)rank, MHA_MAX_RANK);
+        text_format_error(err, err_size, "%s: rank %d is outside 0..%d", path, (int)rank, MHA_MAX_RANK);
         return MHA_STATUS_INVALID_VALUE;
     }
     if (rank > 0 && shape == NULL) {
-        set_err(err, err_size, "%s: shape is NULL", path);
+        text_format_error(err, err_size, "%s: shape is NULL", path);
         return MHA_STATUS_NULL_ARGUMENT;
     }
     size_t elem = dtype == MHA_DTYPE_F32 ? 4 : 1;
     uint64_t count = 1;
     for (int32_t i = 0; i < rank; ++i) {
         if (shape[i] < 0) {
-            set_err(err, err_size, "%s: dimension %d is negative (%lld)", path, (int)i,
+            text_format_error(err, err_size, "%s: dimension %d is negative (%lld)", path, (int)i,
                     (long long)shape[i]);
             return MHA_STATUS_INVALID_VALUE;
         }
         uint64_t d = (uint64_t)shape[i];
         if (d != 0 && count > UINT64_MAX / d) {
-            set_err(err, err_size, "%s: shape product overflows", path);
+            text_format_error(err, err_size, "%s: shape product overflows", path);
             return MHA_STATUS_SIZE_OVERFLOW;
         }
         count *= d;
     }
     if (count > SIZE_MAX / elem) {
-        set_err(err, err_size, "%s: shape product overflows", path);
+        text_format_error(err, err_size, "%s: shape product overflows", path);
         return MHA_STATUS_SIZE_OVERFLOW;
     }
     size_t nbytes = (size_t)count * elem;
     if (nbytes > 0 && data == NULL) {
-        set_err(err, err_size, "%s: data is NULL", path);
+        text_format_error(err, err_size, "%s: data is NULL", path);
         return MHA_STATUS_NULL_ARGUMENT;
     }
 
@@ -524,7 +508,7 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 5);
     if (tmp == NULL) {
-        set_err(err, err_size, "%s: out of memory", path);
+        text_format_error(err, err_size, "%s: out of memory", path);
         return MHA_STATUS_OUT_OF_MEMORY;
     }
     memcpy(tmp, path, plen);
@@ -533,7 +517,7 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
     mha_status st = MHA_STATUS_OK;
     FILE *f = fopen(tmp, "wb");
     if (f == NULL) {
-        set_err(err, err_size, "%s: cannot create (as %s): %s", path, tmp, strerror(errno));
+        text_format_error(err, err_size, "%s: cannot create (as %s): %s", path, tmp, strerror(errno));
         free(tmp);
         return MHA_STATUS_IO_ERROR;
     }
@@ -557,10 +541,10 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
         saved_errno = errno;
     }
     if (!ok) {
-        set_err(err, err_size, "%s: write failed: %s", path, strerror(saved_errno));
+        text_format_error(err, err_size, "%s: write failed: %s", path, strerror(saved_errno));
         st = MHA_STATUS_IO_ERROR;
     } else if (rename(tmp, path) != 0) {
-        set_err(err, err_size, "%s: cannot rename the temporary file into place: %s", path,
+        text_format_error(err, err_size, "%s: cannot rename the temporary file into place: %s", path,
                 strerror(errno));
         st = MHA_STATUS_IO_ERROR;
     }

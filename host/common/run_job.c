@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "run_job.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,64 +20,7 @@
 /* Largest accepted --embed-dim / --num-heads / --kdim / --vdim. */
 #define RUN_MAX_DIM ((int64_t)1 << 30)
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err == NULL || err_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p != '\0'; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-}
-
 /* ---- strict number parsing ---------------------------------------------- */
-
-static bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return false;
-    if (v < min || v > max)
-        return false;
-    *out = (int64_t)v;
-    return true;
-}
-
-static bool parse_uint64(const char *s, unsigned long long *out)
-{
-    if (s == NULL || *s < '0' || *s > '9') /* no sign, no space */
-        return false;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
-        return false;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
 
 /* ---- options -------------------------------------------------------------- */
 
@@ -155,7 +99,7 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
                              char *err, size_t err_size)
 {
     if (out == NULL || (argc > 0 && argv == NULL)) {
-        set_err(err, err_size, "run_options_parse: NULL argument");
+        text_format_error(err, err_size, "run_options_parse: NULL argument");
         return MHA_STATUS_NULL_ARGUMENT;
     }
     memset(out, 0, sizeof *out);
@@ -168,7 +112,7 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
     for (int i = 0; i < argc; ++i) {
         const char *word = argv[i];
         if (word == NULL) {
-            set_err(err, err_size, "argument %d is NULL", i);
+            text_format_error(err, err_size, "argument %d is NULL", i);
             return MHA_STATUS_INVALID_VALUE;
         }
         int id = -1;
@@ -179,13 +123,13 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
             }
         if (id < 0) {
             if (strncmp(word, "-", 1) == 0)
-                set_err(err, err_size, "unknown option '%s'", word);
+                text_format_error(err, err_size, "unknown option '%s'", word);
             else
-                set_err(err, err_size, "unexpected argument '%s'", word);
+                text_format_error(err, err_size, "unexpected argument '%s'", word);
             return MHA_STATUS_INVALID_VALUE;
         }
         if (seen[id]) {
-            set_err(err, err_size, "%s is given more than once", word);
+            text_format_error(err, err_size, "%s is given more than once", word);
             return MHA_STATUS_INVALID_VALUE;
         }
         seen[id] = true;
@@ -193,7 +137,7 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
             continue;
         if (i + 1 >= argc || argv[i + 1] == NULL || argv[i + 1][0] == '\0' ||
             strncmp(argv[i + 1], "--", 2) == 0) {
-            set_err(err, err_size, "%s needs a value", word);
+            text_format_error(err, err_size, "%s needs a value", word);
             return MHA_STATUS_INVALID_VALUE;
         }
         const char *value = argv[++i];
@@ -202,21 +146,21 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
             str[id] = value;
             break;
         case OPT_INT:
-            if (!parse_int64(value, 1, RUN_MAX_DIM, &ints[id])) {
-                set_err(err, err_size, "%s: '%s' is not an integer in 1..%lld", word, value,
+            if (!text_parse_int64(value, 1, RUN_MAX_DIM, &ints[id])) {
+                text_format_error(err, err_size, "%s: '%s' is not an integer in 1..%lld", word, value,
                         (long long)RUN_MAX_DIM);
                 return MHA_STATUS_INVALID_VALUE;
             }
             break;
         case OPT_DOUBLE:
-            if (!parse_double(value, &dropout) || dropout < 0.0 || dropout >= 1.0) {
-                set_err(err, err_size, "%s: '%s' is not a probability in [0, 1)", word, value);
+            if (!text_parse_double(value, &dropout) || dropout < 0.0 || dropout >= 1.0) {
+                text_format_error(err, err_size, "%s: '%s' is not a probability in [0, 1)", word, value);
                 return MHA_STATUS_INVALID_VALUE;
             }
             break;
         case OPT_U64:
-            if (!parse_uint64(value, &seed)) {
-                set_err(err, err_size, "%s: '%s' is not an integer in 0..18446744073709551615",
+            if (!text_parse_u64(value, &seed)) {
+                text_format_error(err, err_size, "%s: '%s' is not an integer in 0..18446744073709551615",
                         word, value);
                 return MHA_STATUS_INVALID_VALUE;
             }
@@ -230,11 +174,11 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
                                    O_KEY,       O_VALUE,     O_OUT};
     for (size_t k = 0; k < sizeof required / sizeof required[0]; ++k)
         if (!seen[required[k]]) {
-            set_err(err, err_size, "missing required option %s", options_table[required[k]].name);
+            text_format_error(err, err_size, "missing required option %s", options_table[required[k]].name);
             return MHA_STATUS_INVALID_VALUE;
         }
     if (seen[O_CAUSAL_ALIGN] && !seen[O_CAUSAL]) {
-        set_err(err, err_size, "--causal-align needs --causal");
+        text_format_error(err, err_size, "--causal-align needs --causal");
         return MHA_STATUS_INVALID_VALUE;
     }
     out->causal = seen[O_CAUSAL] ? MHA_CAUSAL_TOP_LEFT : MHA_CAUSAL_NONE;
@@ -244,25 +188,25 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
         else if (strcmp(str[O_CAUSAL_ALIGN], "bottom-right") == 0)
             out->causal = MHA_CAUSAL_BOTTOM_RIGHT;
         else {
-            set_err(err, err_size, "--causal-align: '%s' is not top-left or bottom-right",
+            text_format_error(err, err_size, "--causal-align: '%s' is not top-left or bottom-right",
                     str[O_CAUSAL_ALIGN]);
             return MHA_STATUS_INVALID_VALUE;
         }
     }
     if (seen[O_NO_AVERAGE_WEIGHTS] && !seen[O_NEED_WEIGHTS]) {
-        set_err(err, err_size, "--no-average-weights needs --need-weights");
+        text_format_error(err, err_size, "--no-average-weights needs --need-weights");
         return MHA_STATUS_INVALID_VALUE;
     }
     if (seen[O_WEIGHTS_OUT] && !seen[O_NEED_WEIGHTS]) {
-        set_err(err, err_size, "--weights-out needs --need-weights");
+        text_format_error(err, err_size, "--weights-out needs --need-weights");
         return MHA_STATUS_INVALID_VALUE;
     }
     if (seen[O_DROPOUT] && dropout > 0.0 && !seen[O_SEED]) {
-        set_err(err, err_size, "--dropout above 0 needs --seed");
+        text_format_error(err, err_size, "--dropout above 0 needs --seed");
         return MHA_STATUS_INVALID_VALUE;
     }
     if (ints[O_EMBED_DIM] % ints[O_NUM_HEADS] != 0) {
-        set_err(err, err_size, "--embed-dim %lld is not divisible by --num-heads %lld",
+        text_format_error(err, err_size, "--embed-dim %lld is not divisible by --num-heads %lld",
                 (long long)ints[O_EMBED_DIM], (long long)ints[O_NUM_HEADS]);
         return MHA_STATUS_INVALID_VALUE;
     }
@@ -296,7 +240,7 @@ mha_status run_options_parse(int argc, char **argv, const char *base_dir, run_op
     for (size_t k = 0; k < sizeof paths / sizeof paths[0]; ++k)
         if (!resolve_path(out, base_dir, paths[k])) {
             run_options_free(out);
-            set_err(err, err_size, "out of memory resolving paths against '%s'", base_dir);
+            text_format_error(err, err_size, "out of memory resolving paths against '%s'", base_dir);
             return MHA_STATUS_OUT_OF_MEMORY;
         }
     return MHA_STATUS_OK;
@@ -312,9 +256,9 @@ static void set_mha_err(char *err, size_t err_size, const char *what, mha_status
     snprintf(msg, sizeof msg, "%s", mha_last_error());
     const char *name = mha_status_name(st);
     if (msg[0] == '\0')
-        set_err(err, err_size, "%s: %s (%s)", what, mha_status_string(st), name);
+        text_format_error(err, err_size, "%s: %s (%s)", what, mha_status_string(st), name);
     else
-        set_err(err, err_size, "%s: %s (%s)", what, msg, name);
+        text_format_error(err, err_size, "%s: %s (%s)", what, msg, name);
 }
 
 void run_result_free(run_result *result)
@@ -347,25 +291,25 @@ static mha_status alloc_output(mha_tensor *t, npy_array *a, const char *what, ch
 {
     memset(a, 0, sizeof *a);
     if (t->rank < 0 || t->rank > MHA_MAX_RANK) {
-        set_err(err, err_size, "%s: the library reported rank %d", what, (int)t->rank);
+        text_format_error(err, err_size, "%s: the library reported rank %d", what, (int)t->rank);
         return MHA_STATUS_INTERNAL;
     }
     size_t count = 1;
     for (int32_t i = 0; i < t->rank; ++i) {
         if (t->shape[i] < 0) {
-            set_err(err, err_size, "%s: the library reported a negative dimension", what);
+            text_format_error(err, err_size, "%s: the library reported a negative dimension", what);
             return MHA_STATUS_INTERNAL;
         }
         uint64_t d = (uint64_t)t->shape[i];
         if (d != 0 && count > SIZE_MAX / sizeof(float) / d) {
-            set_err(err, err_size, "%s: size overflows", what);
+            text_format_error(err, err_size, "%s: size overflows", what);
             return MHA_STATUS_SIZE_OVERFLOW;
         }
         count *= (size_t)d;
     }
     void *data = calloc(count > 0 ? count : 1, sizeof(float));
     if (data == NULL) {
-        set_err(err, err_size, "%s: out of memory for %zu floats", what, count);
+        text_format_error(err, err_size, "%s: out of memory for %zu floats", what, count);
         return MHA_STATUS_OUT_OF_MEMORY;
     }
     a->dtype = MHA_DTYPE_F32;
@@ -387,7 +331,7 @@ mha_status run_job_execute(const run_options *options, mha_backend *backend, run
     if (out != NULL)
         memset(out, 0, sizeof *out);
     if (options == NULL || backend == NULL || out == NULL) {
-        set_err(err, err_size, "run_job_execute: NULL argument");
+        text_format_error(err, err_size, "run_job_execute: NULL argument");
         return MHA_STATUS_NULL_ARGUMENT;
     }
     npy_array query = {0}, key = {0}, value = {0}, attn_mask = {0}, kpm = {0};

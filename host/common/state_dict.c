@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "state_dict.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -24,22 +25,6 @@ const char *state_dict_file_name(int index)
     if (index < 0 || index >= STATE_DICT_KEY_COUNT)
         return NULL;
     return file_names[index];
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err == NULL || err_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p != '\0'; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
 }
 
 static void format_shape(char *buf, size_t size, int32_t rank, const int64_t *shape)
@@ -85,7 +70,7 @@ mha_status state_dict_load(const char *dir, const mha_config *config, state_dict
                            size_t err_size)
 {
     if (out == NULL || dir == NULL || config == NULL) {
-        set_err(err, err_size, "state_dict_load: NULL argument");
+        text_format_error(err, err_size, "state_dict_load: NULL argument");
         return MHA_STATUS_NULL_ARGUMENT;
     }
     memset(out, 0, sizeof *out);
@@ -93,7 +78,7 @@ mha_status state_dict_load(const char *dir, const mha_config *config, state_dict
     const int64_t kdim = config->kdim != 0 ? config->kdim : E;
     const int64_t vdim = config->vdim != 0 ? config->vdim : E;
     if (E <= 0 || kdim <= 0 || vdim <= 0 || E > INT64_MAX / 3) {
-        set_err(err, err_size, "%s: embed_dim, kdim and vdim must be positive and not huge", dir);
+        text_format_error(err, err_size, "%s: embed_dim, kdim and vdim must be positive and not huge", dir);
         return MHA_STATUS_INVALID_VALUE;
     }
     const bool separate = kdim != E || vdim != E;
@@ -155,21 +140,21 @@ mha_status state_dict_load(const char *dir, const mha_config *config, state_dict
         free(path);
         path = join_path(dir, file_names[i]);
         if (path == NULL) {
-            set_err(err, err_size, "%s: out of memory", dir);
+            text_format_error(err, err_size, "%s: out of memory", dir);
             st = MHA_STATUS_OUT_OF_MEMORY;
             break;
         }
         bool exists = file_exists(path);
         if (want[i].rank < 0) {
             if (exists) {
-                set_err(err, err_size, "%s: present but not expected (%s)", path,
+                text_format_error(err, err_size, "%s: present but not expected (%s)", path,
                         want[i].why_absent);
                 st = MHA_STATUS_INVALID_VALUE;
             }
             continue;
         }
         if (!exists) {
-            set_err(err, err_size, "%s: missing (required by the configuration)", path);
+            text_format_error(err, err_size, "%s: missing (required by the configuration)", path);
             st = MHA_STATUS_IO_ERROR;
             break;
         }
@@ -178,7 +163,7 @@ mha_status state_dict_load(const char *dir, const mha_config *config, state_dict
         if (st != MHA_STATUS_OK)
             break;
         if (a->dtype != MHA_DTYPE_F32) {
-            set_err(err, err_size, "%s: dtype %s but expected float32 ('<f4')", path,
+            text_format_error(err, err_size, "%s: dtype %s but expected float32 ('<f4')", path,
                     a->dtype == MHA_DTYPE_BOOL ? "bool" : "unknown");
             st = MHA_STATUS_INVALID_DTYPE;
             break;
@@ -190,7 +175,7 @@ mha_status state_dict_load(const char *dir, const mha_config *config, state_dict
             char have_s[96], want_s[96];
             format_shape(have_s, sizeof have_s, a->rank, a->shape);
             format_shape(want_s, sizeof want_s, want[i].rank, want[i].shape);
-            set_err(err, err_size, "%s: shape %s but expected %s", path, have_s, want_s);
+            text_format_error(err, err_size, "%s: shape %s but expected %s", path, have_s, want_s);
             st = MHA_STATUS_SHAPE_MISMATCH;
             break;
         }
