@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs what mha needs to build and test on Debian 12, skipping what is
 # already there (so it also runs offline once everything is installed).
+# clang and libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes
+# (scripts/fuzz.sh); gcc's ASan/UBSan/TSan runtimes come with build-essential.
 set -eu
 packages="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
-pocl-opencl-icd libcmocka-dev clinfo"
+pocl-opencl-icd libcmocka-dev clinfo clang libclang-rt-14-dev"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -30,4 +30,7 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
 # The suites that need no OpenCL again under AddressSanitizer +
 # UndefinedBehaviorSanitizer, in their own build folder.
 "$root/scripts/sanitize.sh" asan
+# libFuzzer harnesses (clang), each for MHA_FUZZ_SECONDS (default 20) over the
+# committed seed corpus.
+"$root/scripts/fuzz.sh"
 echo "test.sh: all tests passed"
