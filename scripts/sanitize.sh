@@ -4,8 +4,8 @@
 #
 #   asan  AddressSanitizer + UndefinedBehaviorSanitizer (leak checking on),
 #         every report fatal (-fno-sanitize-recover=all)      -> build-asan
-#   tsan  ThreadSanitizer on the threaded reliability test and the host tests
-#                                                             -> build-tsan
+#   tsan  ThreadSanitizer on the threaded reliability test (reliability_threads)
+#         and the host tests (host_*)                         -> build-tsan
 #
 # Usage: scripts/sanitize.sh [asan] [tsan]   (no argument: both)
 # Environment: MHA_SANITIZE_CC (default gcc: its sanitizer runtimes are shared
@@ -50,7 +50,8 @@ for mode in $modes; do
         build=${MHA_TSAN_BUILD_DIR:-"$root/build-tsan"}
         configure "$build" "-fsanitize=thread"
         TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-            ctest --test-dir "$build" --output-on-failure -j "$jobs" -L "tsan" \
+            ctest --test-dir "$build" --output-on-failure -j "$jobs" \
+            -R '^(host_|reliability_threads$)' \
             --output-log "$build/sanitize-tsan.log"
         echo "sanitize.sh: tsan: clean"
         ;;

@@ -28,8 +28,9 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
 "$prefix/bin/mha" plugins
 
 # The suites that need no OpenCL again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, in their own build folder.
-"$root/scripts/sanitize.sh" asan
+# UndefinedBehaviorSanitizer, and the host and threads tests under
+# ThreadSanitizer, each in its own build folder.
+"$root/scripts/sanitize.sh" asan tsan
 # libFuzzer harnesses (clang), each for MHA_FUZZ_SECONDS (default 20) over the
 # committed seed corpus.
 "$root/scripts/fuzz.sh"
