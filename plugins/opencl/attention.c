@@ -118,7 +118,8 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     att->add_zero_attn = config->add_zero_attn;
     att->dropout = config->dropout;
 
-    att->queue = clCreateCommandQueue(ctx->cl, ctx->device->device, 0, &err);
+    /* Profiling on: the stage times of mha_attention_get_stats. */
+    att->queue = clCreateCommandQueue(ctx->cl, ctx->device->device, CL_QUEUE_PROFILING_ENABLE, &err);
     if (err != CL_SUCCESS) {
         att->queue = NULL;
         st = ocl_cl_fail(err, "clCreateCommandQueue");
@@ -147,6 +148,7 @@ void ocl_attention_destroy(void *attention)
         return;
     if (att->queue)
         clFinish(att->queue);
+    ocl_attention_drop_marks(att);
     ocl_buffer *buffers[] = {&att->weights, &att->x_q,    &att->x_k,  &att->x_v,      &att->proj,
                              &att->q_h,     &att->k_h,    &att->v_h,  &att->scores,   &att->ocat,
                              &att->y,       &att->out,    &att->avg,  &att->attn_mask, &att->kpm,
@@ -160,4 +162,56 @@ void ocl_attention_destroy(void *attention)
     if (att->queue)
         clReleaseCommandQueue(att->queue);
     ocl_host->free(att);
+}
+
+void ocl_attention_drop_marks(ocl_attention *att)
+{
+    for (unsigned i = 0; i < att->mark_count; ++i)
+        if (att->marks[i])
+            clReleaseEvent(att->marks[i]);
+    att->mark_count = 0;
+}
+
+static bool mark_end(cl_event event, cl_ulong *ns)
+{
+    return clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof *ns, ns, NULL) ==
+           CL_SUCCESS;
+}
+
+/* Turns the markers of the last forward into stage times: stage i lasts from
+ * the end of marker i (everything before it done, in-order queue) to the end
+ * of marker i + 1. Waits for the forward if it still runs. */
+static void resolve_marks(ocl_attention *att)
+{
+    const unsigned n = att->mark_count;
+    att->stage_count = 0;
+    if (n >= 2 && clWaitForEvents(1, &att->marks[n - 1]) == CL_SUCCESS) {
+        cl_ulong prev = 0, end = 0;
+        bool ok = mark_end(att->marks[0], &prev);
+        for (unsigned i = 1; ok && i < n; ++i) {
+            ok = mark_end(att->marks[i], &end);
+            att->stage_ms[i - 1] = end >= prev ? (double)(end - prev) * 1e-6 : 0.0;
+            prev = end;
+        }
+        if (ok)
+            att->stage_count = n - 1;
+    }
+    ocl_attention_drop_marks(att);
+}
+
+mha_status ocl_attention_stats(void *attention, mha_attention_stats *stats)
+{
+    ocl_attention *att = attention;
+    if (att->mark_count > 0)
+        resolve_marks(att);
+    stats->device_allocations = att->stats.allocations;
+    stats->device_bytes = att->stats.bytes;
+    stats->device_bytes_peak = att->stats.bytes_peak;
+    stats->stage_count = att->stage_count;
+    for (unsigned i = 0; i < att->stage_count && i < MHA_MAX_STAGES; ++i) {
+        stats->stages[i].name = att->stage_names[i];
+        stats->stages[i].milliseconds = att->stage_ms[i];
+        stats->stages[i].is_gemm = att->stage_gemm[i];
+    }
+    return MHA_STATUS_OK;
 }

@@ -16,6 +16,8 @@ mha_status ocl_buffer_create(cl_context context, ocl_alloc_stats *stats, ocl_buf
     buf->size = bytes;
     stats->allocations += 1;
     stats->bytes += bytes;
+    if (stats->bytes > stats->bytes_peak)
+        stats->bytes_peak = stats->bytes;
     return MHA_STATUS_OK;
 }
 

@@ -4,7 +4,6 @@
 
 #include "internal.h"
 
-static const uint32_t g_extension_types[] = {MHA_OPENCL_EXT_FORWARD_STATS};
 
 mha_status ocl_context_create(const char *device_spec, void **context)
 {
@@ -73,8 +72,8 @@ mha_status ocl_context_capabilities(void *context, mha_capabilities *caps)
     c.separate_kv_dims = true;
     c.max_embed_dim = 0;
     c.max_sequence = 0;
-    c.extension_types = g_extension_types;
-    c.extension_type_count = sizeof g_extension_types / sizeof g_extension_types[0];
+    c.extension_types = NULL;
+    c.extension_type_count = 0;
     memcpy(caps, &c, size);
     return MHA_STATUS_OK;
 }

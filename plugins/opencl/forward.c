@@ -11,6 +11,13 @@
  *   P V                strided-batched SGEMM writing heads side by side, rows (l, n)
  *   output projection  CLBlast SGEMM, then mha_output (bias, caller's layout)
  *   download attn_output (and attn_weights)
+ *
+ * Stage times: on a profiling queue a marker is enqueued after the uploads and
+ * after each stage; an in-order queue completes a marker when everything
+ * before it is done, so stage i lasts from the end of marker i to the end of
+ * marker i + 1. That covers every kernel CLBlast runs for a GEMM (it returns
+ * the event of its last kernel only), and also the device's idle time while
+ * the host enqueues the stage's commands. Resolved in ocl_attention_stats.
  */
 #include <stdint.h>
 #include <string.h>
@@ -61,6 +68,24 @@ static mha_status launch(ocl_attention *att, ocl_args *a, size_t global, size_t 
         return ocl_host->set_error(ocl_cl_status(err),
                                    "opencl: clEnqueueNDRangeKernel(%s): %s (%d)", a->name,
                                    ocl_cl_error_name(err), (int)err);
+    return MHA_STATUS_OK;
+}
+
+/* Enqueues a profiling marker that ends `stage` (NULL: the start marker). */
+static mha_status mark(ocl_attention *att, const char *stage, bool gemm)
+{
+    cl_event event = NULL;
+    if (att->mark_count > MHA_MAX_STAGES)
+        return ocl_host->set_error(MHA_STATUS_INTERNAL, "opencl: more than %d stages",
+                                   MHA_MAX_STAGES);
+    cl_int err = clEnqueueMarkerWithWaitList(att->queue, 0, NULL, &event);
+    if (err != CL_SUCCESS)
+        return ocl_cl_fail(err, "clEnqueueMarkerWithWaitList");
+    if (stage) {
+        att->stage_names[att->mark_count - 1] = stage;
+        att->stage_gemm[att->mark_count - 1] = gemm;
+    }
+    att->marks[att->mark_count++] = event;
     return MHA_STATUS_OK;
 }
 
@@ -195,22 +220,11 @@ static size_t softmax_local_size(const ocl_attention *att, int64_t sp)
     return wg;
 }
 
-static mha_opencl_forward_stats *find_stats(const mha_forward_args *args)
-{
-    for (const mha_extension *e = args->next; e; e = e->next)
-        if (e->type == MHA_OPENCL_EXT_FORWARD_STATS &&
-            e->struct_size >= sizeof(mha_opencl_forward_stats))
-            /* The out fields are the point of this extension. */
-            return (mha_opencl_forward_stats *)(uintptr_t)e;
-    return NULL;
-}
-
 mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
                                  const mha_forward_args *args)
 {
     ocl_attention *att = attention;
     mha_status st = MHA_STATUS_OK;
-    const uint64_t allocations_before = att->stats.allocations;
     const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len, S = (size_t)pr->src_len;
     const size_t Sp = (size_t)pr->src_len_total, E = (size_t)pr->embed_dim;
     const size_t H = (size_t)pr->num_heads, D = (size_t)pr->head_dim;
@@ -220,6 +234,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     const bool kv_fused = !self && pr->kv_same && kd == vd;
     int attn_kind = OCL_MASK_NONE, kpm_kind = OCL_MASK_NONE;
 
+    ocl_attention_drop_marks(att);
+    att->stage_count = 0;
     /* 1. inputs */
     if ((st = upload(att, &att->x_q, args->query.data, R * E * sizeof(float), "query")) != MHA_STATUS_OK)
         goto done;
@@ -232,6 +248,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     }
     if ((st = upload_mask(att, &args->attn_mask, &att->attn_mask, &attn_kind, "attn_mask")) != MHA_STATUS_OK ||
         (st = upload_mask(att, &args->key_padding_mask, &att->kpm, &kpm_kind, "key_padding_mask")) != MHA_STATUS_OK)
+        goto done;
+    if ((st = mark(att, NULL, false)) != MHA_STATUS_OK)
         goto done;
 
     /* 2. projections; offsets and leading dimensions of q, k, v in proj */
@@ -270,6 +288,9 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         }
     }
 
+    if ((st = mark(att, "projections", true)) != MHA_STATUS_OK)
+        goto done;
+
     /* 3. heads, with projection bias and the extra key/value rows */
     if ((st = split_heads(att, pr, q_off, q_ld, pr->tgt_len, pr->tgt_len, att->off_bin, 0, false,
                           &att->q_h, "q heads")) != MHA_STATUS_OK ||
@@ -278,13 +299,16 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         (st = split_heads(att, pr, v_off, v_ld, pr->src_len, pr->src_len_total, att->off_bin + 2 * E,
                           att->off_bias_v, att->add_bias_kv, &att->v_h, "v heads")) != MHA_STATUS_OK)
         goto done;
+    if ((st = mark(att, "heads", false)) != MHA_STATUS_OK)
+        goto done;
 
     /* 4. scores = Q K^T per head */
     const size_t B = N * H;
     if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
         (st = gemm_batched(att, CLBlastTransposeYes, L, Sp, D, att->q_h.mem, D, L * D, att->k_h.mem,
                            D, Sp * D, att->scores.mem, Sp, L * Sp, B,
-                           "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK)
+                           "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK ||
+        (st = mark(att, "scores", true)) != MHA_STATUS_OK)
         goto done;
 
     /* 5. softmax with masks and dropout */
@@ -308,44 +332,42 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
         arg_ulong(&a, args->dropout_seed);
         arg(&a, local * sizeof(cl_float), NULL);
-        if ((st = launch(att, &a, B * L * local, local)) != MHA_STATUS_OK)
+        if ((st = launch(att, &a, B * L * local, local)) != MHA_STATUS_OK ||
+            (st = mark(att, "softmax", false)) != MHA_STATUS_OK)
             goto done;
     }
 
-    /* 6. weights for the caller */
-    if (args->need_weights && args->attn_weights.data) {
-        if (args->average_attn_weights) {
-            ocl_args a = {att->k_average, "mha_average_heads", 0, CL_SUCCESS};
-            if ((st = reserve(att, &att->avg, N * L * Sp * sizeof(float), "averaged weights")) != MHA_STATUS_OK)
-                goto done;
-            arg_mem(&a, att->scores.mem);
-            arg_mem(&a, att->avg.mem);
-            arg_int(&a, pr->batch);
-            arg_int(&a, pr->num_heads);
-            arg_int(&a, pr->tgt_len);
-            arg_int(&a, pr->src_len_total);
-            if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
-                (st = download(att, att->avg.mem, args->attn_weights.data,
-                               N * L * Sp * sizeof(float), "attn_weights")) != MHA_STATUS_OK)
-                goto done;
-        } else if ((st = download(att, att->scores.mem, args->attn_weights.data,
-                                  B * L * Sp * sizeof(float), "attn_weights")) != MHA_STATUS_OK) {
+    /* 6. averaged weights (downloaded at the end with the output) */
+    const bool want_weights = args->need_weights && args->attn_weights.data;
+    if (want_weights && args->average_attn_weights) {
+        ocl_args a = {att->k_average, "mha_average_heads", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->avg, N * L * Sp * sizeof(float), "averaged weights")) != MHA_STATUS_OK)
             goto done;
-        }
+        arg_mem(&a, att->scores.mem);
+        arg_mem(&a, att->avg.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len_total);
+        if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
+            (st = mark(att, "average", false)) != MHA_STATUS_OK)
+            goto done;
     }
 
     /* 7. O = P V, heads side by side in rows (l, n): head b = n*H + h starts at b*D */
     if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
         (st = gemm_batched(att, CLBlastTransposeNo, L, D, Sp, att->scores.mem, Sp, L * Sp,
                            att->v_h.mem, D, Sp * D, att->ocat.mem, N * E, D, B,
-                           "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK)
+                           "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK ||
+        (st = mark(att, "pv", true)) != MHA_STATUS_OK)
         goto done;
 
     /* 8. output projection, bias and layout */
     if ((st = reserve(att, &att->y, R * E * sizeof(float), "out_proj")) != MHA_STATUS_OK ||
         (st = reserve(att, &att->out, R * E * sizeof(float), "attn_output")) != MHA_STATUS_OK ||
         (st = gemm_nt(att, R, E, E, att->ocat.mem, 0, E, w, att->off_wo, E, att->y.mem, 0, E,
-                      "CLBlastSgemm(out_proj)")) != MHA_STATUS_OK)
+                      "CLBlastSgemm(out_proj)")) != MHA_STATUS_OK ||
+        (st = mark(att, "output", true)) != MHA_STATUS_OK)
         goto done;
     {
         ocl_args a = {att->k_output, "mha_output", 0, CL_SUCCESS};
@@ -359,18 +381,23 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_int(&a, pr->embed_dim);
         arg_int(&a, pr->batched && pr->batch_first);
         if ((st = launch(att, &a, R * E, 0)) != MHA_STATUS_OK ||
-            (st = download(att, att->out.mem, args->attn_output.data, R * E * sizeof(float),
-                           "attn_output")) != MHA_STATUS_OK)
+            (st = mark(att, "output_bias", false)) != MHA_STATUS_OK)
             goto done;
     }
+
+    /* 9. results */
+    if (want_weights) {
+        cl_mem src = args->average_attn_weights ? att->avg.mem : att->scores.mem;
+        size_t count = args->average_attn_weights ? N * L * Sp : B * L * Sp;
+        if ((st = download(att, src, args->attn_weights.data, count * sizeof(float),
+                           "attn_weights")) != MHA_STATUS_OK)
+            goto done;
+    }
+    st = download(att, att->out.mem, args->attn_output.data, R * E * sizeof(float), "attn_output");
 done:
-    if (st != MHA_STATUS_OK)
+    if (st != MHA_STATUS_OK) {
         clFinish(att->queue); /* leave nothing in flight */
-    mha_opencl_forward_stats *stats = find_stats(args);
-    if (stats) {
-        stats->device_allocations = att->stats.allocations;
-        stats->call_allocations = att->stats.allocations - allocations_before;
-        stats->device_bytes = att->stats.bytes;
+        ocl_attention_drop_marks(att);
     }
     (void)S;
     return st;

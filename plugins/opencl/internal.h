@@ -99,6 +99,7 @@ typedef struct ocl_buffer {
 typedef struct ocl_alloc_stats {
     uint64_t allocations; /* clCreateBuffer calls that succeeded */
     uint64_t bytes;       /* bytes currently held */
+    uint64_t bytes_peak;  /* the most bytes held at once */
 } ocl_alloc_stats;
 
 /* Makes buf at least `bytes` large (never shrinks); counts the allocation. */
@@ -132,11 +133,23 @@ typedef struct ocl_attention {
     ocl_buffer attn_mask, kpm, gemm_temp;
 
     ocl_alloc_stats stats;
+
+    /* Profiling of the last forward (see forward.c): marks[0] ends the
+     * uploads, marks[i] ends stage i-1. Resolved into stage_ms lazily. */
+    cl_event marks[MHA_MAX_STAGES + 1];
+    unsigned mark_count;           /* 0: no stage times for the last forward */
+    const char *stage_names[MHA_MAX_STAGES];
+    bool stage_gemm[MHA_MAX_STAGES];
+    double stage_ms[MHA_MAX_STAGES];
+    unsigned stage_count;          /* resolved stage times in stage_ms */
 } ocl_attention;
 
 mha_status ocl_attention_create(void *context, const mha_config *config,
                                 const mha_weights *weights, void **attention);
 void ocl_attention_destroy(void *attention);
+mha_status ocl_attention_stats(void *attention, mha_attention_stats *stats);
+/* Releases the profiling events of the last forward. */
+void ocl_attention_drop_marks(ocl_attention *att);
 
 /* ---- forward.c ----------------------------------------------------------- */
 mha_status ocl_attention_forward(void *attention, const mha_problem *problem,

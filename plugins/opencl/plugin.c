@@ -60,6 +60,7 @@ static const mha_plugin_i g_plugin = {
     .attention_create = ocl_attention_create,
     .attention_destroy = ocl_attention_destroy,
     .attention_forward = ocl_attention_forward,
+    .attention_stats = ocl_attention_stats,
 };
 
 MHA_PLUGIN_EXPORT const mha_plugin_i *mha_plugin_entry(const mha_host_services *host);

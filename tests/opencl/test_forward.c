@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "mha/mha.h"
-#include "mha/opencl.h"
 #include "ocl_case.h"
 
 #define ATOL 1e-4f
@@ -392,6 +391,15 @@ static void test_dropout_mask(void **state)
     }
 }
 
+/* Device buffers the attention object has allocated (mha_attention_get_stats). */
+static uint64_t device_allocations(const mha_attention *att)
+{
+    mha_attention_stats st = {.struct_size = sizeof st};
+    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+    assert_true(st.stats_supported);
+    return st.device_allocations;
+}
+
 /* After the first call, calls of the same or smaller size allocate nothing. */
 static void test_steady_state_allocations(void **state)
 {
@@ -409,16 +417,16 @@ static void test_steady_state_allocations(void **state)
     mha_attention *att = NULL;
     assert_int_equal(ocl_case_attention(&big, f->ocl, &att), MHA_STATUS_OK);
     float *out = calloc(big.out_count, sizeof(float)), *w = calloc(big.weights_count, sizeof(float));
-    mha_opencl_forward_stats stats = {.header = {sizeof stats, MHA_OPENCL_EXT_FORWARD_STATS, NULL}};
-    assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, &stats.header), MHA_STATUS_OK);
-    assert_true(stats.call_allocations > 0);
-    uint64_t total = stats.device_allocations;
+    const uint64_t created = device_allocations(att);
+    assert_true(created > 0); /* the weights */
+    assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+    const uint64_t total = device_allocations(att);
+    assert_true(total > created);
     for (int i = 0; i < 3; ++i) {
-        assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, &stats.header), MHA_STATUS_OK);
-        assert_int_equal(stats.call_allocations, 0);
-        assert_int_equal(ocl_case_run(&small, f->ocl, att, out, w, &stats.header), MHA_STATUS_OK);
-        assert_int_equal(stats.call_allocations, 0);
-        assert_int_equal(stats.device_allocations, total);
+        assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(device_allocations(att), total);
+        assert_int_equal(ocl_case_run(&small, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(device_allocations(att), total);
     }
     /* A larger call grows the scratch once, then is steady again. */
     ocl_case bigger = big;
@@ -429,15 +437,86 @@ static void test_steady_state_allocations(void **state)
     ocl_case_fill(&bigger, 7);
     float *out2 = calloc(bigger.out_count, sizeof(float));
     float *w2 = calloc(bigger.weights_count, sizeof(float));
-    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, &stats.header), MHA_STATUS_OK);
-    assert_true(stats.call_allocations > 0);
-    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, &stats.header), MHA_STATUS_OK);
-    assert_int_equal(stats.call_allocations, 0);
+    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, NULL), MHA_STATUS_OK);
+    const uint64_t grown = device_allocations(att);
+    assert_true(grown > total);
+    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, NULL), MHA_STATUS_OK);
+    assert_int_equal(device_allocations(att), grown);
     mha_attention_destroy(att);
     free(out), free(w), free(out2), free(w2);
     ocl_case_free(&big);
     ocl_case_free(&small);
     ocl_case_free(&bigger);
+}
+
+static bool has_stage(const mha_attention_stats *st, const char *name, bool gemm)
+{
+    for (uint32_t i = 0; i < st->stage_count; ++i)
+        if (!strcmp(st->stages[i].name, name))
+            return st->stages[i].is_gemm == gemm && st->stages[i].milliseconds >= 0.0;
+    return false;
+}
+
+/* Statistics: memory held and its peak, and the stages of the last forward. */
+static void test_stats(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    ocl_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
+    c.L = 6, c.S = 9, c.bias = true, c.need_weights = true, c.average = true;
+    ocl_case_fill(&c, 31);
+    mha_attention *att = NULL;
+    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    mha_attention_stats st = {.struct_size = sizeof st};
+    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+    assert_true(st.stats_supported);
+    assert_int_equal(st.device_allocations, 1); /* the weights, one buffer */
+    const uint64_t weight_bytes = st.device_bytes;
+    /* Wq Wk Wv Wo, in_proj_bias, out_proj.bias, bias_k, bias_v */
+    assert_int_equal(weight_bytes, (4 * 16 * 16 + 3 * 16 + 3 * 16) * sizeof(float));
+    assert_int_equal(st.device_bytes_peak, weight_bytes);
+    assert_int_equal(st.stage_count, 0); /* no forward yet */
+
+    float *out = calloc(c.out_count, sizeof(float)), *w = calloc(c.weights_count, sizeof(float));
+    for (int rep = 0; rep < 2; ++rep) {
+        assert_int_equal(ocl_case_run(&c, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+        assert_true(st.device_bytes > weight_bytes);
+        assert_true(st.device_bytes_peak >= st.device_bytes);
+        /* projections heads scores softmax average pv output output_bias */
+        assert_int_equal(st.stage_count, 8);
+        assert_true(has_stage(&st, "projections", true));
+        assert_true(has_stage(&st, "heads", false));
+        assert_true(has_stage(&st, "scores", true));
+        assert_true(has_stage(&st, "softmax", false));
+        assert_true(has_stage(&st, "average", false));
+        assert_true(has_stage(&st, "pv", true));
+        assert_true(has_stage(&st, "output", true));
+        assert_true(has_stage(&st, "output_bias", false));
+        double total = 0.0;
+        for (uint32_t i = 0; i < st.stage_count; ++i)
+            total += st.stages[i].milliseconds;
+        assert_true(total > 0.0 && total < 60000.0);
+    }
+    for (uint32_t i = 0; i < st.stage_count; ++i)
+        print_message("stage %-12s %s %.4f ms\n", st.stages[i].name,
+                      st.stages[i].is_gemm ? "gemm  " : "kernel", st.stages[i].milliseconds);
+    /* Without weights there is no averaging stage; reading stats twice
+     * gives the same answer. */
+    c.need_weights = false;
+    assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+    assert_int_equal(st.stage_count, 7);
+    assert_false(has_stage(&st, "average", false));
+    mha_attention_stats again = {.struct_size = sizeof again};
+    assert_int_equal(mha_attention_get_stats(att, &again), MHA_STATUS_OK);
+    assert_int_equal(again.stage_count, 7);
+    assert_true(again.stages[0].milliseconds == st.stages[0].milliseconds);
+    mha_attention_destroy(att);
+    free(out), free(w);
+    ocl_case_free(&c);
 }
 
 /* Threads, each with its own attention object on the shared backend. */
@@ -523,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_dropout_mask),
         cmocka_unit_test(test_steady_state_allocations),
+        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("opencl_forward", tests, group_setup, group_teardown);
