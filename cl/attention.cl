@@ -6,7 +6,8 @@
  *   mha_split_heads    projection rows -> (N, H, T, D) head-major blocks, adding
  *                      the projection bias and writing the bias_kv / zero_attn rows
  *   mha_softmax        one work-group per score row: scale, masks, causal,
- *                      stable softmax, fully-masked rows -> 0, dropout
+ *                      stable softmax, fully-masked rows -> 0, a NaN score
+ *                      makes its row NaN, dropout
  *   mha_average_heads  (N, H, L, S') -> (N, L, S') mean over heads
  *   mha_output         output rows (l, n) -> the caller's layout, adding out_proj.bias
  */
@@ -59,6 +60,13 @@ __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong sr
     dst[gid] = v;
 }
 
+/* max that propagates NaN (fmax drops it): a row whose only unmasked score
+ * is NaN must become NaN, as in PyTorch, not a fully masked row of zeros. */
+static float nan_max(float a, float b)
+{
+    return isnan(a) ? a : isnan(b) ? b : fmax(a, b);
+}
+
 /* Work-group tree reductions; the local size is a power of two. */
 static float group_max(__local float *red, float x)
 {
@@ -67,7 +75,7 @@ static float group_max(__local float *red, float x)
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int off = (int)get_local_size(0) / 2; off > 0; off >>= 1) {
         if (lid < off)
-            red[lid] = fmax(red[lid], red[lid + off]);
+            red[lid] = nan_max(red[lid], red[lid + off]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float r = red[0];
@@ -145,10 +153,11 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
                 x = -INFINITY;
         }
         s[j] = x;
-        m = fmax(m, x);
+        m = nan_max(m, x);
     }
     m = group_max(red, m);
 
+    /* m is NaN when a score is: then every exp below is NaN, as in PyTorch */
     if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
         for (int j0 = 0; j0 < Sp; j0 += lsz)
             if (j0 + lid < Sp)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -357,6 +358,48 @@ static void test_edges(void **state)
     ocl_case_free(&c);
 }
 
+/* A row whose only unmasked score is NaN is NaN, as in the reference (and
+ * PyTorch), not a fully masked row of zeros. Two ways to get there: a NaN in a
+ * float attn_mask with -inf elsewhere in the row, and a NaN query with a bool
+ * mask that leaves one key. */
+static void test_nan_only_unmasked(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    for (int way = 0; way < 2; ++way)
+        for (int weights = 0; weights < 2; ++weights) {
+            ocl_case c;
+            memset(&c, 0, sizeof c);
+            c.E = 6, c.H = 2, c.kdim = c.vdim = 6, c.N = 2, c.batched = true;
+            c.L = 4, c.S = 5, c.bias = true, c.need_weights = weights, c.average = way;
+            c.attn_mask = way == 0 ? OCL_TM_FLOAT : OCL_TM_BOOL;
+            ocl_case_fill(&c, 900u + (uint32_t)way);
+            const size_t S = (size_t)c.S;
+            if (way == 0) {
+                float *m = c.attn_mask_data; /* (L, S): row 1 */
+                for (size_t j = 0; j < S; ++j)
+                    m[1 * S + j] = j == 2 ? NAN : -INFINITY;
+            } else {
+                uint8_t *m = c.attn_mask_data; /* (L, S): row 2 keeps key 3 only */
+                for (size_t j = 0; j < S; ++j)
+                    m[2 * S + j] = j != 3;
+                /* query row (l = 2, n = 1), layout (L, N, E) */
+                c.query[(2 * (size_t)c.N + 1) * (size_t)c.E + 4] = NAN;
+            }
+            float *out = calloc(c.out_count, sizeof(float));
+            float *w = calloc(c.weights_count + 1, sizeof(float));
+            assert_int_equal(ocl_case_run(&c, f->ocl, NULL, out, w, NULL), MHA_STATUS_OK);
+            size_t nans = 0;
+            for (size_t i = 0; i < c.out_count; ++i)
+                nans += isnan(out[i]) != 0;
+            if (nans == 0)
+                fail_msg("way %d: no NaN in attn_output", way);
+            free(out), free(w);
+            check_case(f, &c, 900u + (uint32_t)(2 * way + weights));
+            ocl_case_free(&c);
+        }
+}
+
 /* Dropout drops exactly the reference's elements. */
 static void test_dropout_mask(void **state)
 {
@@ -600,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_program_cache),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_nan_only_unmasked),
         cmocka_unit_test(test_dropout_mask),
         cmocka_unit_test(test_steady_state_allocations),
         cmocka_unit_test(test_stats),
