@@ -1,15 +1,23 @@
 /* program.c - builds the embedded kernels (cl/philox.cl + cl/attention.cl),
  * through the binary cache of cache.c. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
 #define OCL_BUILD_OPTIONS "-cl-std=CL1.2"
+/* Developer variable: appended to the build options (e.g. "-DNAME=VALUE", or
+ * something that breaks the build to test the failure path). Part of the
+ * cache key. */
+#define OCL_BUILD_OPTIONS_ENV "MHA_OPENCL_BUILD_OPTIONS"
+#define OCL_OPTIONS_MAX 1024
 /* The part of a build log that goes into the error message. */
 #define OCL_BUILD_LOG_MAX 2048
 
 /* Records a BUILD_ERROR carrying the start of the build log. */
-static mha_status build_failure(cl_program program, cl_device_id device, cl_int err)
+static mha_status build_failure(cl_program program, cl_device_id device, cl_int err,
+                                const char *options)
 {
     char *log = NULL;
     size_t size = 0;
@@ -25,27 +33,27 @@ static mha_status build_failure(cl_program program, cl_device_id device, cl_int 
         if (cut)
             log[OCL_BUILD_LOG_MAX] = '\0';
         status = ocl_host->set_error(MHA_STATUS_BUILD_ERROR,
-                                     "opencl: clBuildProgram(attention kernels): %s (%d); "
+                                     "opencl: clBuildProgram(attention kernels, \"%s\"): %s (%d); "
                                      "build log%s:\n%s",
-                                     ocl_cl_error_name(err), (int)err,
+                                     options, ocl_cl_error_name(err), (int)err,
                                      cut ? " (truncated)" : "", log);
     } else {
         status = ocl_host->set_error(MHA_STATUS_BUILD_ERROR,
-                                     "opencl: clBuildProgram(attention kernels): %s (%d); "
+                                     "opencl: clBuildProgram(attention kernels, \"%s\"): %s (%d); "
                                      "no build log",
-                                     ocl_cl_error_name(err), (int)err);
+                                     options, ocl_cl_error_name(err), (int)err);
     }
     ocl_host->free(log);
     return status;
 }
 
 /* The cache key: everything that decides what the binary is. */
-static uint64_t program_key(const ocl_device *dev)
+static uint64_t program_key(const ocl_device *dev, const char *options)
 {
     uint64_t h = 14695981039346656037ull;
     h = ocl_hash_bytes(h, mha_cl_philox, mha_cl_philox_len);
     h = ocl_hash_bytes(h, mha_cl_attention, mha_cl_attention_len);
-    h = ocl_hash_bytes(h, OCL_BUILD_OPTIONS, sizeof OCL_BUILD_OPTIONS);
+    h = ocl_hash_bytes(h, options, strlen(options) + 1);
     h = ocl_hash_bytes(h, dev->info.name, strlen(dev->info.name) + 1);
     h = ocl_hash_bytes(h, dev->info.vendor, strlen(dev->info.vendor) + 1);
     h = ocl_hash_bytes(h, dev->info.driver, strlen(dev->info.driver) + 1);
@@ -54,7 +62,7 @@ static uint64_t program_key(const ocl_device *dev)
 
 /* A program from a cached binary, or NULL (then build from source). */
 static cl_program load_cached(cl_context context, cl_device_id device, const char *path,
-                              uint64_t key)
+                              uint64_t key, const char *options)
 {
     size_t size = 0;
     unsigned char *bin = ocl_cache_load(path, key, &size);
@@ -65,7 +73,7 @@ static cl_program load_cached(cl_context context, cl_device_id device, const cha
     const unsigned char *bins[1] = {bin};
     program = clCreateProgramWithBinary(context, 1, &device, &size, bins, &bin_status, &err);
     if (err == CL_SUCCESS && bin_status == CL_SUCCESS)
-        err = clBuildProgram(program, 1, &device, OCL_BUILD_OPTIONS, NULL, NULL);
+        err = clBuildProgram(program, 1, &device, options, NULL, NULL);
     if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
         ocl_host->trace("opencl: cache: %s refused by the driver (%s), rebuilding", path,
                         ocl_cl_error_name(err != CL_SUCCESS ? err : bin_status));
@@ -103,12 +111,20 @@ mha_status ocl_program_build(cl_context context, const ocl_device *dev, cl_progr
     cl_device_id device = dev->device;
     const char *sources[2] = {(const char *)mha_cl_philox, (const char *)mha_cl_attention};
     size_t lengths[2] = {mha_cl_philox_len, mha_cl_attention_len};
-    char path[4200];
-    const uint64_t key = program_key(dev);
-    const bool cached = ocl_cache_path(key, path, sizeof path);
+    char path[4200], options[OCL_OPTIONS_MAX];
+    const char *extra = getenv(OCL_BUILD_OPTIONS_ENV);
 
     *out = NULL;
-    if (cached && (program = load_cached(context, device, path, key)) != NULL) {
+    int n = snprintf(options, sizeof options, "%s%s%s", OCL_BUILD_OPTIONS,
+                     extra && *extra ? " " : "", extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof options)
+        return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                   "opencl: %s is %zu characters long, at most %d",
+                                   OCL_BUILD_OPTIONS_ENV, strlen(extra),
+                                   OCL_OPTIONS_MAX - 1 - (int)sizeof OCL_BUILD_OPTIONS);
+    const uint64_t key = program_key(dev, options);
+    const bool cached = ocl_cache_path(key, path, sizeof path);
+    if (cached && (program = load_cached(context, device, path, key, options)) != NULL) {
         *out = program;
         return MHA_STATUS_OK;
     }
@@ -117,10 +133,11 @@ mha_status ocl_program_build(cl_context context, const ocl_device *dev, cl_progr
         status = ocl_cl_fail(err, "clCreateProgramWithSource");
         goto done;
     }
-    err = clBuildProgram(program, 1, &device, OCL_BUILD_OPTIONS, NULL, NULL);
+    err = clBuildProgram(program, 1, &device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        status = err == CL_BUILD_PROGRAM_FAILURE ? build_failure(program, device, err)
-                                                 : ocl_cl_fail(err, "clBuildProgram");
+        status = err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS
+                     ? build_failure(program, device, err, options)
+                     : ocl_cl_fail(err, "clBuildProgram");
         goto done;
     }
     if (cached)

@@ -314,6 +314,26 @@ static void test_program_cache(void **state)
     rmdir(dir);
 }
 
+/* MHA_OPENCL_BUILD_OPTIONS (a developer variable, appended to the build
+ * options) can break the kernel build: the open fails with BUILD_ERROR and the
+ * compiler's log in the message; without it the next open works. */
+static void test_build_failure(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    mha_backend *b = NULL;
+    /* "__kernel void + (...)": a syntax error in the kernel source */
+    setenv("MHA_OPENCL_BUILD_OPTIONS", "-Dmha_softmax=+", 1);
+    mha_status st = mha_backend_open("opencl", &b);
+    unsetenv("MHA_OPENCL_BUILD_OPTIONS");
+    assert_int_equal(st, MHA_STATUS_BUILD_ERROR);
+    assert_null(b);
+    const char *msg = mha_last_error();
+    if (!strstr(msg, "build log") || !strstr(msg, "-Dmha_softmax=+") || !strstr(msg, "error"))
+        fail_msg("message lacks the options or the build log: %s", msg);
+    open_and_check(f);
+}
+
 static void test_sweep(void **state)
 {
     fixture *f = *state;
@@ -641,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_device_env),
         cmocka_unit_test(test_device_out_of_memory),
         cmocka_unit_test(test_program_cache),
+        cmocka_unit_test(test_build_failure),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_nan_only_unmasked),
