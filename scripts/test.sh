@@ -34,4 +34,6 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
 # libFuzzer harnesses (clang), each for MHA_FUZZ_SECONDS (default 20) over the
 # committed seed corpus.
 "$root/scripts/fuzz.sh"
+# The figures of docs/reliability.md, from the logs of the runs above.
+MHA_BUILD_DIR="$build" "$root/scripts/reliability-figures.sh" --stdout
 echo "test.sh: all tests passed"

@@ -534,20 +534,26 @@ static void nan_in_masked_slot(void **state)
                 for (int64_t l = 0; l < L; ++l)
                     for (int64_t j = 0; j < S; ++j) {
                         size_t i = (size_t)(((n * H + h) * L + l) * S + j);
-                        if (l == nan_row)
-                            assert_true(isnan(poisoned.weights[i]));
-                        else
-                            assert_true(bits_of(poisoned.weights[i]) ==
-                                        bits_of(clean.weights[i]));
+                        if (l == nan_row ? !isnan(poisoned.weights[i])
+                                         : bits_of(poisoned.weights[i]) != bits_of(clean.weights[i]))
+                            fail_msg("%s: weights (n=%lld, h=%lld, l=%lld, j=%lld) are %.9g, "
+                                     "expected %s",
+                                     variant == 0 ? "NaN under key_padding_mask"
+                                                  : "NaN under causal mask",
+                                     (long long)n, (long long)h, (long long)l, (long long)j,
+                                     (double)poisoned.weights[i],
+                                     l == nan_row ? "NaN" : "the value without the NaN");
                     }
         for (int64_t l = 0; l < L; ++l)
             for (int64_t n = 0; n < N; ++n)
                 for (int64_t e = 0; e < E; ++e) {
                     size_t i = (size_t)((l * N + n) * E + e);
-                    if (l == nan_row)
-                        assert_true(isnan(poisoned.output[i]));
-                    else
-                        assert_true(bits_of(poisoned.output[i]) == bits_of(clean.output[i]));
+                    if (l == nan_row ? !isnan(poisoned.output[i])
+                                     : bits_of(poisoned.output[i]) != bits_of(clean.output[i]))
+                        fail_msg("variant %d: output (l=%lld, n=%lld, e=%lld) is %.9g, expected %s",
+                                 variant, (long long)l, (long long)n, (long long)e,
+                                 (double)poisoned.output[i],
+                                 l == nan_row ? "NaN" : "the value without the NaN");
                 }
         result_free(&clean);
         result_free(&poisoned);
