@@ -102,11 +102,14 @@ static float group_sum(__local float *red, float x)
  * scores: (N*H, L, Sp) raw q.k products, replaced by the attention weights.
  * One work-group per row (b, l), b = n*H + h. Columns j >= S (bias_kv,
  * zero_attn) are never masked. attn_mask: (L, S) or (N*H, L, S) when attn_3d;
- * key_padding_mask: (N, S). A bool mask is one byte per element.
+ * key_padding_mask: (N, S). A bool mask is one byte per element. The masks
+ * start attn_off / kpm_off bytes into their buffers (a multiple of 4 for
+ * float masks).
  */
 __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, float scale,
-                          __global const uchar *attn_mask, int attn_kind, int attn_3d,
-                          __global const uchar *kpm, int kpm_kind, int causal,
+                          __global const uchar *attn_mask, ulong attn_off, int attn_kind,
+                          int attn_3d, __global const uchar *kpm, ulong kpm_off, int kpm_kind,
+                          int causal,
                           int dropout, float p, float keep_scale, ulong seed,
                           __local float *red)
 {
@@ -132,19 +135,19 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
             if (attn_kind != MASK_NONE) {
                 ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
                 if (attn_kind == MASK_BOOL) {
-                    if (attn_mask[mi])
+                    if (attn_mask[attn_off + mi])
                         x = -INFINITY;
                 } else {
-                    x += ((__global const float *)attn_mask)[mi];
+                    x += ((__global const float *)(attn_mask + attn_off))[mi];
                 }
             }
             if (kpm_kind != MASK_NONE) {
                 ulong ki = n * S + j;
                 if (kpm_kind == MASK_BOOL) {
-                    if (kpm[ki])
+                    if (kpm[kpm_off + ki])
                         x = -INFINITY;
                 } else {
-                    x += ((__global const float *)kpm)[ki];
+                    x += ((__global const float *)(kpm + kpm_off))[ki];
                 }
             }
             if (causal == CAUSAL_TOP_LEFT && j > l)
@@ -187,9 +190,9 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
     }
 }
 
-/* out[n, l, j] = mean over h of w[n, h, l, j]. */
-__kernel void mha_average_heads(__global const float *w, __global float *out, int N, int H,
-                                int L, int Sp)
+/* out[out_off + (n, l, j)] = mean over h of w[n, h, l, j]. */
+__kernel void mha_average_heads(__global const float *w, __global float *out, ulong out_off,
+                                int N, int H, int L, int Sp)
 {
     ulong gid = get_global_id(0);
     ulong plane = (ulong)L * Sp;
@@ -199,11 +202,12 @@ __kernel void mha_average_heads(__global const float *w, __global float *out, in
     float acc = 0.0f;
     for (int h = 0; h < H; ++h)
         acc += w[(n * H + h) * plane + rem];
-    out[gid] = acc / (float)H;
+    out[out_off + gid] = acc / (float)H;
 }
 
-/* y rows are ordered (l, n); out rows (n, l) if batch_first, else (l, n). */
-__kernel void mha_output(__global const float *y, __global float *out,
+/* y rows are ordered (l, n); out rows (n, l) if batch_first, else (l, n),
+ * starting out_off floats into out. */
+__kernel void mha_output(__global const float *y, __global float *out, ulong out_off,
                          __global const float *bias, ulong bias_off, int has_bias,
                          int N, int L, int E, int batch_first)
 {
@@ -217,5 +221,5 @@ __kernel void mha_output(__global const float *y, __global float *out,
     float v = y[gid];
     if (has_bias)
         v += bias[bias_off + e];
-    out[dst_row * E + e] = v;
+    out[out_off + dst_row * E + e] = v;
 }

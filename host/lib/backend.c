@@ -25,6 +25,12 @@ static mha_status split_spec(const char *spec, char *name, size_t name_size, con
 
 mha_status mha_backend_open(const char *spec, mha_backend **out)
 {
+    return mha_backend_open_with(spec, NULL, out);
+}
+
+mha_status mha_backend_open_with(const char *spec, const mha_extension *options,
+                                 mha_backend **out)
+{
     mha_error_clear();
     if (!out)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "out is NULL");
@@ -44,10 +50,21 @@ mha_status mha_backend_open(const char *spec, mha_backend **out)
         if (status != MHA_STATUS_OK)
             return status;
     }
+    int depth = 0;
+    for (const mha_extension *e = options; e; e = e->next)
+        if (++depth > 64)
+            return mha_error_set(MHA_STATUS_INVALID_VALUE,
+                                 "options: extension chain is longer than 64 (a cycle?)");
     const registry_plugin *plugin;
     mha_status status = registry_find(spec ? name : NULL, &plugin);
     if (status != MHA_STATUS_OK)
         return status;
+    /* The plugin judges the option types: its capabilities are only known
+     * once a context exists. */
+    if (options && !MHA_PLUGIN_HAS(plugin->iface, context_create_with))
+        return mha_error_set(MHA_STATUS_UNSUPPORTED,
+                             "plugin '%s' takes no options (extension type 0x%x)", plugin->name,
+                             (unsigned)options->type);
 
     mha_backend *backend = mha_calloc(1, sizeof *backend);
     if (!backend)
@@ -56,7 +73,8 @@ mha_status mha_backend_open(const char *spec, mha_backend **out)
     snprintf(backend->spec, sizeof backend->spec, "%s%s%s", plugin->name, *device ? ":" : "",
              device);
 
-    status = plugin->iface->context_create(device, &backend->context);
+    status = options ? plugin->iface->context_create_with(device, options, &backend->context)
+                     : plugin->iface->context_create(device, &backend->context);
     if (status != MHA_STATUS_OK) {
         if (!mha_error_is_set())
             mha_error_set(status, "plugin '%s' could not open device '%s'", plugin->name, device);

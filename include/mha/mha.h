@@ -215,6 +215,14 @@ typedef struct mha_backend mha_backend;
  * MHA_BACKEND, or if unset the best plugin that has a device (highest score).
  * On success *out is owned by the caller: release it with mha_backend_close. */
 MHA_API mha_status mha_backend_open(const char *spec, mha_backend **out);
+/* mha_backend_open with plugin-specific options: an extension chain whose
+ * types come from the plugin's header (for example MHA_OPENCL_EXT_CONTEXT in
+ * include/mha/opencl.h: run on the caller's cl_context). options is borrowed
+ * for the call; the plugin's header says what it keeps beyond. NULL options is
+ * mha_backend_open(spec, out). A plugin that takes no options, or does not
+ * know one of the types, fails with MHA_STATUS_UNSUPPORTED. */
+MHA_API mha_status mha_backend_open_with(const char *spec, const mha_extension *options,
+                                         mha_backend **out);
 MHA_API void mha_backend_close(mha_backend *backend);
 
 /* Strings are owned by the backend and live as long as it. */

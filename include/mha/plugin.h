@@ -147,6 +147,12 @@ typedef struct mha_plugin_i {
     /* Optional (NULL = the host reports stats_supported = false). Fills
      * statistics of one attention object (struct_size set by the host). */
     mha_status (*attention_stats)(void *attention, mha_attention_stats *stats);
+    /* Optional (NULL = mha_backend_open_with with options fails with
+     * MHA_STATUS_UNSUPPORTED). context_create with the caller's option chain
+     * (never NULL here; without options the host calls context_create). The
+     * plugin rejects option types it does not know with UNSUPPORTED. */
+    mha_status (*context_create_with)(const char *device_spec, const mha_extension *options,
+                                      void **context);
     /* Append new entries here only. */
 } mha_plugin_i;
 

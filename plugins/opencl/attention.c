@@ -5,10 +5,12 @@
 
 #define OCL_SOFTMAX_WG_CAP 256
 
-static mha_status create_kernel(cl_program program, const char *name, cl_kernel *out)
+static mha_status create_kernel(ocl_context *ctx, const char *name, cl_kernel *out)
 {
-    cl_int err = CL_SUCCESS;
-    *out = clCreateKernel(program, name, &err);
+    cl_int err = ocl_fault(ctx, "clCreateKernel");
+    *out = NULL;
+    if (err == CL_SUCCESS)
+        *out = clCreateKernel(ctx->program, name, &err);
     if (err != CL_SUCCESS) {
         *out = NULL;
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
@@ -44,8 +46,10 @@ static mha_status softmax_group_limit(ocl_attention *att)
 static mha_status write_floats(ocl_attention *att, size_t offset, const float *src, size_t count,
                                const char *what)
 {
-    cl_int err = clEnqueueWriteBuffer(att->queue, att->weights.mem, CL_TRUE, offset * sizeof(float),
-                                      count * sizeof(float), src, 0, NULL, NULL);
+    cl_int err = ocl_fault(att->context, "clEnqueueWriteBuffer");
+    if (err == CL_SUCCESS)
+        err = clEnqueueWriteBuffer(att->queue, att->weights.mem, CL_TRUE, offset * sizeof(float),
+                                   count * sizeof(float), src, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueWriteBuffer(%s): %s (%d)",
                                    what, ocl_cl_error_name(err), (int)err);
@@ -65,7 +69,7 @@ static mha_status upload_weights(ocl_attention *att, const mha_weights *w)
     att->off_bias_v = att->off_bias_k + E;
     const size_t total = att->off_bias_v + E;
 
-    mha_status st = ocl_buffer_create(att->context->cl, &att->stats, &att->weights,
+    mha_status st = ocl_buffer_create(att->context, &att->stats, &att->weights,
                                       CL_MEM_READ_ONLY, total * sizeof(float), "weights");
     if (st != MHA_STATUS_OK)
         return st;
@@ -118,17 +122,27 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     att->add_zero_attn = config->add_zero_attn;
     att->dropout = config->dropout;
 
-    /* Profiling on: the stage times of mha_attention_get_stats. */
-    att->queue = clCreateCommandQueue(ctx->cl, ctx->device->device, CL_QUEUE_PROFILING_ENABLE, &err);
-    if (err != CL_SUCCESS) {
-        att->queue = NULL;
-        st = ocl_cl_fail(err, "clCreateCommandQueue");
-        goto done;
+    if (ctx->queue) { /* the caller's */
+        clRetainCommandQueue(ctx->queue);
+        att->queue = ctx->queue;
+        att->queue_profiling = ctx->queue_profiling;
+    } else {
+        /* Profiling on: the stage times of mha_attention_get_stats. */
+        err = ocl_fault(ctx, "clCreateCommandQueue");
+        if (err == CL_SUCCESS)
+            att->queue = clCreateCommandQueue(ctx->cl, ctx->device->device,
+                                              CL_QUEUE_PROFILING_ENABLE, &err);
+        if (err != CL_SUCCESS) {
+            att->queue = NULL;
+            st = ocl_cl_fail(err, "clCreateCommandQueue");
+            goto done;
+        }
+        att->queue_profiling = true;
     }
-    if ((st = create_kernel(ctx->program, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx->program, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx->program, "mha_average_heads", &att->k_average)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx->program, "mha_output", &att->k_output)) != MHA_STATUS_OK)
+    if ((st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_average_heads", &att->k_average)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK)
         goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
@@ -146,6 +160,10 @@ void ocl_attention_destroy(void *attention)
     ocl_attention *att = attention;
     if (!att)
         return;
+    if (att->last_event) { /* the last call, on whichever queue */
+        clWaitForEvents(1, &att->last_event);
+        ocl_event_release(att->context, att->last_event);
+    }
     if (att->queue)
         clFinish(att->queue);
     ocl_attention_drop_marks(att);
@@ -154,7 +172,7 @@ void ocl_attention_destroy(void *attention)
                              &att->y,       &att->out,    &att->avg,  &att->attn_mask, &att->kpm,
                              &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
-        ocl_buffer_release(&att->stats, buffers[i]);
+        ocl_buffer_release(att->context, &att->stats, buffers[i]);
     cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_average, att->k_output};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
@@ -167,8 +185,7 @@ void ocl_attention_destroy(void *attention)
 void ocl_attention_drop_marks(ocl_attention *att)
 {
     for (unsigned i = 0; i < att->mark_count; ++i)
-        if (att->marks[i])
-            clReleaseEvent(att->marks[i]);
+        ocl_event_release(att->context, att->marks[i]);
     att->mark_count = 0;
 }
 

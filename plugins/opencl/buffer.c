@@ -1,13 +1,15 @@
 /* buffer.c - device buffers that grow on demand, and their allocation count. */
 #include "internal.h"
 
-mha_status ocl_buffer_create(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf,
                              cl_mem_flags flags, size_t bytes, const char *what)
 {
-    cl_int err = CL_SUCCESS;
+    cl_mem mem = NULL;
     if (bytes == 0)
         bytes = sizeof(float);
-    cl_mem mem = clCreateBuffer(context, flags, bytes, NULL, &err);
+    cl_int err = ocl_fault(ctx, "clCreateBuffer");
+    if (err == CL_SUCCESS)
+        mem = clCreateBuffer(ctx->cl, flags, bytes, NULL, &err);
     if (err != CL_SUCCESS || !mem) {
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateBuffer(%s, %zu bytes): %s (%d)",
                                    what, bytes, ocl_cl_error_name(err), (int)err);
@@ -21,19 +23,21 @@ mha_status ocl_buffer_create(cl_context context, ocl_alloc_stats *stats, ocl_buf
     return MHA_STATUS_OK;
 }
 
-mha_status ocl_buffer_reserve(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+mha_status ocl_buffer_reserve(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf,
                               size_t bytes, const char *what)
 {
     if (buf->mem && buf->size >= bytes)
         return MHA_STATUS_OK;
     /* Release first: the old contents are scratch, and the device may not
-     * hold both. */
-    ocl_buffer_release(stats, buf);
-    return ocl_buffer_create(context, stats, buf, CL_MEM_READ_WRITE, bytes, what);
+     * hold both. (Commands still in flight keep it alive: OpenCL frees a
+     * released buffer only once they are done.) */
+    ocl_buffer_release(ctx, stats, buf);
+    return ocl_buffer_create(ctx, stats, buf, CL_MEM_READ_WRITE, bytes, what);
 }
 
-void ocl_buffer_release(ocl_alloc_stats *stats, ocl_buffer *buf)
+void ocl_buffer_release(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf)
 {
+    (void)ctx;
     if (buf->mem) {
         clReleaseMemObject(buf->mem);
         stats->bytes -= buf->size;

@@ -1,16 +1,22 @@
 /*
  * forward.c - the forward pipeline of one attention call, all on the device:
  *
- *   upload query/key/value (and masks) into reused scratch buffers
+ *   inputs             host tensors are uploaded into reused scratch buffers;
+ *                      cl_mem tensors (interop) are used in place
  *   projections        CLBlast SGEMM (one over 3E columns for self-attention,
  *                      one over 2E for key == value)
  *   mha_split_heads    bias, head-major (N, H, T, D) blocks, bias_kv / zero_attn rows
  *   scores             CLBlast strided-batched SGEMM over N*H heads: Q K^T
  *   mha_softmax        scale, masks, causal, softmax, dropout (in place)
- *   mha_average_heads  when averaged weights are asked for
+ *   mha_average_heads  when averaged weights are asked for (per-head weights
+ *                      bound for a cl_mem are copied from the scores)
  *   P V                strided-batched SGEMM writing heads side by side, rows (l, n)
  *   output projection  CLBlast SGEMM, then mha_output (bias, caller's layout)
- *   download attn_output (and attn_weights)
+ *   outputs            downloaded into host tensors, or written into cl_mem ones
+ *
+ * The call runs on one in-order queue: the attention object's, or the one
+ * named by mha_opencl_forward. It returns once everything is enqueued when
+ * every output is a cl_mem; a host output makes it wait for the results.
  *
  * Stage times: on a profiling queue a marker is enqueued after the uploads and
  * after each stage; an in-order queue completes a marker when everything
@@ -62,8 +68,10 @@ static mha_status launch(ocl_attention *att, ocl_args *a, size_t global, size_t 
                                    "opencl: clSetKernelArg(%s, %u): %s (%d)", a->name,
                                    (unsigned)(a->index - 1), ocl_cl_error_name(a->err),
                                    (int)a->err);
-    cl_int err = clEnqueueNDRangeKernel(att->queue, a->kernel, 1, NULL, &global,
-                                        local ? &local : NULL, 0, NULL, NULL);
+    cl_int err = ocl_fault(att->context, "clEnqueueNDRangeKernel");
+    if (err == CL_SUCCESS)
+        err = clEnqueueNDRangeKernel(att->run_queue, a->kernel, 1, NULL, &global,
+                                     local ? &local : NULL, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err),
                                    "opencl: clEnqueueNDRangeKernel(%s): %s (%d)", a->name,
@@ -71,16 +79,33 @@ static mha_status launch(ocl_attention *att, ocl_args *a, size_t global, size_t 
     return MHA_STATUS_OK;
 }
 
-/* Enqueues a profiling marker that ends `stage` (NULL: the start marker). */
+/* Enqueues a marker that waits for `wait` events and returns it in *event. */
+static mha_status marker(ocl_attention *att, cl_uint count, const cl_event *wait,
+                         cl_event *event)
+{
+    cl_int err = ocl_fault(att->context, "clEnqueueMarkerWithWaitList");
+    if (err == CL_SUCCESS)
+        err = clEnqueueMarkerWithWaitList(att->run_queue, count, count ? wait : NULL, event);
+    if (err != CL_SUCCESS) {
+        *event = NULL;
+        return ocl_cl_fail(err, "clEnqueueMarkerWithWaitList");
+    }
+    ocl_event_created(att->context);
+    return MHA_STATUS_OK;
+}
+
+/* On a profiling queue, a marker that ends `stage` (NULL: the start marker). */
 static mha_status mark(ocl_attention *att, const char *stage, bool gemm)
 {
     cl_event event = NULL;
+    if (!att->run_profiling)
+        return MHA_STATUS_OK;
     if (att->mark_count > MHA_MAX_STAGES)
         return ocl_host->set_error(MHA_STATUS_INTERNAL, "opencl: more than %d stages",
                                    MHA_MAX_STAGES);
-    cl_int err = clEnqueueMarkerWithWaitList(att->queue, 0, NULL, &event);
-    if (err != CL_SUCCESS)
-        return ocl_cl_fail(err, "clEnqueueMarkerWithWaitList");
+    mha_status st = marker(att, 0, NULL, &event);
+    if (st != MHA_STATUS_OK)
+        return st;
     if (stage) {
         att->stage_names[att->mark_count - 1] = stage;
         att->stage_gemm[att->mark_count - 1] = gemm;
@@ -89,52 +114,121 @@ static mha_status mark(ocl_attention *att, const char *stage, bool gemm)
     return MHA_STATUS_OK;
 }
 
-static mha_status upload(ocl_attention *att, ocl_buffer *buf, const void *src, size_t bytes,
-                         const char *what)
+static mha_status reserve(ocl_attention *att, ocl_buffer *buf, size_t bytes, const char *what)
 {
-    mha_status st = ocl_buffer_reserve(att->context->cl, &att->stats, buf, bytes, what);
+    return ocl_buffer_reserve(att->context, &att->stats, buf, bytes, what);
+}
+
+/* A tensor's data on the device: a buffer and a byte offset into it. */
+typedef struct ocl_view {
+    cl_mem mem;
+    size_t offset;
+} ocl_view;
+
+/* Checks a cl_mem tensor of `bytes` bytes: it belongs to the backend's
+ * context, its offset is a multiple of `align` and the data fits. */
+static mha_status device_view(ocl_attention *att, const mha_tensor *t, size_t bytes, size_t align,
+                              const char *name, ocl_view *view)
+{
+    cl_mem mem = (cl_mem)t->data;
+    cl_context owner = NULL;
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                   "opencl: %s.data is not a usable cl_mem: clGetMemObjectInfo: %s (%d)",
+                                   name, ocl_cl_error_name(err), (int)err);
+    if (owner != att->context->cl)
+        return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                   "opencl: %s.data is a cl_mem of another cl_context than the "
+                                   "backend's (open the backend on that context: "
+                                   "mha_backend_open_with and MHA_OPENCL_EXT_CONTEXT)",
+                                   name);
+    if (t->offset % align != 0)
+        return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                   "opencl: %s.offset is %llu but must be a multiple of %zu", name,
+                                   (unsigned long long)t->offset, align);
+    if (t->offset > size || bytes > size - t->offset)
+        return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                   "opencl: %s needs %zu bytes at offset %llu but its cl_mem "
+                                   "holds %zu",
+                                   name, bytes, (unsigned long long)t->offset, size);
+    view->mem = mem;
+    view->offset = (size_t)t->offset;
+    return MHA_STATUS_OK;
+}
+
+/* An input: a cl_mem tensor in place, or a host tensor uploaded into `scratch`
+ * (a blocking write: the caller's memory is free again when the call returns). */
+static mha_status input_view(ocl_attention *att, const mha_tensor *t, ocl_buffer *scratch,
+                             size_t bytes, size_t align, const char *name, ocl_view *view)
+{
+    if (t->memory == MHA_MEMORY_OPENCL_BUFFER)
+        return device_view(att, t, bytes, align, name, view);
+    mha_status st = reserve(att, scratch, bytes, name);
     if (st != MHA_STATUS_OK)
         return st;
-    cl_int err = clEnqueueWriteBuffer(att->queue, buf->mem, CL_TRUE, 0, bytes, src, 0, NULL, NULL);
+    cl_int err = ocl_fault(att->context, "clEnqueueWriteBuffer");
+    if (err == CL_SUCCESS)
+        err = clEnqueueWriteBuffer(att->run_queue, scratch->mem, CL_TRUE, 0, bytes, t->data, 0,
+                                   NULL, NULL);
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueWriteBuffer(%s): %s (%d)",
-                                   what, ocl_cl_error_name(err), (int)err);
+                                   name, ocl_cl_error_name(err), (int)err);
+    view->mem = scratch->mem;
+    view->offset = 0;
     return MHA_STATUS_OK;
+}
+
+/* An output: a cl_mem tensor in place, or `scratch`, downloaded at the end. */
+static mha_status output_view(ocl_attention *att, const mha_tensor *t, ocl_buffer *scratch,
+                              size_t bytes, const char *name, ocl_view *view)
+{
+    if (t->memory == MHA_MEMORY_OPENCL_BUFFER)
+        return device_view(att, t, bytes, sizeof(float), name, view);
+    mha_status st = reserve(att, scratch, bytes, name);
+    view->mem = scratch->mem;
+    view->offset = 0;
+    return st;
 }
 
 static mha_status download(ocl_attention *att, cl_mem mem, void *dst, size_t bytes,
                            const char *what)
 {
-    cl_int err = clEnqueueReadBuffer(att->queue, mem, CL_TRUE, 0, bytes, dst, 0, NULL, NULL);
+    cl_int err = ocl_fault(att->context, "clEnqueueReadBuffer");
+    if (err == CL_SUCCESS)
+        err = clEnqueueReadBuffer(att->run_queue, mem, CL_TRUE, 0, bytes, dst, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueReadBuffer(%s): %s (%d)",
                                    what, ocl_cl_error_name(err), (int)err);
     return MHA_STATUS_OK;
 }
 
-static mha_status reserve(ocl_attention *att, ocl_buffer *buf, size_t bytes, const char *what)
-{
-    return ocl_buffer_reserve(att->context->cl, &att->stats, buf, bytes, what);
-}
-
-/* Row-major C (m x n) = A (m x k) * B^T, B stored (n x k). Uses our own
- * temporary buffer so CLBlast allocates nothing. */
+/* Row-major C (m x n) = A (m x k) * B^T, B stored (n x k); offsets in
+ * floats. Uses our own temporary buffer so CLBlast allocates nothing. */
 static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_mem a,
                           size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld, cl_mem c,
                           size_t c_off, size_t c_ld, const char *what)
 {
     size_t temp = 0;
-    CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                                     CLBlastTransposeYes, m, n, k, a_off, a_ld,
-                                                     b_off, b_ld, c_off, c_ld, &att->queue, &temp);
+    CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, "CLBlastSGemmTempBufferSize");
+    if (s == CLBlastSuccess)
+        s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                       CLBlastTransposeYes, m, n, k, a_off, a_ld, b_off, b_ld,
+                                       c_off, c_ld, &att->run_queue, &temp);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, "CLBlastSGemmTempBufferSize");
     mha_status st = reserve(att, &att->gemm_temp, temp > 64 ? temp : 64, "gemm temp");
     if (st != MHA_STATUS_OK)
         return st;
-    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
-                                   m, n, k, 1.0f, a, a_off, a_ld, b, b_off, b_ld, 0.0f, c, c_off,
-                                   c_ld, &att->queue, NULL, att->gemm_temp.mem);
+    s = (CLBlastStatusCode)ocl_fault(att->context, what);
+    if (s == CLBlastSuccess)
+        s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                       CLBlastTransposeYes, m, n, k, 1.0f, a, a_off, a_ld, b,
+                                       b_off, b_ld, 0.0f, c, c_off, c_ld, &att->run_queue, NULL,
+                                       att->gemm_temp.mem);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, what);
     return MHA_STATUS_OK;
@@ -146,9 +240,11 @@ static mha_status gemm_batched(ocl_attention *att, CLBlastTranspose tb, size_t m
                                size_t b_ld, size_t b_stride, cl_mem c, size_t c_ld,
                                size_t c_stride, size_t batch, const char *what)
 {
-    CLBlastStatusCode s = CLBlastSgemmStridedBatched(
-        CLBlastLayoutRowMajor, CLBlastTransposeNo, tb, m, n, k, 1.0f, a, 0, a_ld, a_stride, b, 0,
-        b_ld, b_stride, 0.0f, c, 0, c_ld, c_stride, batch, &att->queue, NULL);
+    CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, what);
+    if (s == CLBlastSuccess)
+        s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo, tb, m, n, k,
+                                       1.0f, a, 0, a_ld, a_stride, b, 0, b_ld, b_stride, 0.0f, c, 0,
+                                       c_ld, c_stride, batch, &att->run_queue, NULL);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, what);
     return MHA_STATUS_OK;
@@ -168,15 +264,18 @@ static size_t numel(const mha_tensor *t)
     return n;
 }
 
-/* Uploads an optional mask; *kind is OCL_MASK_*. */
-static mha_status upload_mask(ocl_attention *att, const mha_tensor *t, ocl_buffer *buf, int *kind,
-                              const char *what)
+/* An optional mask; *kind is OCL_MASK_*. */
+static mha_status mask_view(ocl_attention *att, const mha_tensor *t, ocl_buffer *buf, int *kind,
+                            const char *what, ocl_view *view)
 {
     *kind = OCL_MASK_NONE;
+    view->mem = NULL;
+    view->offset = 0;
     if (!t->data || t->dtype == MHA_DTYPE_NONE)
         return MHA_STATUS_OK;
     *kind = t->dtype == MHA_DTYPE_BOOL ? OCL_MASK_BOOL : OCL_MASK_FLOAT;
-    return upload(att, buf, t->data, numel(t) * dtype_size(t->dtype), what);
+    return input_view(att, t, buf, numel(t) * dtype_size(t->dtype), dtype_size(t->dtype), what,
+                      view);
 }
 
 /* mha_split_heads for one of q, k, v. */
@@ -220,6 +319,80 @@ static size_t softmax_local_size(const ocl_attention *att, int64_t sp)
     return wg;
 }
 
+static const mha_opencl_forward *find_forward_ext(const mha_forward_args *args)
+{
+    for (const mha_extension *e = args->next; e; e = e->next)
+        if (e->type == MHA_OPENCL_EXT_FORWARD)
+            return (const mha_opencl_forward *)e;
+    return NULL;
+}
+
+/* Picks the queue of this call and what it must wait for. */
+static mha_status begin(ocl_attention *att, const mha_opencl_forward *ext)
+{
+    att->run_queue = att->queue;
+    att->run_profiling = att->queue_profiling;
+    if (ext && ext->header.struct_size < sizeof *ext)
+        return ocl_host->set_error(MHA_STATUS_INVALID_STRUCT_SIZE,
+                                   "opencl: mha_opencl_forward.header.struct_size is %zu but "
+                                   "must be at least %zu",
+                                   ext->header.struct_size, sizeof *ext);
+    if (ext && ext->done)
+        *ext->done = NULL;
+    if (ext && ext->wait_count > 0 && !ext->wait_events)
+        return ocl_host->set_error(MHA_STATUS_NULL_ARGUMENT,
+                                   "opencl: mha_opencl_forward.wait_events is NULL but "
+                                   "wait_count is %u",
+                                   (unsigned)ext->wait_count);
+    if (ext && ext->queue && ext->queue != att->queue) {
+        mha_status st = ocl_check_queue(att->context, ext->queue, "mha_opencl_forward.queue",
+                                        &att->run_profiling);
+        if (st != MHA_STATUS_OK)
+            return st;
+        att->run_queue = ext->queue;
+    }
+    /* The previous call may still run (on another queue): it uses the same
+     * scratch buffers. Then the caller's events. */
+    cl_event wait[64];
+    cl_uint count = 0;
+    if (att->last_event)
+        wait[count++] = att->last_event;
+    if (ext && ext->wait_count > 0) {
+        if (ext->wait_count > 63)
+            return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                       "opencl: mha_opencl_forward.wait_count is %u, at most 63",
+                                       (unsigned)ext->wait_count);
+        memcpy(wait + count, ext->wait_events, ext->wait_count * sizeof(cl_event));
+        count += ext->wait_count;
+    }
+    if (count == 0 || (count == 1 && att->last_event && att->run_queue == att->last_queue))
+        return MHA_STATUS_OK; /* an in-order queue waits anyway */
+    cl_event gate = NULL;
+    mha_status st = marker(att, count, wait, &gate);
+    if (st == MHA_STATUS_OK)
+        ocl_event_release(att->context, gate);
+    return st;
+}
+
+/* The end of a call that enqueued everything: *done for the caller, and the
+ * event the next call waits for. */
+static mha_status finish(ocl_attention *att, const mha_opencl_forward *ext)
+{
+    cl_event done = NULL;
+    mha_status st = marker(att, 0, NULL, &done);
+    if (st != MHA_STATUS_OK)
+        return st;
+    if (att->last_event)
+        ocl_event_release(att->context, att->last_event);
+    att->last_event = done;
+    att->last_queue = att->run_queue;
+    if (ext && ext->done) {
+        clRetainEvent(done); /* the caller's reference, not counted as ours */
+        *ext->done = done;
+    }
+    return MHA_STATUS_OK;
+}
+
 mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
                                  const mha_forward_args *args)
 {
@@ -229,43 +402,65 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     const size_t Sp = (size_t)pr->src_len_total, E = (size_t)pr->embed_dim;
     const size_t H = (size_t)pr->num_heads, D = (size_t)pr->head_dim;
     const size_t kd = (size_t)pr->kdim, vd = (size_t)pr->vdim;
-    const size_t R = L * N, Rk = S * N;
+    const size_t R = L * N, Rk = S * N, B = N * H;
     const bool self = pr->self_attention;
     const bool kv_fused = !self && pr->kv_same && kd == vd;
+    const bool want_weights = args->need_weights && args->attn_weights.data;
+    const mha_opencl_forward *ext = find_forward_ext(args);
     int attn_kind = OCL_MASK_NONE, kpm_kind = OCL_MASK_NONE;
+    ocl_view xq, xk, xv, am, kpm, out, wout;
 
     ocl_attention_drop_marks(att);
     att->stage_count = 0;
-    /* 1. inputs */
-    if ((st = upload(att, &att->x_q, args->query.data, R * E * sizeof(float), "query")) != MHA_STATUS_OK)
+    if ((st = begin(att, ext)) != MHA_STATUS_OK)
         goto done;
+
+    /* 1. inputs, and where the outputs go */
+    if ((st = input_view(att, &args->query, &att->x_q, R * E * sizeof(float), sizeof(float),
+                         "query", &xq)) != MHA_STATUS_OK)
+        goto done;
+    xk = xv = xq;
     if (!self) {
-        if ((st = upload(att, &att->x_k, args->key.data, Rk * kd * sizeof(float), "key")) != MHA_STATUS_OK)
+        if ((st = input_view(att, &args->key, &att->x_k, Rk * kd * sizeof(float), sizeof(float),
+                             "key", &xk)) != MHA_STATUS_OK)
             goto done;
+        xv = xk;
         if (!kv_fused &&
-            (st = upload(att, &att->x_v, args->value.data, Rk * vd * sizeof(float), "value")) != MHA_STATUS_OK)
+            (st = input_view(att, &args->value, &att->x_v, Rk * vd * sizeof(float),
+                             sizeof(float), "value", &xv)) != MHA_STATUS_OK)
             goto done;
     }
-    if ((st = upload_mask(att, &args->attn_mask, &att->attn_mask, &attn_kind, "attn_mask")) != MHA_STATUS_OK ||
-        (st = upload_mask(att, &args->key_padding_mask, &att->kpm, &kpm_kind, "key_padding_mask")) != MHA_STATUS_OK)
+    if ((st = mask_view(att, &args->attn_mask, &att->attn_mask, &attn_kind, "attn_mask", &am)) != MHA_STATUS_OK ||
+        (st = mask_view(att, &args->key_padding_mask, &att->kpm, &kpm_kind, "key_padding_mask", &kpm)) != MHA_STATUS_OK ||
+        (st = output_view(att, &args->attn_output, &att->out, R * E * sizeof(float), "attn_output", &out)) != MHA_STATUS_OK)
         goto done;
+    const size_t weights_count = args->average_attn_weights ? N * L * Sp : B * L * Sp;
+    if (want_weights) {
+        if (args->attn_weights.memory == MHA_MEMORY_OPENCL_BUFFER || args->average_attn_weights)
+            st = output_view(att, &args->attn_weights, &att->avg, weights_count * sizeof(float),
+                             "attn_weights", &wout);
+        if (st != MHA_STATUS_OK)
+            goto done;
+    }
     if ((st = mark(att, NULL, false)) != MHA_STATUS_OK)
         goto done;
 
     /* 2. projections; offsets and leading dimensions of q, k, v in proj */
     size_t q_off = 0, q_ld = E, k_off, k_ld, v_off, v_ld;
+    const size_t fq = xq.offset / sizeof(float), fk = xk.offset / sizeof(float);
+    const size_t fv = xv.offset / sizeof(float);
     cl_mem w = att->weights.mem;
     if (self) {
         q_ld = k_ld = v_ld = 3 * E;
         k_off = E;
         v_off = 2 * E;
         if ((st = reserve(att, &att->proj, R * 3 * E * sizeof(float), "projections")) != MHA_STATUS_OK ||
-            (st = gemm_nt(att, R, 3 * E, E, att->x_q.mem, 0, E, w, att->off_wq, E, att->proj.mem, 0,
+            (st = gemm_nt(att, R, 3 * E, E, xq.mem, fq, E, w, att->off_wq, E, att->proj.mem, 0,
                           3 * E, "CLBlastSgemm(in_proj)")) != MHA_STATUS_OK)
             goto done;
     } else {
         if ((st = reserve(att, &att->proj, (R * E + 2 * Rk * E) * sizeof(float), "projections")) != MHA_STATUS_OK ||
-            (st = gemm_nt(att, R, E, E, att->x_q.mem, 0, E, w, att->off_wq, E, att->proj.mem, 0, E,
+            (st = gemm_nt(att, R, E, E, xq.mem, fq, E, w, att->off_wq, E, att->proj.mem, 0, E,
                           "CLBlastSgemm(q_proj)")) != MHA_STATUS_OK)
             goto done;
         if (kv_fused) {
@@ -273,21 +468,20 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
             v_off = R * E + E;
             k_ld = v_ld = 2 * E;
             /* Wk and Wv are adjacent rows (2E, kdim) of the weights buffer */
-            if ((st = gemm_nt(att, Rk, 2 * E, kd, att->x_k.mem, 0, kd, w, att->off_wk, kd,
+            if ((st = gemm_nt(att, Rk, 2 * E, kd, xk.mem, fk, kd, w, att->off_wk, kd,
                               att->proj.mem, k_off, 2 * E, "CLBlastSgemm(kv_proj)")) != MHA_STATUS_OK)
                 goto done;
         } else {
             k_off = R * E;
             v_off = R * E + Rk * E;
             k_ld = v_ld = E;
-            if ((st = gemm_nt(att, Rk, E, kd, att->x_k.mem, 0, kd, w, att->off_wk, kd,
+            if ((st = gemm_nt(att, Rk, E, kd, xk.mem, fk, kd, w, att->off_wk, kd,
                               att->proj.mem, k_off, E, "CLBlastSgemm(k_proj)")) != MHA_STATUS_OK ||
-                (st = gemm_nt(att, Rk, E, vd, att->x_v.mem, 0, vd, w, att->off_wv, vd,
+                (st = gemm_nt(att, Rk, E, vd, xv.mem, fv, vd, w, att->off_wv, vd,
                               att->proj.mem, v_off, E, "CLBlastSgemm(v_proj)")) != MHA_STATUS_OK)
                 goto done;
         }
     }
-
     if ((st = mark(att, "projections", true)) != MHA_STATUS_OK)
         goto done;
 
@@ -297,13 +491,11 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         (st = split_heads(att, pr, k_off, k_ld, pr->src_len, pr->src_len_total, att->off_bin + E,
                           att->off_bias_k, att->add_bias_kv, &att->k_h, "k heads")) != MHA_STATUS_OK ||
         (st = split_heads(att, pr, v_off, v_ld, pr->src_len, pr->src_len_total, att->off_bin + 2 * E,
-                          att->off_bias_v, att->add_bias_kv, &att->v_h, "v heads")) != MHA_STATUS_OK)
-        goto done;
-    if ((st = mark(att, "heads", false)) != MHA_STATUS_OK)
+                          att->off_bias_v, att->add_bias_kv, &att->v_h, "v heads")) != MHA_STATUS_OK ||
+        (st = mark(att, "heads", false)) != MHA_STATUS_OK)
         goto done;
 
     /* 4. scores = Q K^T per head */
-    const size_t B = N * H;
     if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
         (st = gemm_batched(att, CLBlastTransposeYes, L, Sp, D, att->q_h.mem, D, L * D, att->k_h.mem,
                            D, Sp * D, att->scores.mem, Sp, L * Sp, B,
@@ -321,10 +513,12 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_int(&a, pr->src_len);
         arg_int(&a, pr->src_len_total);
         arg_float(&a, pr->scale);
-        arg_mem(&a, attn_kind ? att->attn_mask.mem : NULL);
+        arg_mem(&a, am.mem);
+        arg_ulong(&a, am.offset);
         arg_int(&a, attn_kind);
         arg_int(&a, pr->attn_mask_3d);
-        arg_mem(&a, kpm_kind ? att->kpm.mem : NULL);
+        arg_mem(&a, kpm.mem);
+        arg_ulong(&a, kpm.offset);
         arg_int(&a, kpm_kind);
         arg_int(&a, (int64_t)args->causal);
         arg_int(&a, pr->apply_dropout);
@@ -337,20 +531,30 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
             goto done;
     }
 
-    /* 6. averaged weights (downloaded at the end with the output) */
-    const bool want_weights = args->need_weights && args->attn_weights.data;
+    /* 6. weights: averaged, or per head copied into the caller's cl_mem
+     * (per-head weights for the host are downloaded from the scores) */
     if (want_weights && args->average_attn_weights) {
         ocl_args a = {att->k_average, "mha_average_heads", 0, CL_SUCCESS};
-        if ((st = reserve(att, &att->avg, N * L * Sp * sizeof(float), "averaged weights")) != MHA_STATUS_OK)
-            goto done;
         arg_mem(&a, att->scores.mem);
-        arg_mem(&a, att->avg.mem);
+        arg_mem(&a, wout.mem);
+        arg_ulong(&a, wout.offset / sizeof(float));
         arg_int(&a, pr->batch);
         arg_int(&a, pr->num_heads);
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len_total);
         if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
             (st = mark(att, "average", false)) != MHA_STATUS_OK)
+            goto done;
+    } else if (want_weights && args->attn_weights.memory == MHA_MEMORY_OPENCL_BUFFER) {
+        cl_int err = ocl_fault(att->context, "clEnqueueCopyBuffer");
+        if (err == CL_SUCCESS)
+            err = clEnqueueCopyBuffer(att->run_queue, att->scores.mem, wout.mem, 0, wout.offset,
+                                      weights_count * sizeof(float), 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            st = ocl_cl_fail(err, "clEnqueueCopyBuffer(attn_weights)");
+            goto done;
+        }
+        if ((st = mark(att, "weights_copy", false)) != MHA_STATUS_OK)
             goto done;
     }
 
@@ -364,7 +568,6 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
 
     /* 8. output projection, bias and layout */
     if ((st = reserve(att, &att->y, R * E * sizeof(float), "out_proj")) != MHA_STATUS_OK ||
-        (st = reserve(att, &att->out, R * E * sizeof(float), "attn_output")) != MHA_STATUS_OK ||
         (st = gemm_nt(att, R, E, E, att->ocat.mem, 0, E, w, att->off_wo, E, att->y.mem, 0, E,
                       "CLBlastSgemm(out_proj)")) != MHA_STATUS_OK ||
         (st = mark(att, "output", true)) != MHA_STATUS_OK)
@@ -372,7 +575,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     {
         ocl_args a = {att->k_output, "mha_output", 0, CL_SUCCESS};
         arg_mem(&a, att->y.mem);
-        arg_mem(&a, att->out.mem);
+        arg_mem(&a, out.mem);
+        arg_ulong(&a, out.offset / sizeof(float));
         arg_mem(&a, w);
         arg_ulong(&a, att->off_bo);
         arg_int(&a, att->bias);
@@ -384,21 +588,25 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
             (st = mark(att, "output_bias", false)) != MHA_STATUS_OK)
             goto done;
     }
+    if ((st = finish(att, ext)) != MHA_STATUS_OK)
+        goto done;
 
-    /* 9. results */
-    if (want_weights) {
-        cl_mem src = args->average_attn_weights ? att->avg.mem : att->scores.mem;
-        size_t count = args->average_attn_weights ? N * L * Sp : B * L * Sp;
-        if ((st = download(att, src, args->attn_weights.data, count * sizeof(float),
-                           "attn_weights")) != MHA_STATUS_OK)
-            goto done;
-    }
-    st = download(att, att->out.mem, args->attn_output.data, R * E * sizeof(float), "attn_output");
+    /* 9. host outputs (blocking reads: the call waits for its results) */
+    if (want_weights && args->attn_weights.memory == MHA_MEMORY_HOST &&
+        (st = download(att, args->average_attn_weights ? wout.mem : att->scores.mem,
+                       args->attn_weights.data, weights_count * sizeof(float),
+                       "attn_weights")) != MHA_STATUS_OK)
+        goto done;
+    if (args->attn_output.memory == MHA_MEMORY_HOST)
+        st = download(att, out.mem, args->attn_output.data, R * E * sizeof(float), "attn_output");
 done:
     if (st != MHA_STATUS_OK) {
-        clFinish(att->queue); /* leave nothing in flight */
+        clFinish(att->run_queue); /* leave nothing in flight */
         ocl_attention_drop_marks(att);
+        if (ext && ext->done && *ext->done) {
+            clReleaseEvent(*ext->done);
+            *ext->done = NULL;
+        }
     }
-    (void)S;
     return st;
 }

@@ -32,6 +32,8 @@
  * and trace goes through it. */
 extern const mha_host_services *ocl_host;
 
+typedef struct ocl_context ocl_context; /* context.c */
+
 #define OCL_PLUGIN_NAME "opencl"
 #define OCL_PLUGIN_VERSION "0.1.0"
 
@@ -61,13 +63,15 @@ const ocl_device *ocl_devices_at(size_t index);
 /* Resolves a device spec (see plugins/opencl/README or platform.c). */
 mha_status ocl_devices_find(const char *spec, const ocl_device **out);
 int ocl_devices_score(void);
+/* Fills d->info (and d->type) from d->device, d->platform and the indices. */
+void ocl_device_describe(ocl_device *d);
 /* Copies `src` into the caller's `dst`, honouring dst->struct_size. */
 void ocl_device_info_copy(mha_device_info *dst, const mha_device_info *src);
 
 /* ---- program.c ----------------------------------------------------------- */
-/* Builds the embedded kernels for `device` in `context` (or loads them from
+/* Builds the embedded kernels for ctx's device in ctx->cl (or loads them from
  * the binary cache). On failure the message carries the (truncated) build log. */
-mha_status ocl_program_build(cl_context context, const ocl_device *device, cl_program *out);
+mha_status ocl_program_build(ocl_context *ctx, cl_program *out);
 
 /* ---- cache.c ------------------------------------------------------------- */
 uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size); /* FNV-1a 64 */
@@ -79,16 +83,32 @@ void *ocl_cache_load(const char *path, uint64_t key, size_t *size);
 void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t size);
 
 /* ---- context.c ----------------------------------------------------------- */
-typedef struct ocl_context {
-    const ocl_device *device; /* owned by platform.c, lives until shutdown */
-    cl_context cl;
+struct ocl_context {
+    const ocl_device *device; /* platform.c's, or &own_device */
+    ocl_device own_device;    /* a caller's device that init() did not list */
+    cl_context cl;            /* own, or the caller's (retained) */
     cl_program program;
-} ocl_context;
+    cl_command_queue queue;   /* the caller's default queue (retained), or NULL */
+    bool queue_profiling;     /* queue has CL_QUEUE_PROFILING_ENABLE */
+};
 
 mha_status ocl_context_create(const char *device_spec, void **context);
+mha_status ocl_context_create_with(const char *device_spec, const mha_extension *options,
+                                   void **context);
 void ocl_context_destroy(void *context);
 mha_status ocl_context_capabilities(void *context, mha_capabilities *caps);
 mha_status ocl_context_device_info(void *context, mha_device_info *info);
+/* Checks that a caller's queue is in-order and on the context's cl_context
+ * and device; *profiling tells whether it has CL_QUEUE_PROFILING_ENABLE. */
+mha_status ocl_check_queue(const ocl_context *ctx, cl_command_queue queue, const char *what,
+                           bool *profiling);
+
+/* Fault points (test hook, see MHA_OPENCL_EXT_FAULTS): CL_SUCCESS, or the
+ * error to report instead of making the call named `what`. */
+cl_int ocl_fault(ocl_context *ctx, const char *what);
+/* Accounting of the events the plugin creates and releases. */
+void ocl_event_created(ocl_context *ctx);
+void ocl_event_release(ocl_context *ctx, cl_event event);
 
 /* ---- buffer.c ------------------------------------------------------------ */
 typedef struct ocl_buffer {
@@ -103,19 +123,28 @@ typedef struct ocl_alloc_stats {
 } ocl_alloc_stats;
 
 /* Makes buf at least `bytes` large (never shrinks); counts the allocation. */
-mha_status ocl_buffer_reserve(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+mha_status ocl_buffer_reserve(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf,
                               size_t bytes, const char *what);
 /* Creates a buffer of exactly `bytes`, counted. */
-mha_status ocl_buffer_create(cl_context context, ocl_alloc_stats *stats, ocl_buffer *buf,
+mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf,
                              cl_mem_flags flags, size_t bytes, const char *what);
-void ocl_buffer_release(ocl_alloc_stats *stats, ocl_buffer *buf);
+void ocl_buffer_release(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf);
 
 /* ---- attention.c --------------------------------------------------------- */
 enum { OCL_MASK_NONE = 0, OCL_MASK_BOOL = 1, OCL_MASK_FLOAT = 2 };
 
 typedef struct ocl_attention {
     ocl_context *context; /* borrowed; outlives the attention object */
-    cl_command_queue queue; /* own queue: attention objects run in parallel */
+    cl_command_queue queue; /* own queue (attention objects run in parallel), or
+                             * the context's caller queue, retained */
+    bool queue_profiling;
+    /* The call in progress: its queue and whether that one profiles. */
+    cl_command_queue run_queue;
+    bool run_profiling;
+    /* Completes when the last call is done (the next call waits for it when
+     * it runs on another queue); NULL before the first call. */
+    cl_event last_event;
+    cl_command_queue last_queue;
     cl_kernel k_split, k_softmax, k_average, k_output; /* own instances (clSetKernelArg) */
     size_t softmax_wg_max;
 

@@ -42,7 +42,7 @@ static void device_string(cl_device_id dev, cl_device_info param, char *dst, siz
     copy_trimmed(dst, cap, buf);
 }
 
-static void fill_device(ocl_device *d)
+void ocl_device_describe(ocl_device *d)
 {
     mha_device_info *info = &d->info;
     memset(info, 0, sizeof *info);
@@ -128,7 +128,7 @@ mha_status ocl_devices_init(void)
             dev->device = ids[d];
             dev->platform_index = (unsigned)p;
             dev->device_index = (unsigned)d;
-            fill_device(dev);
+            ocl_device_describe(dev);
             ocl_host->trace("opencl: device %s: %s (%s)", dev->info.spec, dev->info.name,
                             dev->info.kind);
         }

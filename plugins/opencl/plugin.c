@@ -61,6 +61,7 @@ static const mha_plugin_i g_plugin = {
     .attention_destroy = ocl_attention_destroy,
     .attention_forward = ocl_attention_forward,
     .attention_stats = ocl_attention_stats,
+    .context_create_with = ocl_context_create_with,
 };
 
 MHA_PLUGIN_EXPORT const mha_plugin_i *mha_plugin_entry(const mha_host_services *host);

@@ -103,8 +103,10 @@ static void store_cached(cl_program program, const char *path, uint64_t key)
     ocl_host->free(bin);
 }
 
-mha_status ocl_program_build(cl_context context, const ocl_device *dev, cl_program *out)
+mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
 {
+    cl_context context = ctx->cl;
+    const ocl_device *dev = ctx->device;
     mha_status status = MHA_STATUS_OK;
     cl_program program = NULL;
     cl_int err = CL_SUCCESS;
@@ -128,9 +130,17 @@ mha_status ocl_program_build(cl_context context, const ocl_device *dev, cl_progr
         *out = program;
         return MHA_STATUS_OK;
     }
-    program = clCreateProgramWithSource(context, 2, sources, lengths, &err);
+    err = ocl_fault(ctx, "clCreateProgramWithSource");
+    if (err == CL_SUCCESS)
+        program = clCreateProgramWithSource(context, 2, sources, lengths, &err);
     if (err != CL_SUCCESS) {
+        program = NULL;
         status = ocl_cl_fail(err, "clCreateProgramWithSource");
+        goto done;
+    }
+    err = ocl_fault(ctx, "clBuildProgram");
+    if (err != CL_SUCCESS) {
+        status = ocl_cl_fail(err, "clBuildProgram (injected fault)");
         goto done;
     }
     err = clBuildProgram(program, 1, &device, options, NULL, NULL);

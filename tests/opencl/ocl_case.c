@@ -189,6 +189,49 @@ static mha_tensor seq_tensor(const ocl_case *c, const float *data, int64_t T, in
     return mha_tensor_f32(data, 3, shape);
 }
 
+mha_status ocl_case_args(const ocl_case *c, const mha_attention *att, float *out, float *weights,
+                         const mha_extension *next, mha_forward_args *a)
+{
+    mha_forward_args_init(a);
+    a->next = next;
+    a->query = seq_tensor(c, c->query, c->L, c->E);
+    a->key = c->self_attention ? a->query : seq_tensor(c, c->key, c->S, c->kdim);
+    a->value = c->self_attention ? a->query
+               : c->kv_same      ? a->key
+                                 : seq_tensor(c, c->value, c->S, c->vdim);
+    if (c->attn_mask != OCL_TM_NONE) {
+        int64_t shape[3] = {c->N * c->H, c->L, c->S};
+        if (!c->batched)
+            shape[0] = c->H;
+        int32_t rank = c->attn_mask_3d ? 3 : 2;
+        const int64_t *sh = c->attn_mask_3d ? shape : shape + 1;
+        a->attn_mask = c->attn_mask == OCL_TM_BOOL ? mha_tensor_bool(c->attn_mask_data, rank, sh)
+                                                   : mha_tensor_f32(c->attn_mask_data, rank, sh);
+    }
+    if (c->kpm != OCL_TM_NONE) {
+        int64_t shape[2] = {c->N, c->S};
+        int32_t rank = c->batched ? 2 : 1;
+        const int64_t *sh = c->batched ? shape : shape + 1;
+        a->key_padding_mask = c->kpm == OCL_TM_BOOL ? mha_tensor_bool(c->kpm_data, rank, sh)
+                                                    : mha_tensor_f32(c->kpm_data, rank, sh);
+    }
+    a->causal = c->causal;
+    a->need_weights = c->need_weights;
+    a->average_attn_weights = c->average;
+    a->training = c->training;
+    a->dropout_seed = c->seed;
+    mha_tensor wshape;
+    mha_status st = mha_attention_output_shapes(att, a, &a->attn_output, &wshape);
+    if (st == MHA_STATUS_OK) {
+        a->attn_output.data = out;
+        if (c->need_weights) {
+            a->attn_weights = wshape;
+            a->attn_weights.data = weights;
+        }
+    }
+    return st;
+}
+
 mha_status ocl_case_run(const ocl_case *c, mha_backend *backend, mha_attention *att, float *out,
                         float *weights, const mha_extension *next)
 {
@@ -201,44 +244,9 @@ mha_status ocl_case_run(const ocl_case *c, mha_backend *backend, mha_attention *
         att = own;
     }
     mha_forward_args a;
-    mha_forward_args_init(&a);
-    a.next = next;
-    a.query = seq_tensor(c, c->query, c->L, c->E);
-    a.key = c->self_attention ? a.query : seq_tensor(c, c->key, c->S, c->kdim);
-    a.value = c->self_attention ? a.query
-              : c->kv_same      ? a.key
-                                : seq_tensor(c, c->value, c->S, c->vdim);
-    if (c->attn_mask != OCL_TM_NONE) {
-        int64_t shape[3] = {c->N * c->H, c->L, c->S};
-        if (!c->batched)
-            shape[0] = c->H;
-        int32_t rank = c->attn_mask_3d ? 3 : 2;
-        const int64_t *sh = c->attn_mask_3d ? shape : shape + 1;
-        a.attn_mask = c->attn_mask == OCL_TM_BOOL ? mha_tensor_bool(c->attn_mask_data, rank, sh)
-                                                  : mha_tensor_f32(c->attn_mask_data, rank, sh);
-    }
-    if (c->kpm != OCL_TM_NONE) {
-        int64_t shape[2] = {c->N, c->S};
-        int32_t rank = c->batched ? 2 : 1;
-        const int64_t *sh = c->batched ? shape : shape + 1;
-        a.key_padding_mask = c->kpm == OCL_TM_BOOL ? mha_tensor_bool(c->kpm_data, rank, sh)
-                                                   : mha_tensor_f32(c->kpm_data, rank, sh);
-    }
-    a.causal = c->causal;
-    a.need_weights = c->need_weights;
-    a.average_attn_weights = c->average;
-    a.training = c->training;
-    a.dropout_seed = c->seed;
-    mha_tensor wshape;
-    st = mha_attention_output_shapes(att, &a, &a.attn_output, &wshape);
-    if (st == MHA_STATUS_OK) {
-        a.attn_output.data = out;
-        if (c->need_weights) {
-            a.attn_weights = wshape;
-            a.attn_weights.data = weights;
-        }
+    st = ocl_case_args(c, att, out, weights, next, &a);
+    if (st == MHA_STATUS_OK)
         st = mha_attention_forward(att, &a);
-    }
     mha_attention_destroy(own);
     return st;
 }

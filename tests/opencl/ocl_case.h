@@ -46,6 +46,9 @@ void ocl_case_describe(const ocl_case *c, char *buf, size_t cap);
 mha_status ocl_case_run(const ocl_case *c, mha_backend *backend, mha_attention *att, float *out,
                         float *weights, const mha_extension *next);
 mha_status ocl_case_attention(const ocl_case *c, mha_backend *backend, mha_attention **att);
+/* The forward args of the case on `att` (host tensors), outputs in out/weights. */
+mha_status ocl_case_args(const ocl_case *c, const mha_attention *att, float *out, float *weights,
+                         const mha_extension *next, mha_forward_args *args);
 
 /* Index of the first element where |a-b| > atol + rtol*|b| (NaN must match
  * NaN), or -1. */
