@@ -16,6 +16,8 @@ mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffe
     }
     buf->mem = mem;
     buf->size = bytes;
+    if (ctx->faults)
+        ctx->faults->live_buffers++;
     stats->allocations += 1;
     stats->bytes += bytes;
     if (stats->bytes > stats->bytes_peak)
@@ -37,10 +39,11 @@ mha_status ocl_buffer_reserve(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buff
 
 void ocl_buffer_release(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf)
 {
-    (void)ctx;
     if (buf->mem) {
         clReleaseMemObject(buf->mem);
         stats->bytes -= buf->size;
+        if (ctx->faults)
+            ctx->faults->live_buffers--;
     }
     buf->mem = NULL;
     buf->size = 0;

@@ -9,21 +9,28 @@ static const uint32_t g_extension_types[] = {MHA_OPENCL_EXT_FORWARD};
 
 cl_int ocl_fault(ocl_context *ctx, const char *what)
 {
-    (void)ctx;
-    (void)what;
-    return CL_SUCCESS;
+    mha_opencl_faults *f = ctx->faults;
+    if (!f || ++f->points != f->fail_at)
+        return CL_SUCCESS;
+    f->injected++;
+    ocl_host->trace("opencl: injected fault at point %llu: %s",
+                    (unsigned long long)f->points, what);
+    return CL_OUT_OF_RESOURCES;
 }
 
 void ocl_event_created(ocl_context *ctx)
 {
-    (void)ctx;
+    if (ctx->faults)
+        ctx->faults->live_events++;
 }
 
 void ocl_event_release(ocl_context *ctx, cl_event event)
 {
-    (void)ctx;
-    if (event)
-        clReleaseEvent(event);
+    if (!event)
+        return;
+    clReleaseEvent(event);
+    if (ctx->faults)
+        ctx->faults->live_events--;
 }
 
 mha_status ocl_check_queue(const ocl_context *ctx, cl_command_queue queue, const char *what,
@@ -119,6 +126,7 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
 {
     mha_status status = MHA_STATUS_OK;
     const mha_opencl_context_options *user = NULL;
+    const mha_opencl_fault_options *faults = NULL;
     ocl_context *ctx = NULL;
     cl_int err = CL_SUCCESS;
 
@@ -131,6 +139,13 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
                                            "is %zu but must be at least %zu",
                                            e->struct_size, sizeof *user);
             user = (const mha_opencl_context_options *)e;
+        } else if (e->type == MHA_OPENCL_EXT_FAULTS) {
+            if (e->struct_size < sizeof *faults)
+                return ocl_host->set_error(MHA_STATUS_INVALID_STRUCT_SIZE,
+                                           "opencl: mha_opencl_fault_options.header.struct_size "
+                                           "is %zu but must be at least %zu",
+                                           e->struct_size, sizeof *faults);
+            faults = (const mha_opencl_fault_options *)e;
         } else {
             return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
                                        "opencl: option extension type 0x%x is not one of the "
@@ -148,6 +163,7 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
         status = ocl_out_of_host_memory("context");
         goto done;
     }
+    ctx->faults = faults ? faults->faults : NULL;
     if (user) {
         if ((status = adopt(ctx, user)) != MHA_STATUS_OK)
             goto done;

@@ -90,6 +90,7 @@ struct ocl_context {
     cl_program program;
     cl_command_queue queue;   /* the caller's default queue (retained), or NULL */
     bool queue_profiling;     /* queue has CL_QUEUE_PROFILING_ENABLE */
+    mha_opencl_faults *faults; /* the caller's test hook, or NULL */
 };
 
 mha_status ocl_context_create(const char *device_spec, void **context);

@@ -1,0 +1,280 @@
+/*
+ * test_faults.c - injected OpenCL and CLBlast failures (the test hook
+ * MHA_OPENCL_EXT_FAULTS of include/mha/opencl.h). For every fault point of
+ * a context's creation, an attention object's creation, its first forward
+ * (scratch allocation) and a steady-state forward (masks, need_weights), the
+ * call fails with an error status, leaks nothing (the plugin's live buffer and
+ * event counts and the host allocations through mha_set_allocator are back to
+ * their baselines), and the next call on the same context succeeds and matches
+ * the reference plugin.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mha/mha.h"
+#include "mha/opencl.h"
+#include "ocl_case.h"
+
+#define ATOL 1e-4f
+#define RTOL 1e-3f
+
+/* Host allocations of libmha and the plugins: blocks alive now. */
+static long g_live;
+static void *t_malloc(size_t n, void *u)
+{
+    (void)u;
+    void *p = malloc(n);
+    g_live += p != NULL;
+    return p;
+}
+static void *t_calloc(size_t c, size_t n, void *u)
+{
+    (void)u;
+    void *p = calloc(c, n);
+    g_live += p != NULL;
+    return p;
+}
+static void *t_realloc(void *old, size_t n, void *u)
+{
+    (void)u;
+    return realloc(old, n);
+}
+static void t_free(void *p, void *u)
+{
+    (void)u;
+    g_live -= p != NULL;
+    free(p);
+}
+
+typedef struct fixture {
+    mha_opencl_faults faults;
+    mha_opencl_fault_options options;
+    mha_backend *ocl;
+    mha_backend *ref;
+    ocl_case c;
+    float *expect, *expect_w, *out, *w;
+    unsigned walked;
+} fixture;
+
+static int group_setup(void **state)
+{
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    *state = &f;
+    size_t count = 0;
+    if (mha_plugin_device_count("opencl", &count) != MHA_STATUS_OK || count == 0)
+        return 0;
+    f.options.header = (mha_extension){sizeof f.options, MHA_OPENCL_EXT_FAULTS, NULL};
+    f.options.faults = &f.faults;
+    if (mha_backend_open_with("opencl", &f.options.header, &f.ocl) != MHA_STATUS_OK ||
+        mha_backend_open("reference", &f.ref) != MHA_STATUS_OK) {
+        fprintf(stderr, "backends: %s\n", mha_last_error());
+        return -1;
+    }
+    /* cross attention with separate key and value (three projection GEMMs),
+     * both mask kinds, bias_kv, per-head weights */
+    ocl_case *c = &f.c;
+    c->E = 12, c->H = 3, c->kdim = 7, c->vdim = 9, c->N = 2, c->batched = true;
+    c->L = 5, c->S = 6, c->bias = true, c->add_bias_kv = true;
+    c->attn_mask = OCL_TM_FLOAT, c->kpm = OCL_TM_BOOL, c->causal = MHA_CAUSAL_TOP_LEFT;
+    c->need_weights = true, c->average = false;
+    ocl_case_fill(c, 123);
+    f.expect = calloc(c->out_count, sizeof(float));
+    f.expect_w = calloc(c->weights_count, sizeof(float));
+    f.out = calloc(c->out_count, sizeof(float));
+    f.w = calloc(c->weights_count, sizeof(float));
+    if (ocl_case_run(c, f.ref, NULL, f.expect, f.expect_w, NULL) != MHA_STATUS_OK)
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    fixture *f = *state;
+    mha_backend_close(f->ocl);
+    mha_backend_close(f->ref);
+    print_message("%u fault points walked\n", f->walked);
+    free(f->expect), free(f->expect_w), free(f->out), free(f->w);
+    ocl_case_free(&f->c);
+    return 0;
+}
+
+#define NEED_DEVICE(f)                                    \
+    do {                                                  \
+        if (!(f)->ocl) {                                  \
+            print_message("no OpenCL device: skipped\n"); \
+            skip();                                       \
+        }                                                 \
+    } while (0)
+
+/* Arms the hook: the n-th point from now fails (0: none). */
+static void arm(fixture *f, uint64_t n)
+{
+    f->faults.points = 0;
+    f->faults.fail_at = n;
+}
+
+static void check_failed(fixture *f, mha_status st, uint64_t n, const char *what)
+{
+    if (st == MHA_STATUS_OK)
+        fail_msg("%s: fault point %llu injected but the call succeeded", what,
+                 (unsigned long long)n);
+    if (f->faults.points < n)
+        fail_msg("%s: only %llu fault points", what, (unsigned long long)f->faults.points);
+    if (!strstr(mha_last_error(), "CL_OUT_OF_RESOURCES"))
+        fail_msg("%s, point %llu: message does not name the error: %s", what,
+                 (unsigned long long)n, mha_last_error());
+    f->walked++;
+}
+
+/* A forward that must succeed and match the reference. */
+static void check_forward(fixture *f, mha_attention *att, const char *what)
+{
+    arm(f, 0);
+    mha_status st = ocl_case_run(&f->c, f->ocl, att, f->out, f->w, NULL);
+    if (st != MHA_STATUS_OK)
+        fail_msg("%s: recovery call failed: %s", what, mha_last_error());
+    long bad = ocl_compare(f->out, f->expect, f->c.out_count, ATOL, RTOL);
+    if (bad < 0)
+        bad = ocl_compare(f->w, f->expect_w, f->c.weights_count, ATOL, RTOL);
+    if (bad >= 0)
+        fail_msg("%s: recovery call differs from the reference at %ld", what, bad);
+}
+
+static void expect_baseline(fixture *f, int64_t buffers, int64_t events, long host,
+                            uint64_t n, const char *what)
+{
+    if (f->faults.live_buffers != buffers || f->faults.live_events != events || g_live != host)
+        fail_msg("%s, point %llu: leaked %lld buffers, %lld events, %ld host blocks", what,
+                 (unsigned long long)n, (long long)(f->faults.live_buffers - buffers),
+                 (long long)(f->faults.live_events - events), g_live - host);
+}
+
+/* Points of mha_attention_create. */
+static void test_attention_create(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    const int64_t buffers = f->faults.live_buffers, events = f->faults.live_events;
+    const long host = g_live;
+    mha_attention *att = NULL;
+    arm(f, 0);
+    assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+    const uint64_t points = f->faults.points;
+    mha_attention_destroy(att);
+    assert_true(points >= 6); /* queue, 4 kernels, weights buffer, uploads */
+    for (uint64_t n = 1; n <= points; ++n) {
+        arm(f, n);
+        att = NULL;
+        check_failed(f, ocl_case_attention(&f->c, f->ocl, &att), n, "attention_create");
+        assert_null(att);
+        expect_baseline(f, buffers, events, host, n, "attention_create");
+        arm(f, 0);
+        assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+        check_forward(f, att, "attention_create");
+        mha_attention_destroy(att);
+        expect_baseline(f, buffers, events, host, n, "attention_create");
+    }
+    print_message("attention creation: %llu fault points\n", (unsigned long long)points);
+}
+
+/* Points of a forward: the first one (which allocates scratch), and one in
+ * steady state. */
+static void test_forward(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    const int64_t buffers = f->faults.live_buffers, events = f->faults.live_events;
+    const long host = g_live;
+    for (int steady = 0; steady < 2; ++steady) {
+        mha_attention *att = NULL;
+        arm(f, 0);
+        assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+        if (steady)
+            check_forward(f, att, "warm-up");
+        arm(f, 0);
+        assert_int_equal(ocl_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), MHA_STATUS_OK);
+        const uint64_t points = f->faults.points;
+        mha_attention_destroy(att);
+        const char *what = steady ? "steady forward" : "first forward";
+        for (uint64_t n = 1; n <= points; ++n) {
+            arm(f, 0);
+            assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+            if (steady)
+                check_forward(f, att, "warm-up");
+            const long host_before = g_live;
+            arm(f, n);
+            check_failed(f, ocl_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), n, what);
+            if (g_live != host_before)
+                fail_msg("%s, point %llu: %ld host blocks leaked", what, (unsigned long long)n,
+                         g_live - host_before);
+            check_forward(f, att, what); /* same object, same context */
+            mha_attention_destroy(att);
+            expect_baseline(f, buffers, events, host, n, what);
+        }
+        print_message("%s: %llu fault points\n", what, (unsigned long long)points);
+    }
+}
+
+/* Points of a context's creation (program built from source: cache off). */
+static void test_context_create(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    mha_opencl_faults faults;
+    memset(&faults, 0, sizeof faults);
+    mha_opencl_fault_options o = {{sizeof o, MHA_OPENCL_EXT_FAULTS, NULL}, &faults};
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", "off", 1);
+    const long host = g_live;
+    mha_backend *b = NULL;
+    assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
+    const uint64_t points = faults.points;
+    mha_backend_close(b);
+    assert_int_equal(points, 3); /* clCreateContext, clCreateProgramWithSource, clBuildProgram */
+    for (uint64_t n = 1; n <= points; ++n) {
+        faults.points = 0;
+        faults.fail_at = n;
+        b = NULL;
+        mha_status st = mha_backend_open_with("opencl", &o.header, &b);
+        if (st == MHA_STATUS_OK || b != NULL)
+            fail_msg("context point %llu: open succeeded", (unsigned long long)n);
+        if (g_live != host)
+            fail_msg("context point %llu: %ld host blocks leaked", (unsigned long long)n,
+                     g_live - host);
+        f->walked++;
+        faults.fail_at = 0;
+        assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
+        mha_backend_close(b);
+    }
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+    print_message("context creation: %llu fault points\n", (unsigned long long)points);
+}
+
+int main(void)
+{
+    mha_allocator a = {sizeof a, t_malloc, t_calloc, t_realloc, t_free, NULL};
+    if (mha_set_allocator(&a) != MHA_STATUS_OK) {
+        fprintf(stderr, "mha_set_allocator: %s\n", mha_last_error());
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attention_create),
+        cmocka_unit_test(test_forward),
+        cmocka_unit_test(test_context_create),
+    };
+    return cmocka_run_group_tests_name("opencl_faults", tests, group_setup, group_teardown);
+}
