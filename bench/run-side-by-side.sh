@@ -22,6 +22,10 @@
 #                    ~/.cache/mha-bench and put first on LD_LIBRARY_PATH, for the
 #                    PyTorch process only); both (default): each, as two rows
 #   --no-torch       skip PyTorch
+#   --wait-idle S    before each plugin and each PyTorch run, wait up to S seconds
+#                    (default 600; 0: do not wait) until the CPUs are idle (under 15%
+#                    busy over 3 s), so that other jobs on a shared machine do not
+#                    skew the figures; the load seen is written to machine.md
 #
 # Same thread count everywhere: nproc (PyTorch's set_num_threads, OpenBLAS's
 # OPENBLAS_NUM_THREADS; PoCL uses every core). Needs python3 (/usr/bin/python3
@@ -35,6 +39,7 @@ PLUGINS=""
 REF_MAX=7
 TORCH_BLAS=both
 NO_TORCH=0
+WAIT_IDLE=600
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -51,12 +56,40 @@ while [ $# -gt 0 ]; do
         esac
         shift 2 ;;
     --no-torch) NO_TORCH=1; shift ;;
+    --wait-idle) WAIT_IDLE=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-side-by-side.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
 
 say() { echo "run-side-by-side: $*" >&2; }
+
+# busy_percent: CPU time not idle over the next 3 s, all CPUs, from /proc/stat.
+busy_percent() {
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat)
+    sleep 3
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat)
+    echo "$a $b" | awk '{ t = $3 - $1; i = $4 - $2; printf "%d", t > 0 ? 100 * (t - i) / t : 0 }'
+}
+
+# wait_idle WHAT: waits up to WAIT_IDLE seconds for idle CPUs; notes the result.
+wait_idle() {
+    [ "$WAIT_IDLE" -gt 0 ] || return 0
+    waited=0
+    busy=$(busy_percent)
+    while [ "$busy" -ge 15 ] && [ "$waited" -lt "$WAIT_IDLE" ]; do
+        [ "$waited" = 0 ] && say "$1: CPUs $busy% busy with other work; waiting for idle"
+        sleep 7
+        waited=$((waited + 10))
+        busy=$(busy_percent)
+    done
+    if [ "$busy" -ge 15 ]; then
+        echo "- $1: started with the CPUs $busy% busy with other work (waited ${waited} s)" >>"$OUT/load.md"
+        say "$1: starting anyway, CPUs $busy% busy"
+    else
+        echo "- $1: started with the CPUs idle ($busy% busy; waited ${waited} s)" >>"$OUT/load.md"
+    fi
+}
 
 if [ -z "$MHA" ]; then
     MHA=$root/build/bin/mha
@@ -71,7 +104,7 @@ command -v gnuplot >/dev/null 2>&1 || say "gnuplot is missing (apt-get install -
 OUT=${OUT:-$root/bench/results/$(date +%Y-%m-%d)}
 mkdir -p "$OUT"
 rm -f "$OUT"/mha-*.json "$OUT"/pytorch-*.json "$OUT/skipped.tsv" "$OUT/plot.dat" \
-    "$OUT/gflops.png" "$OUT/results.md"
+    "$OUT/gflops.png" "$OUT/results.md" "$OUT/load.md"
 : >"$OUT/skipped.tsv"
 THREADS=$(nproc)
 
@@ -131,6 +164,7 @@ suite_cases="4 128 128 0
 1 4096 4096 0
 8 1 2048 0"
 for p in $PLUGINS; do
+    wait_idle "$p"
     if [ "$p" = reference ] && [ -n "$REF_MAX" ]; then
         # one case at a time, skipping the large ones
         i=0
@@ -185,6 +219,7 @@ else
         fi
     fi
     run_torch() { # VARIANT [LD_LIBRARY_PATH]
+        wait_idle "pytorch ($1)"
         say "pytorch ($1)"
         LD_LIBRARY_PATH=${2:-${LD_LIBRARY_PATH:-}} OPENBLAS_NUM_THREADS=$THREADS \
             OMP_NUM_THREADS=$THREADS "$PY" "$root/bench/torch_mha.py" --threads "$THREADS" \
@@ -204,6 +239,7 @@ else
 fi
 {
     echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    [ -f "$OUT/load.md" ] && cat "$OUT/load.md"
     [ -n "$torch_note" ] && echo "- $torch_note"
     if [ -n "$REF_MAX" ]; then
         echo "- The reference plugin (double-precision oracle) ran only the cases of at most $REF_MAX GFLOP per call (--reference-all for all)."

@@ -260,8 +260,8 @@ int cmd_bench(int argc, char **argv)
             if (st == MHA_STATUS_UNSUPPORTED && o.suite != NULL) {
                 char desc[128];
                 bench_shape_describe(&shapes[c], desc, sizeof desc);
-                printf("%-10s %-34s skipped: %s\n", r->plugin[0] ? r->plugin : o.plugins[p],
-                       desc, err);
+                const char *label = r->plugin[0] ? r->plugin : spec ? spec : "(default)";
+                printf("%-10s %-34s skipped: %s\n", label, desc, err);
                 fflush(stdout);
                 continue;
             }

@@ -14,7 +14,8 @@
  *                     "softmax" of 0.5 ms (bench adds stages of one name):
  *                     gemm_ms = 1.375, softmax 1.0
  *
- * Device "nostages" keeps the counters but reports no stages.
+ * Device "nostages" keeps the counters but reports no stages; "noweights" is
+ * "steady" without the attention-weights output (need_weights unsupported).
  */
 #include <string.h>
 
@@ -25,7 +26,7 @@
 
 static const mha_host_services *host;
 
-typedef enum mode { MODE_STEADY, MODE_LEAKY, MODE_NOSTAGES } mode;
+typedef enum mode { MODE_STEADY, MODE_LEAKY, MODE_NOSTAGES, MODE_NOWEIGHTS } mode;
 
 typedef struct fixture_attention {
     mode mode;
@@ -73,6 +74,8 @@ static mha_status fx_context_create(const char *spec, void **out)
         *m = MODE_LEAKY;
     else if (strcmp(spec, "nostages") == 0)
         *m = MODE_NOSTAGES;
+    else if (strcmp(spec, "noweights") == 0)
+        *m = MODE_NOWEIGHTS;
     else {
         host->free(m);
         return host->set_error(MHA_STATUS_NOT_FOUND, "benchstub: no device '%s'", spec);
@@ -88,17 +91,16 @@ static void fx_context_destroy(void *context)
 
 static mha_status fx_capabilities(void *context, mha_capabilities *caps)
 {
-    (void)context;
     caps->dtypes = 1u << MHA_DTYPE_F32;
     caps->memory_kinds = 1u << MHA_MEMORY_HOST;
     caps->mask_kinds = MHA_MASK_ALL;
-    caps->need_weights = true;
+    caps->need_weights = *(const mode *)context != MODE_NOWEIGHTS;
     return MHA_STATUS_OK;
 }
 
 static mha_status fx_context_device_info(void *context, mha_device_info *info)
 {
-    static const char *const specs[] = {"steady", "leaky", "nostages"};
+    static const char *const specs[] = {"steady", "leaky", "nostages", "noweights"};
     fx_device_info(0, info);
     strcpy(info->spec, specs[*(const mode *)context]);
     return MHA_STATUS_OK;

@@ -9,7 +9,7 @@
 #           steady_allocations 0 / reps, peak bytes, device allocations,
 #           stages summed by name, gemm_ms; no stages -> null
 #   suite   --suite standard on benchstub twice: 14 records with the suite's
-#           shapes, automatic reps >= 3
+#           shapes, automatic reps >= 3; unsupported cases skipped, not fatal
 #   errors  usage errors exit 2, runtime errors exit 1, one "mha: " line on
 #           stderr, nothing on stdout, no JSON file left behind
 set -u
@@ -228,6 +228,19 @@ suite)
             echo "ok: 14 table rows"
         else
             fail "table: $(cat "$WORK/stdout")"
+        fi
+    fi
+    # a plugin without need_weights: those two cases are skipped, the others run
+    if run_ok "suite with unsupported cases" "$MHA" bench --suite standard \
+        --plugin benchstub:noweights --reps 1 --json "$J"; then
+        "$JQ" "$J" || fail "malformed JSON (noweights)"
+        n=$("$JQ" "$J" count)
+        [ "$n" = 5 ] && echo "ok: 5 records" || fail "$n records, want 5"
+        field "$J" 2 tgt_len 2048
+        if [ "$(grep -c 'skipped: .*weights' "$WORK/stdout")" = 2 ]; then
+            echo "ok: 2 cases skipped"
+        else
+            fail "skipped lines: $(cat "$WORK/stdout")"
         fi
     fi
     if run_ok "suite with --reps" "$MHA" bench --suite standard --plugin benchstub --reps 2 \
