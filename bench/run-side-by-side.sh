@@ -69,7 +69,7 @@ busy_percent() {
     a=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat)
     sleep 3
     b=$(awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat)
-    echo "$a $b" | awk '{ t = $3 - $1; i = $4 - $2; printf "%d", t > 0 ? 100 * (t - i) / t : 0 }'
+    echo "$a $b" | awk '{ t = $3 - $1; i = $4 - $2; printf "%d", (t > 0 ? 100 * (t - i) / t : 0) }'
 }
 
 # wait_idle WHAT: waits up to WAIT_IDLE seconds for idle CPUs; notes the result.
