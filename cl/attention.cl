@@ -7,7 +7,8 @@
  *                      the projection bias and writing the bias_kv / zero_attn rows
  *   mha_softmax        one work-group per score row: scale, masks, causal,
  *                      stable softmax, fully-masked rows -> 0, a NaN score
- *                      makes its row NaN, dropout
+ *                      makes its row NaN, dropout (GPUs)
+ *   mha_softmax_rows   the same, one work-item per row in float8 vectors (CPUs)
  *   mha_average_heads  (N, H, L, S') -> (N, L, S') mean over heads
  *   mha_output         output rows (l, n) -> the caller's layout, adding out_proj.bias
  */
@@ -187,6 +188,132 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
         if (dropout)
             w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
         s[j] = w;
+    }
+}
+
+/*
+ * mha_softmax_rows: the same as mha_softmax, one work-item per row, for CPU
+ * devices (PoCL): a work-group reduction costs log2(local size) passes over
+ * the group per barrier there, more than the row itself. Rows are walked in
+ * float8 vectors (masks too), then the remainder one by one; the arithmetic is
+ * that of mha_softmax, element by element.
+ */
+#define VW 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#define convert_intv convert_int8
+
+static float8 nan_maxv(float8 a, float8 b)
+{
+    float8 r = fmax(a, b);
+    r = select(r, b, isnan(b));
+    return select(r, a, isnan(a));
+}
+
+static float4 nan_maxv4(float4 a, float4 b)
+{
+    float4 r = fmax(a, b);
+    r = select(r, b, isnan(b));
+    return select(r, a, isnan(a));
+}
+
+__kernel void mha_softmax_rows(__global float *scores, int H, int L, int S, int Sp, float scale,
+                               __global const uchar *attn_mask, ulong attn_off, int attn_kind,
+                               int attn_3d, __global const uchar *kpm, ulong kpm_off,
+                               int kpm_kind, int causal,
+                               int dropout, float p, float keep_scale, ulong seed, int rows)
+{
+    ulong row = get_global_id(0);
+    if (row >= (ulong)rows)
+        return;
+    int l = (int)(row % L);
+    ulong b = row / L;
+    ulong n = b / H;
+    __global float *s = scores + row * Sp;
+    __global const uchar *am = attn_mask + attn_off + (attn_3d ? b * L * S : 0) + (ulong)l * S;
+    __global const float *amf = (__global const float *)(attn_mask + attn_off) +
+                                (attn_3d ? b * L * S : 0) + (ulong)l * S;
+    __global const uchar *km = kpm + kpm_off + n * S;
+    __global const float *kmf = (__global const float *)(kpm + kpm_off) + n * S;
+    /* columns j > limit are masked by causality (j < S only) */
+    int limit = causal == CAUSAL_TOP_LEFT ? l : causal == CAUSAL_BOTTOM_RIGHT ? l + (S - L) : S;
+    const intv lane = (intv)(0, 1, 2, 3, 4, 5, 6, 7);
+
+    floatv mv = (floatv)(-INFINITY);
+    int j = 0;
+    for (; j + VW <= S; j += VW) {
+        floatv x = vloadv(0, s + j) * scale;
+        if (attn_kind == MASK_BOOL)
+            x = select(x, (floatv)(-INFINITY), convert_intv(vload8(0, am + j)) != 0);
+        else if (attn_kind == MASK_FLOAT)
+            x += vloadv(0, amf + j);
+        if (kpm_kind == MASK_BOOL)
+            x = select(x, (floatv)(-INFINITY), convert_intv(vload8(0, km + j)) != 0);
+        else if (kpm_kind == MASK_FLOAT)
+            x += vloadv(0, kmf + j);
+        if (causal)
+            x = select(x, (floatv)(-INFINITY), lane + j > limit);
+        vstorev(x, 0, s + j);
+        mv = nan_maxv(mv, x);
+    }
+    float4 m4 = nan_maxv4(mv.lo, mv.hi);
+    float m = nan_max(nan_max(m4.s0, m4.s1), nan_max(m4.s2, m4.s3));
+    for (; j < Sp; ++j) {
+        float x = s[j] * scale;
+        if (j < S) {
+            if (attn_kind == MASK_BOOL) {
+                if (am[j])
+                    x = -INFINITY;
+            } else if (attn_kind == MASK_FLOAT) {
+                x += amf[j];
+            }
+            if (kpm_kind == MASK_BOOL) {
+                if (km[j])
+                    x = -INFINITY;
+            } else if (kpm_kind == MASK_FLOAT) {
+                x += kmf[j];
+            }
+            if (causal && j > limit)
+                x = -INFINITY;
+        }
+        s[j] = x;
+        m = nan_max(m, x);
+    }
+
+    if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
+        for (j = 0; j + VW <= Sp; j += VW)
+            vstorev((floatv)(0.0f), 0, s + j);
+        for (; j < Sp; ++j)
+            s[j] = 0.0f;
+        return;
+    }
+
+    floatv sv = (floatv)(0.0f);
+    for (j = 0; j + VW <= Sp; j += VW) {
+        floatv e = exp(vloadv(0, s + j) - m);
+        vstorev(e, 0, s + j);
+        sv += e;
+    }
+    float4 s4 = sv.lo + sv.hi;
+    float sum = (s4.s0 + s4.s1) + (s4.s2 + s4.s3);
+    for (; j < Sp; ++j) {
+        float e = exp(s[j] - m);
+        s[j] = e;
+        sum += e;
+    }
+
+    if (!dropout) {
+        for (j = 0; j + VW <= Sp; j += VW)
+            vstorev(vloadv(0, s + j) / sum, 0, s + j);
+        for (; j < Sp; ++j)
+            s[j] = s[j] / sum;
+        return;
+    }
+    for (j = 0; j < Sp; ++j) {
+        float w = s[j] / sum;
+        s[j] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
     }
 }
 

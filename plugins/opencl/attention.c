@@ -1,7 +1,12 @@
 /* attention.c - attention objects: own queue and kernels, weights uploaded once. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* Developer variable: "rows" or "group" forces that softmax kernel (tests run
+ * both on any device); otherwise CPUs get rows, other devices group. */
+#define OCL_SOFTMAX_ENV "MHA_OPENCL_SOFTMAX"
 
 #define OCL_SOFTMAX_WG_CAP 256
 
@@ -141,11 +146,21 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     }
     if ((st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_softmax_rows", &att->k_softmax_rows)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_average_heads", &att->k_average)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK)
         goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
+    {
+        const char *force = getenv(OCL_SOFTMAX_ENV);
+        if (force && strcmp(force, "rows") == 0)
+            att->softmax_rows = true;
+        else if (force && strcmp(force, "group") == 0)
+            att->softmax_rows = false;
+        else
+            att->softmax_rows = (ctx->device->type & CL_DEVICE_TYPE_CPU) != 0;
+    }
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
     *attention = att;
@@ -173,7 +188,8 @@ void ocl_attention_destroy(void *attention)
                              &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
-    cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_average, att->k_output};
+    cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_softmax_rows, att->k_average,
+                           att->k_output};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

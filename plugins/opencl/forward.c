@@ -505,8 +505,9 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
 
     /* 5. softmax with masks and dropout */
     {
-        size_t local = softmax_local_size(att, pr->src_len_total);
-        ocl_args a = {att->k_softmax, "mha_softmax", 0, CL_SUCCESS};
+        size_t local = att->softmax_rows ? 0 : softmax_local_size(att, pr->src_len_total);
+        ocl_args a = {att->softmax_rows ? att->k_softmax_rows : att->k_softmax,
+                      att->softmax_rows ? "mha_softmax_rows" : "mha_softmax", 0, CL_SUCCESS};
         arg_mem(&a, att->scores.mem);
         arg_int(&a, pr->num_heads);
         arg_int(&a, pr->tgt_len);
@@ -525,8 +526,11 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_float(&a, pr->dropout);
         arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
         arg_ulong(&a, args->dropout_seed);
-        arg(&a, local * sizeof(cl_float), NULL);
-        if ((st = launch(att, &a, B * L * local, local)) != MHA_STATUS_OK ||
+        if (att->softmax_rows)
+            arg_int(&a, (int64_t)(B * L));
+        else
+            arg(&a, local * sizeof(cl_float), NULL);
+        if ((st = launch(att, &a, att->softmax_rows ? B * L : B * L * local, local)) != MHA_STATUS_OK ||
             (st = mark(att, "softmax", false)) != MHA_STATUS_OK)
             goto done;
     }

@@ -146,8 +146,9 @@ typedef struct ocl_attention {
      * it runs on another queue); NULL before the first call. */
     cl_event last_event;
     cl_command_queue last_queue;
-    cl_kernel k_split, k_softmax, k_average, k_output; /* own instances (clSetKernelArg) */
+    cl_kernel k_split, k_softmax, k_softmax_rows, k_average, k_output; /* own instances */
     size_t softmax_wg_max;
+    bool softmax_rows; /* mha_softmax_rows (a work-item per row: CPUs), else mha_softmax */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;

@@ -378,6 +378,45 @@ static void test_edges(void **state)
     ocl_case_free(&c);
 }
 
+/* Both softmax kernels (MHA_OPENCL_SOFTMAX: the one-row-per-work-item float8
+ * kernel CPUs get, the work-group one GPUs get) on rows long enough for the
+ * vector loops and their remainders: every mask kind, causal both ways,
+ * bias_kv / zero_attn columns, dropout. */
+static void test_softmax_kernels(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    static const char *kernels[] = {"rows", "group"};
+    const char *old = getenv("MHA_OPENCL_SOFTMAX");
+    char *saved = old ? strdup(old) : NULL;
+    for (int k = 0; k < 2; ++k) {
+        setenv("MHA_OPENCL_SOFTMAX", kernels[k], 1);
+        for (uint32_t id = 0; id < 24; ++id) {
+            ocl_case r, c;
+            ocl_case_random(&r, 5000u + id);
+            c = r;
+            r.attn_mask_data = r.kpm_data = NULL; /* c owns nothing yet: refill below */
+            c.L = 1 + (int64_t)((id * 7u) % 23u);
+            c.S = c.self_attention ? c.L : 8 + (int64_t)((id * 13u) % 41u);
+            c.attn_mask = (ocl_test_mask)(id % 3u);
+            c.kpm = (ocl_test_mask)((id / 3u) % 3u);
+            c.causal = (mha_causal)((id / 9u) % 3u);
+            c.w_in = c.w_q = c.w_k = c.w_v = c.b_in = c.w_o = c.b_o = c.bias_k = c.bias_v = NULL;
+            c.query = c.key = c.value = NULL;
+            c.attn_mask_data = c.kpm_data = NULL;
+            ocl_case_free(&r);
+            ocl_case_fill(&c, 5000u + id);
+            check_case(f, &c, 5000u + id);
+            ocl_case_free(&c);
+        }
+    }
+    if (saved)
+        setenv("MHA_OPENCL_SOFTMAX", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_SOFTMAX");
+    free(saved);
+}
+
 /* A row whose only unmasked score is NaN is NaN, as in the reference (and
  * PyTorch), not a fully masked row of zeros. Two ways to get there: a NaN in a
  * float attn_mask with -inf elsewhere in the row, and a NaN query with a bool
@@ -664,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_build_failure),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_softmax_kernels),
         cmocka_unit_test(test_nan_only_unmasked),
         cmocka_unit_test(test_dropout_mask),
         cmocka_unit_test(test_steady_state_allocations),
