@@ -72,6 +72,13 @@ busy_percent() {
     echo "$a $b" | awk '{ t = $3 - $1; i = $4 - $2; printf "%d", (t > 0 ? 100 * (t - i) / t : 0) }'
 }
 
+# note_after WHAT: notes how busy the CPUs are right after a section (other jobs
+# that started during it show up here).
+note_after() {
+    echo "- $1: finished; right after, the CPUs were $(busy_percent)% busy with other work" \
+        >>"$OUT/load.md"
+}
+
 # wait_idle WHAT: waits up to WAIT_IDLE seconds for idle CPUs; notes the result.
 wait_idle() {
     [ "$WAIT_IDLE" -gt 0 ] || return 0
@@ -190,6 +197,7 @@ for p in $PLUGINS; do
         say "$p: mha bench --suite standard"
         "$MHA" bench --suite standard --plugin "$p" --json "$OUT/mha-$p.json"
     fi
+    note_after "$p"
 done
 
 # ---- PyTorch ----
@@ -224,6 +232,7 @@ else
         LD_LIBRARY_PATH=${2:-${LD_LIBRARY_PATH:-}} OPENBLAS_NUM_THREADS=$THREADS \
             OMP_NUM_THREADS=$THREADS "$PY" "$root/bench/torch_mha.py" --threads "$THREADS" \
             --layout best --json "$OUT/pytorch-$1.json"
+        note_after "pytorch ($1)"
         LD_LIBRARY_PATH=${2:-${LD_LIBRARY_PATH:-}} OPENBLAS_NUM_THREADS=$THREADS \
             OMP_NUM_THREADS=$THREADS "$PY" "$root/bench/torch_mha.py" --threads "$THREADS" \
             --describe "$1" >>"$OUT/machine.md"
