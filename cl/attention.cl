@@ -30,6 +30,7 @@ int mha_dropout_keep(ulong seed, ulong idx, float p);
  *   t <  S: src[src_off + (t*step_t + n*step_n)*src_ld + h*D + d] (+ bias[bias_off + h*D + d])
  *   t == S and has_extra: extra[extra_off + h*D + d]   (add_bias_kv row)
  *   otherwise 0                                         (add_zero_attn row)
+ * One work-item per (n, h, t) row of D values, in float4 vectors.
  */
 __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong src_ld,
                               ulong step_t, ulong step_n,
@@ -38,27 +39,37 @@ __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong sr
                               __global float *dst, int N, int H, int T, int S, int D)
 {
     ulong gid = get_global_id(0);
-    ulong total = (ulong)N * H * T * D;
-    if (gid >= total)
+    if (gid >= (ulong)N * H * T)
         return;
-    int d = (int)(gid % D);
-    ulong r = gid / D;
-    int t = (int)(r % T);
-    r /= T;
+    int t = (int)(gid % T);
+    ulong r = gid / T;
     int h = (int)(r % H);
     int n = (int)(r / H);
-    ulong col = (ulong)h * D + d;
-    float v;
+    __global float *out = dst + gid * D;
+    ulong col = (ulong)h * D;
+    int d = 0;
     if (t < S) {
-        v = src[src_off + ((ulong)t * step_t + (ulong)n * step_n) * src_ld + col];
-        if (has_bias)
-            v += bias[bias_off + col];
+        __global const float *in = src + src_off + ((ulong)t * step_t + (ulong)n * step_n) * src_ld + col;
+        if (has_bias) {
+            __global const float *bi = bias + bias_off + col;
+            for (; d + 4 <= D; d += 4)
+                vstore4(vload4(0, in + d) + vload4(0, bi + d), 0, out + d);
+            for (; d < D; ++d)
+                out[d] = in[d] + bi[d];
+        } else {
+            for (; d + 4 <= D; d += 4)
+                vstore4(vload4(0, in + d), 0, out + d);
+            for (; d < D; ++d)
+                out[d] = in[d];
+        }
     } else if (t == S && has_extra) {
-        v = extra[extra_off + col];
+        __global const float *ex = extra + extra_off + col;
+        for (; d < D; ++d)
+            out[d] = ex[d];
     } else {
-        v = 0.0f;
+        for (; d < D; ++d)
+            out[d] = 0.0f;
     }
-    dst[gid] = v;
 }
 
 /* max that propagates NaN (fmax drops it): a row whose only unmasked score

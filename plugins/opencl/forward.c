@@ -308,7 +308,7 @@ static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t 
     arg_int(&a, total_rows);
     arg_int(&a, src_rows);
     arg_int(&a, D);
-    return launch(att, &a, bytes / sizeof(float), 0);
+    return launch(att, &a, (size_t)(N * H * total_rows), 0);
 }
 
 static size_t softmax_local_size(const ocl_attention *att, int64_t sp)
