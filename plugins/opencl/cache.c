@@ -59,7 +59,7 @@ static bool make_dirs(char *path)
     return mkdir(path, 0755) == 0 || errno == EEXIST;
 }
 
-bool ocl_cache_path(uint64_t key, char *path, size_t cap)
+bool ocl_cache_file(const char *name, char *path, size_t cap)
 {
     const char *dir = getenv("MHA_OPENCL_CACHE_DIR");
     char base[CACHE_PATH_MAX];
@@ -81,8 +81,15 @@ bool ocl_cache_path(uint64_t key, char *path, size_t cap)
         ocl_host->trace("opencl: cache: cannot create %s: %s", base, strerror(errno));
         return false;
     }
-    n = snprintf(path, cap, "%s/opencl-%016llx.bin", base, (unsigned long long)key);
+    n = snprintf(path, cap, "%s/%s", base, name);
     return n > 0 && (size_t)n < cap;
+}
+
+bool ocl_cache_path(uint64_t key, char *path, size_t cap)
+{
+    char name[64];
+    snprintf(name, sizeof name, "opencl-%016llx.bin", (unsigned long long)key);
+    return ocl_cache_file(name, path, cap);
 }
 
 void *ocl_cache_load(const char *path, uint64_t key, size_t *size)

@@ -187,6 +187,9 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
     status = ocl_program_build(ctx, &ctx->program);
     if (status != MHA_STATUS_OK)
         goto done;
+    status = ocl_tuning_apply(ctx->device);
+    if (status != MHA_STATUS_OK)
+        goto done;
     ocl_host->trace("opencl: context on %s (%s)%s", ctx->device->info.spec,
                     ctx->device->info.name, user ? ", the caller's" : "");
     *context = ctx;

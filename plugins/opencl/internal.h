@@ -7,6 +7,7 @@
  *   platform.c   platform and device enumeration, device specs, device_info
  *   program.c    building the embedded kernels (cl/philox.cl, cl/attention.cl), build log on failure
  *   cache.c      on-disk cache of program binaries
+ *   tuning.c     CLBlast tuning parameters from a file (bench/tune-clblast.sh)
  *   context.c    contexts (one device, one program) and their capabilities
  *   buffer.c     growable device buffers and the allocation counter
  *   attention.c  attention objects: queue, kernels, weights uploaded once
@@ -77,10 +78,23 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out);
 uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size); /* FNV-1a 64 */
 /* The cache file for `key`; false when the cache is off or unusable. */
 bool ocl_cache_path(uint64_t key, char *path, size_t cap);
+/* The path of the file `name` in the cache directory (created); false when
+ * the cache is off or unusable. */
+bool ocl_cache_file(const char *name, char *path, size_t cap);
 /* The payload of a valid entry (host->free it), or NULL. */
 void *ocl_cache_load(const char *path, uint64_t key, size_t *size);
 /* Writes an entry atomically (temporary file + rename); failures are traced. */
 void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t size);
+
+/* ---- tuning.c ------------------------------------------------------------ */
+/* Applies the CLBlast parameters of $MHA_OPENCL_TUNING_FILE, else of the
+ * device's file in the cache directory, when there is one. A problem with the
+ * cache directory's file is traced; with an explicitly named one it is an
+ * error (INVALID_VALUE, or IO_ERROR when it cannot be read). */
+mha_status ocl_tuning_apply(const ocl_device *dev);
+/* The file name of a device's tuning file in the cache directory:
+ * clblast-<name>-<driver>.txt, characters outside [A-Za-z0-9._-] as '_'. */
+void ocl_tuning_file_name(const ocl_device *dev, char *name, size_t cap);
 
 /* ---- context.c ----------------------------------------------------------- */
 struct ocl_context {

@@ -1,0 +1,209 @@
+/*
+ * test_tuning.c - CLBlast tuning files (MHA_OPENCL_TUNING_FILE, see
+ * plugins/opencl/tuning.c): a valid file for this device is applied and the
+ * results still match the reference; a file for another device is skipped; a
+ * missing, malformed or CLBlast-refused file named explicitly fails context
+ * creation with IO_ERROR, FORMAT_ERROR or INVALID_VALUE. Its own binary: the
+ * overrides last for the process.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mha/mha.h"
+#include "ocl_case.h"
+
+static char g_name[512], g_driver[512];
+static char g_path[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    mha_device_info info = {.struct_size = sizeof info};
+    if (mha_plugin_device_count("opencl", &count) != MHA_STATUS_OK || count == 0)
+        return 0;
+    if (mha_plugin_device_info("opencl", 0, &info) != MHA_STATUS_OK)
+        return -1;
+    snprintf(g_name, sizeof g_name, "%s", info.name);
+    snprintf(g_driver, sizeof g_driver, "%s", info.driver);
+    snprintf(g_path, sizeof g_path, "test_tuning_%ld.txt", (long)getpid());
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove(g_path);
+    unsetenv("MHA_OPENCL_TUNING_FILE");
+    return 0;
+}
+
+#define NEED_DEVICE()                                          \
+    do {                                                       \
+        if (g_name[0] == '\0') {                               \
+            print_message("no OpenCL device: skipped\n");      \
+            skip();                                            \
+        }                                                      \
+    } while (0)
+
+static void write_file(const char *device, const char *driver, const char *body)
+{
+    FILE *f = fopen(g_path, "w");
+    assert_non_null(f);
+    fprintf(f, "# test\ndevice %s\ndriver %s\n%s", device, driver, body);
+    fclose(f);
+    setenv("MHA_OPENCL_TUNING_FILE", g_path, 1);
+}
+
+static mha_status open_opencl(mha_backend **b)
+{
+    *b = NULL;
+    return mha_backend_open("opencl", b);
+}
+
+/* A tuned context (Xgemm with 32x32 tiles, every GEMM indirect) matches the reference. */
+static void test_applied(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    write_file(g_name, g_driver,
+               "kernel Xgemm GEMMK=0 KREG=1 KWG=16 KWI=2 MDIMA=8 MDIMC=8 MWG=32 NDIMB=8 "
+               "NDIMC=8 NWG=32 SA=0 SB=0 STRM=0 STRN=0 VWM=2 VWN=2\n"
+               "kernel GemmRoutine XGEMM_MIN_INDIRECT_SIZE=1\n");
+    mha_backend *ocl = NULL, *ref = NULL;
+    assert_int_equal(open_opencl(&ocl), MHA_STATUS_OK);
+    assert_int_equal(mha_backend_open("reference", &ref), MHA_STATUS_OK);
+    for (uint32_t id = 1; id <= 6; ++id) {
+        ocl_case c;
+        ocl_case_random(&c, 7000u + id);
+        float *o = calloc(c.out_count, sizeof(float)), *r = calloc(c.out_count, sizeof(float));
+        float *wo = calloc(c.weights_count + 1, sizeof(float));
+        float *wr = calloc(c.weights_count + 1, sizeof(float));
+        assert_int_equal(ocl_case_run(&c, ocl, NULL, o, wo, NULL), MHA_STATUS_OK);
+        assert_int_equal(ocl_case_run(&c, ref, NULL, r, wr, NULL), MHA_STATUS_OK);
+        assert_true(ocl_compare(o, r, c.out_count, 1e-4f, 1e-3f) < 0);
+        assert_true(ocl_compare(wo, wr, c.weights_count, 1e-4f, 1e-3f) < 0);
+        free(o), free(r), free(wo), free(wr);
+        ocl_case_free(&c);
+    }
+    mha_backend_close(ocl);
+    mha_backend_close(ref);
+}
+
+static void test_other_device_skipped(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    write_file("some other device", g_driver, "kernel Xgemm NOT=1\n");
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_backend_close(b);
+}
+
+static void test_off(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    setenv("MHA_OPENCL_TUNING_FILE", "off", 1);
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_backend_close(b);
+}
+
+static void expect_failure(mha_status want, const char *needle)
+{
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), want);
+    assert_null(b);
+    if (!strstr(mha_last_error(), needle))
+        fail_msg("message lacks \"%s\": %s", needle, mha_last_error());
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    setenv("MHA_OPENCL_TUNING_FILE", "/nonexistent/tuning.txt", 1);
+    expect_failure(MHA_STATUS_IO_ERROR, "/nonexistent/tuning.txt");
+    write_file(g_name, g_driver, "kernel Xgemm KWG=abc\n");
+    expect_failure(MHA_STATUS_FORMAT_ERROR, "line 4");
+    write_file(g_name, g_driver, "colour blue\n");
+    expect_failure(MHA_STATUS_FORMAT_ERROR, "line 4");
+    write_file(g_name, g_driver, "kernel Xgemm KWG=16\n"); /* too few parameters */
+    expect_failure(MHA_STATUS_INVALID_VALUE, "CLBlastOverrideParameters(Xgemm");
+    /* usable again afterwards */
+    setenv("MHA_OPENCL_TUNING_FILE", "off", 1);
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_backend_close(b);
+}
+
+static int g_traced;
+static void on_log(const char *message, void *user)
+{
+    (void)user;
+    if (strstr(message, "tuning:") && strstr(message, "clblast-") &&
+        strstr(message, "CLBlastOverrideParameters"))
+        g_traced++;
+}
+
+/* Without MHA_OPENCL_TUNING_FILE the cache directory's file for the device is
+ * read; trouble with it is traced, not an error. */
+static void test_cache_dir_file(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    char dir[300], file[1400], cmd[1800];
+    snprintf(dir, sizeof dir, "test_tuning_cache_%ld", (long)getpid());
+    snprintf(file, sizeof file, "%s/clblast-%s-%s.txt", dir, g_name, g_driver);
+    for (char *p = file + strlen(dir) + 9; *p; ++p) /* the plugin's file name */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_'))
+            *p = '_';
+    memcpy(file + strlen(file) - 4, ".txt", 4);
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+    unsetenv("MHA_OPENCL_TUNING_FILE");
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK); /* creates the directory */
+    mha_backend_close(b);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "device %s\ndriver %s\nkernel Xgemm KWG=16\n", g_name, g_driver);
+    fclose(f);
+    g_traced = 0;
+    mha_set_log_callback(on_log, NULL);
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_set_log_callback(NULL, NULL);
+    mha_backend_close(b);
+    assert_int_equal(g_traced, 1);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_other_device_skipped),
+        cmocka_unit_test(test_off),
+        cmocka_unit_test(test_cache_dir_file),
+        cmocka_unit_test(test_applied),
+    };
+    return cmocka_run_group_tests_name("opencl_tuning", tests, setup, teardown);
+}
