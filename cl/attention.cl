@@ -114,6 +114,8 @@ static float group_sum(__local float *red, float x)
  * scores: (N*H, L, Sp) raw q.k products, replaced by the attention weights.
  * One work-group per row (b, l), b = n*H + h. Columns j >= S (bias_kv,
  * zero_attn) are never masked. attn_mask: (L, S) or (N*H, L, S) when attn_3d;
+ * masks add (a bool or causal mask adds -inf, so a NaN score or a NaN in a
+ * float mask stays NaN, as in PyTorch and the reference plugin);
  * key_padding_mask: (N, S). A bool mask is one byte per element. The masks
  * start attn_off / kpm_off bytes into their buffers (a multiple of 4 for
  * float masks).
@@ -148,7 +150,7 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
                 ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
                 if (attn_kind == MASK_BOOL) {
                     if (attn_mask[attn_off + mi])
-                        x = -INFINITY;
+                        x -= INFINITY;
                 } else {
                     x += ((__global const float *)(attn_mask + attn_off))[mi];
                 }
@@ -157,15 +159,15 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
                 ulong ki = n * S + j;
                 if (kpm_kind == MASK_BOOL) {
                     if (kpm[kpm_off + ki])
-                        x = -INFINITY;
+                        x -= INFINITY;
                 } else {
                     x += ((__global const float *)(kpm + kpm_off))[ki];
                 }
             }
             if (causal == CAUSAL_TOP_LEFT && j > l)
-                x = -INFINITY;
+                x -= INFINITY;
             else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
-                x = -INFINITY;
+                x -= INFINITY;
         }
         s[j] = x;
         m = nan_max(m, x);
@@ -257,15 +259,15 @@ __kernel void mha_softmax_rows(__global float *scores, int H, int L, int S, int 
     for (; j + VW <= S; j += VW) {
         floatv x = vloadv(0, s + j) * scale;
         if (attn_kind == MASK_BOOL)
-            x = select(x, (floatv)(-INFINITY), convert_intv(vload8(0, am + j)) != 0);
+            x = select(x, x - (floatv)(INFINITY), convert_intv(vload8(0, am + j)) != 0);
         else if (attn_kind == MASK_FLOAT)
             x += vloadv(0, amf + j);
         if (kpm_kind == MASK_BOOL)
-            x = select(x, (floatv)(-INFINITY), convert_intv(vload8(0, km + j)) != 0);
+            x = select(x, x - (floatv)(INFINITY), convert_intv(vload8(0, km + j)) != 0);
         else if (kpm_kind == MASK_FLOAT)
             x += vloadv(0, kmf + j);
         if (causal)
-            x = select(x, (floatv)(-INFINITY), lane + j > limit);
+            x = select(x, x - (floatv)(INFINITY), lane + j > limit);
         vstorev(x, 0, s + j);
         mv = nan_maxv(mv, x);
     }
@@ -276,18 +278,18 @@ __kernel void mha_softmax_rows(__global float *scores, int H, int L, int S, int 
         if (j < S) {
             if (attn_kind == MASK_BOOL) {
                 if (am[j])
-                    x = -INFINITY;
+                    x -= INFINITY;
             } else if (attn_kind == MASK_FLOAT) {
                 x += amf[j];
             }
             if (kpm_kind == MASK_BOOL) {
                 if (km[j])
-                    x = -INFINITY;
+                    x -= INFINITY;
             } else if (kpm_kind == MASK_FLOAT) {
                 x += kmf[j];
             }
             if (causal && j > limit)
-                x = -INFINITY;
+                x -= INFINITY;
         }
         s[j] = x;
         m = nan_max(m, x);
