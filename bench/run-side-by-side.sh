@@ -7,7 +7,9 @@
 #            [--reference-max-gflop X | --reference-all] [--torch-blas WHICH]
 #            [--no-torch]
 #
-#   --mha PATH       the mha command (default: build/bin/mha, built if missing)
+#   --mha PATH       a prebuilt mha command (default: build/bin/mha, built now from
+#                    the working tree); results.md gives its build time and its
+#                    plugins', to compare with the commit times
 #   --out DIR        where to write (default: bench/results/<YYYY-MM-DD>)
 #   --plugins "A B"  these plugins only (default: every plugin with a device)
 #   --reference-max-gflop X
@@ -99,12 +101,11 @@ wait_idle() {
 }
 
 if [ -z "$MHA" ]; then
+    # Always (re)build, so that the figures are those of the tree named below.
     MHA=$root/build/bin/mha
-    if [ ! -x "$MHA" ]; then
-        say "building $root/build"
-        cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-        cmake --build "$root/build" -j "$(nproc)" >/dev/null
-    fi
+    say "building $root/build"
+    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$root/build" -j "$(nproc)" >/dev/null
 fi
 [ -x "$MHA" ] || { say "no mha command at $MHA"; exit 1; }
 command -v gnuplot >/dev/null 2>&1 || say "gnuplot is missing (apt-get install -y gnuplot-nox): no plot"
@@ -139,6 +140,9 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
     echo
     echo "- mha: commit $commit, $("$MHA" --version)"
     [ -n "$dirty" ] && echo "- uncommitted changes in the working tree at the time: $dirty"
+    echo "- built: $MHA at $(date -r "$MHA" '+%Y-%m-%d %H:%M:%S'); plugins: $(for f in "$(dirname "$MHA")"/../lib/mha/plugins/libmha_plugin_*.so; do
+        [ -e "$f" ] && printf '%s %s; ' "$(basename "$f")" "$(date -r "$f" '+%H:%M:%S')"; done)"
+    echo "  (a prebuilt --mha may predate the commit above: compare with \`git log --date=iso\`)"
     lscpu | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print "- CPU: " $2 }
                      /^CPU\(s\)/ { gsub(/^ +/, "", $2); print "- logical CPUs: " $2 }
                      /^Core\(s\) per socket/ { gsub(/^ +/, "", $2); print "- cores per socket: " $2 }
