@@ -18,6 +18,10 @@
  * CLBlastOverrideParameters requires. The overrides are for single precision
  * and last for the process (CLBlast keeps them per device).
  *
+ * Where no such file is in the cache directory, the plugin looks in the
+ * tuning folder shipped beside it (<plugin dir>/opencl-tuning/, installed
+ * from plugins/opencl/tuning/), which holds the files of devices we tuned.
+ *
  * The file's device and driver lines must match the device: a file for another
  * device or driver is not applied (traced; other devices of the process may
  * use it). Any other trouble with the cache directory's file is traced
@@ -25,6 +29,8 @@
  * MHA_OPENCL_TUNING_FILE (unreadable, malformed, refused by CLBlast) it is an
  * error.
  */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +196,33 @@ static mha_status trouble(bool explicit_file, mha_status st, const char *path, c
     return MHA_STATUS_OK;
 }
 
+/* <directory of this plugin>/opencl-tuning/<name> into path; false if the
+ * plugin's own path is unknown or too long. */
+static bool shipped_tuning_file(const char *name, char *path, size_t cap)
+{
+    static const char anchor = 0;
+    Dl_info info;
+    const void *address = &anchor;
+    void *pointer;
+    memcpy(&pointer, &address, sizeof pointer);
+    if (!dladdr(pointer, &info) || !info.dli_fname)
+        return false;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash)
+        return false;
+    int written = snprintf(path, cap, "%.*s/opencl-tuning/%s", (int)(slash - info.dli_fname),
+                           info.dli_fname, name);
+    return written > 0 && (size_t)written < cap;
+}
+
+static bool readable(const char *path)
+{
+    FILE *probe = fopen(path, "r");
+    if (probe)
+        fclose(probe);
+    return probe != NULL;
+}
+
 mha_status ocl_tuning_apply(const ocl_device *dev)
 {
     char path[4200];
@@ -202,12 +235,10 @@ mha_status ocl_tuning_apply(const ocl_device *dev)
     } else {
         char name[600];
         ocl_tuning_file_name(dev, name, sizeof name);
-        if (!ocl_cache_file(name, path, sizeof path))
-            return MHA_STATUS_OK;
-        FILE *probe = fopen(path, "r");
-        if (!probe)
+        /* the user's own tuning first, then the one shipped with mha */
+        if (!(ocl_cache_file(name, path, sizeof path) && readable(path)) &&
+            !(shipped_tuning_file(name, path, sizeof path) && readable(path)))
             return MHA_STATUS_OK; /* not tuned: the usual case */
-        fclose(probe);
     }
 
     tuning_file *t = ocl_host->calloc(1, sizeof *t);

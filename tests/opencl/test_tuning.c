@@ -196,6 +196,69 @@ static void test_cache_dir_file(void **state)
     free(saved);
 }
 
+static int g_shipped;
+static void on_shipped_log(const char *message, void *user)
+{
+    (void)user;
+    if (strstr(message, "tuning: applied") && strstr(message, "/opencl-tuning/clblast-"))
+        g_shipped++;
+}
+
+/* With no file in the cache directory, the file shipped beside the plugin for
+ * this device (plugins/opencl/tuning/) is applied. Skipped on devices we have
+ * shipped no tuning for. */
+static void test_shipped_file(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    size_t count = 0;
+    const char *plugin_path = NULL;
+    assert_int_equal(mha_plugin_count(&count), MHA_STATUS_OK);
+    for (size_t i = 0; i < count; ++i) {
+        mha_plugin_info info = {.struct_size = sizeof info};
+        assert_int_equal(mha_plugin_get_info(i, &info), MHA_STATUS_OK);
+        if (strcmp(info.name, "opencl") == 0)
+            plugin_path = info.path;
+    }
+    assert_non_null(plugin_path);
+    char shipped[2048];
+    int dir_length = (int)(strrchr(plugin_path, '/') - plugin_path);
+    snprintf(shipped, sizeof shipped, "%.*s/opencl-tuning/clblast-%s-%s.txt", dir_length,
+             plugin_path, g_name, g_driver);
+    for (char *p = shipped + dir_length + 23; *p; ++p) /* the plugin's file name */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_'))
+            *p = '_';
+    memcpy(shipped + strlen(shipped) - 4, ".txt", 4);
+    FILE *probe = fopen(shipped, "r");
+    if (!probe) {
+        print_message("no shipped tuning for this device (%s): skipped\n", shipped);
+        skip();
+    }
+    fclose(probe);
+    char dir[300];
+    snprintf(dir, sizeof dir, "test_tuning_empty_%ld", (long)getpid());
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+    unsetenv("MHA_OPENCL_TUNING_FILE");
+    g_shipped = 0;
+    mha_set_log_callback(on_shipped_log, NULL);
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_set_log_callback(NULL, NULL);
+    mha_backend_close(b);
+    assert_int_equal(g_shipped, 1);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_other_device_skipped),
         cmocka_unit_test(test_off),
         cmocka_unit_test(test_cache_dir_file),
+        cmocka_unit_test(test_shipped_file),
         cmocka_unit_test(test_applied),
     };
     return cmocka_run_group_tests_name("opencl_tuning", tests, setup, teardown);
