@@ -6,26 +6,30 @@
 #         every report fatal (-fno-sanitize-recover=all)      -> build-asan
 #   tsan  ThreadSanitizer on the threaded reliability test (reliability_threads)
 #         and the host tests (host_*)                         -> build-tsan
+#   asan-opencl  AddressSanitizer + UndefinedBehaviorSanitizer on the OpenCL
+#         tests (PoCL), LeakSanitizer with the library-name suppressions of
+#         scripts/sanitizers/lsan-opencl.supp (LLVM and PoCL only, each
+#         justified there)                                   -> build-asan-opencl
 #
-# Usage: scripts/sanitize.sh [asan] [tsan]   (no argument: both)
+# Usage: scripts/sanitize.sh [asan] [tsan] [asan-opencl]   (no argument: all)
 # Environment: MHA_SANITIZE_CC (default gcc: its sanitizer runtimes are shared
 # libraries, so plugins linked with -Wl,--no-undefined resolve their
 # __asan_*/__tsan_* symbols; clang's static runtime leaves them undefined),
 # MHA_ASAN_BUILD_DIR, MHA_TSAN_BUILD_DIR.
 #
-# The OpenCL plugin is built with MHA_BUILD_OPENCL=OFF here: running PoCL under
-# ASan is a separate step. Nothing is suppressed: no suppression file is used
-# and none of mha's code is excluded from instrumentation.
+# asan and tsan build with MHA_BUILD_OPENCL=OFF and suppress nothing. The
+# asan-opencl mode suppresses leaks by library name (LLVM, PoCL) only; none of
+# mha's code is excluded from instrumentation in any mode.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 cc=${MHA_SANITIZE_CC:-gcc}
-modes=${*:-asan tsan}
+modes=${*:-asan tsan asan-opencl}
 
-configure() { # build-dir sanitizer-flags
+configure() { # build-dir sanitizer-flags [OpenCL ON|OFF]
     flags="-O1 -g -fno-omit-frame-pointer $2"
     cmake -S "$root" -B "$1" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug \
-        -DMHA_WERROR=ON -DMHA_BUILD_OPENCL=OFF -DMHA_BUILD_FUZZERS=OFF \
+        -DMHA_WERROR=ON -DMHA_BUILD_OPENCL="${3:-OFF}" -DMHA_BUILD_FUZZERS=OFF \
         -DCMAKE_C_FLAGS="$flags" \
         -DCMAKE_EXE_LINKER_FLAGS="$2" -DCMAKE_SHARED_LINKER_FLAGS="$2" \
         -DCMAKE_MODULE_LINKER_FLAGS="$2" >/dev/null
@@ -55,8 +59,18 @@ for mode in $modes; do
             --output-log "$build/sanitize-tsan.log"
         echo "sanitize.sh: tsan: clean"
         ;;
+    asan-opencl)
+        build=${MHA_ASAN_OPENCL_BUILD_DIR:-"$root/build-asan-opencl"}
+        configure "$build" "-fsanitize=address,undefined -fno-sanitize-recover=all" ON
+        ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:strict_string_checks=1" \
+        LSAN_OPTIONS="suppressions=$root/scripts/sanitizers/lsan-opencl.supp:print_suppressions=0" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+            ctest --test-dir "$build" --output-on-failure -j "$jobs" -R opencl \
+            --output-log "$build/sanitize-asan-opencl.log"
+        echo "sanitize.sh: asan+ubsan on the OpenCL tests: clean (LLVM/PoCL leaks suppressed)"
+        ;;
     *)
-        echo "sanitize.sh: unknown mode '$mode' (asan, tsan)" >&2
+        echo "sanitize.sh: unknown mode '$mode' (asan, tsan, asan-opencl)" >&2
         exit 2
         ;;
     esac

@@ -6,6 +6,11 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MHA_BUILD_DIR:-"$root/build"}
 jobs=$(nproc 2>/dev/null || echo 2)
+# OpenCL runs on PoCL in CI. Debian's ICD loader (ocl-icd) finds drivers through
+# OCL_ICD_VENDORS (it ignores OCL_ICD_FILENAMES); PoCL keeps its kernel cache in
+# the build folder, so every run starts from the same, known cache state.
+export OCL_ICD_VENDORS="${OCL_ICD_VENDORS:-/etc/OpenCL/vendors}"
+export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$build/pocl-cache}"
 
 cmake -S "$root" -B "$build" -DMHA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build" -j "$jobs"
@@ -28,9 +33,10 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
 "$prefix/bin/mha" plugins
 
 # The suites that need no OpenCL again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, and the host and threads tests under
-# ThreadSanitizer, each in its own build folder.
-"$root/scripts/sanitize.sh" asan tsan
+# UndefinedBehaviorSanitizer, the host and threads tests under
+# ThreadSanitizer, and the OpenCL tests under ASan + UBSan, each in its own
+# build folder.
+"$root/scripts/sanitize.sh" asan tsan asan-opencl
 # libFuzzer harnesses (clang), each for MHA_FUZZ_SECONDS (default 20) over the
 # committed seed corpus.
 "$root/scripts/fuzz.sh"

@@ -394,8 +394,7 @@ static void test_softmax_kernels(void **state)
         for (uint32_t id = 0; id < 24; ++id) {
             ocl_case r, c;
             ocl_case_random(&r, 5000u + id);
-            c = r;
-            r.attn_mask_data = r.kpm_data = NULL; /* c owns nothing yet: refill below */
+            c = r; /* c takes r's configuration; its arrays are refilled below */
             c.L = 1 + (int64_t)((id * 7u) % 23u);
             c.S = c.self_attention ? c.L : 8 + (int64_t)((id * 13u) % 41u);
             c.attn_mask = (ocl_test_mask)(id % 3u);
