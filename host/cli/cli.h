@@ -34,6 +34,10 @@ bool cli_parse_double(const char *s, double *out);
 /* True if argv[i] is "-h" or "--help". */
 bool cli_is_help(const char *arg);
 
+/* "PLUGIN" or "PLUGIN:DEVICE" for mha_backend_open, malloc'd (free it); NULL
+ * when plugin is NULL (the default backend) or when out of memory. */
+char *cli_backend_spec(const char *plugin, const char *device);
+
 /* Copies mha_last_error() into a static buffer (it may be replaced by the
  * next mha call). */
 const char *cli_last_error(void);

@@ -1,9 +1,6 @@
 /*
  * cli_util.c - error printing and strict number parsing for the mha command line.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,4 +53,15 @@ const char *cli_last_error(void)
     static char buf[1024];
     snprintf(buf, sizeof buf, "%s", mha_last_error());
     return buf;
+}
+
+char *cli_backend_spec(const char *plugin, const char *device)
+{
+    if (plugin == NULL)
+        return NULL;
+    size_t len = strlen(plugin) + (device ? strlen(device) + 1 : 0) + 1;
+    char *spec = malloc(len);
+    if (spec != NULL)
+        snprintf(spec, len, "%s%s%s", plugin, device ? ":" : "", device ? device : "");
+    return spec;
 }

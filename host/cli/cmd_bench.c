@@ -56,17 +56,6 @@ static void bench_usage(void)
            "run has lasted a few seconds. Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-static char *make_spec(const char *plugin, const char *device)
-{
-    if (plugin == NULL)
-        return NULL;
-    size_t len = strlen(plugin) + (device ? strlen(device) + 1 : 0) + 1;
-    char *s = malloc(len);
-    if (s != NULL)
-        snprintf(s, len, "%s%s%s", plugin, device ? ":" : "", device ? device : "");
-    return s;
-}
-
 typedef struct bench_options {
     const char *plugins[MAX_PLUGINS];
     int plugin_count;
@@ -241,7 +230,7 @@ int cmd_bench(int argc, char **argv)
         free(spec);
         spec = NULL;
         if (o.plugin_count > 0) {
-            spec = make_spec(o.plugins[p], o.device);
+            spec = cli_backend_spec(o.plugins[p], o.device);
             if (spec == NULL) {
                 cli_error("bench: out of memory");
                 goto done;

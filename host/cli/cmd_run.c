@@ -65,15 +65,10 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     rc = CLI_ERROR;
-    if (opt.plugin != NULL) {
-        size_t len = strlen(opt.plugin) + (opt.device ? strlen(opt.device) + 1 : 0) + 1;
-        spec = malloc(len);
-        if (spec == NULL) {
-            cli_error("out of memory");
-            goto done;
-        }
-        snprintf(spec, len, "%s%s%s", opt.plugin, opt.device ? ":" : "",
-                 opt.device ? opt.device : "");
+    spec = cli_backend_spec(opt.plugin, opt.device);
+    if (opt.plugin != NULL && spec == NULL) {
+        cli_error("out of memory");
+        goto done;
     }
     mha_status st = mha_backend_open(spec, &backend);
     if (st != MHA_STATUS_OK) {

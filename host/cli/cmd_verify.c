@@ -35,17 +35,6 @@ static void verify_usage(void)
            "2 usage error.\n");
 }
 
-static char *make_spec(const char *plugin, const char *device)
-{
-    if (plugin == NULL)
-        return NULL;
-    size_t len = strlen(plugin) + (device ? strlen(device) + 1 : 0) + 1;
-    char *s = malloc(len);
-    if (s != NULL)
-        snprintf(s, len, "%s%s%s", plugin, device ? ":" : "", device ? device : "");
-    return s;
-}
-
 static void backend_label(mha_backend *b, char *buf, size_t size)
 {
     mha_device_info d;
@@ -208,7 +197,7 @@ int cmd_verify(int argc, char **argv)
     verify_ctx c;
     memset(&c, 0, sizeof c);
     c.tol = tol;
-    char *spec = make_spec(plugin, device);
+    char *spec = cli_backend_spec(plugin, device);
     if (plugin != NULL && spec == NULL) {
         cli_error("out of memory");
         return CLI_ERROR;
