@@ -90,24 +90,24 @@ mha_status mha_attention_forward(mha_attention *attention, const mha_forward_arg
 mha_status mha_attention_get_stats(const mha_attention *attention, mha_attention_stats *stats)
 {
     mha_error_clear();
-    if (!attention || !stats)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL",
-                             attention ? "stats" : "attention");
-    if (stats->struct_size < sizeof *stats)
-        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                             "stats.struct_size is %zu but must be at least %zu", stats->struct_size,
-                             sizeof *stats);
-    memset(stats, 0, sizeof *stats);
-    stats->struct_size = sizeof *stats;
-    const mha_plugin_i *iface = attention->backend->plugin->iface;
-    if (!MHA_PLUGIN_HAS(iface, attention_stats))
-        return MHA_STATUS_OK;
-    mha_status status = iface->attention_stats(attention->impl, stats);
-    stats->struct_size = sizeof *stats;
+    if (!attention)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "attention is NULL");
+    mha_status status = mha_check_out("stats", stats, MHA_STATS_SIZE_V1);
     if (status != MHA_STATUS_OK)
-        return plugin_failed(attention->backend, "attention_stats", status);
-    if (stats->stage_count > MHA_MAX_STAGES)
-        stats->stage_count = MHA_MAX_STAGES;
-    stats->stats_supported = true;
+        return status;
+    mha_attention_stats full;
+    memset(&full, 0, sizeof full);
+    full.struct_size = sizeof full;
+    const mha_plugin_i *iface = attention->backend->plugin->iface;
+    if (MHA_PLUGIN_HAS(iface, attention_stats)) {
+        status = iface->attention_stats(attention->impl, &full);
+        if (status != MHA_STATUS_OK)
+            return plugin_failed(attention->backend, "attention_stats", status);
+        if (full.stage_count > MHA_MAX_STAGES)
+            full.stage_count = MHA_MAX_STAGES;
+        full.stats_supported = true;
+    }
+    full.struct_size = sizeof full;
+    mha_copy_out(stats, &full, sizeof full);
     return MHA_STATUS_OK;
 }

@@ -117,25 +117,21 @@ const char *mha_backend_plugin_name(const mha_backend *backend)
 mha_status mha_backend_device_info(const mha_backend *backend, mha_device_info *info)
 {
     mha_error_clear();
-    if (!backend || !info)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", backend ? "info" : "backend");
-    if (info->struct_size < sizeof *info)
-        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                             "info.struct_size is %zu but must be at least %zu",
-                             info->struct_size, sizeof *info);
-    *info = backend->device;
-    return MHA_STATUS_OK;
+    if (!backend)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "backend is NULL");
+    mha_status status = mha_check_out("info", info, MHA_DEVICE_INFO_SIZE_V1);
+    if (status == MHA_STATUS_OK)
+        mha_copy_out(info, &backend->device, sizeof backend->device);
+    return status;
 }
 
 mha_status mha_backend_capabilities(const mha_backend *backend, mha_capabilities *caps)
 {
     mha_error_clear();
-    if (!backend || !caps)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", backend ? "caps" : "backend");
-    if (caps->struct_size < sizeof *caps)
-        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                             "caps.struct_size is %zu but must be at least %zu",
-                             caps->struct_size, sizeof *caps);
-    *caps = backend->caps;
-    return MHA_STATUS_OK;
+    if (!backend)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "backend is NULL");
+    mha_status status = mha_check_out("caps", caps, MHA_CAPABILITIES_SIZE_V1);
+    if (status == MHA_STATUS_OK)
+        mha_copy_out(caps, &backend->caps, sizeof backend->caps);
+    return status;
 }

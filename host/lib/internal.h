@@ -54,6 +54,24 @@ mha_status registry_find(const char *name, const registry_plugin **out);
 void registry_backend_opened(void);
 void registry_backend_closed(void);
 
+/* Output structs: the smallest struct_size a caller may give is the size of
+ * the struct's first published version (ABI 1.0); fields appended later are
+ * written only when the caller's struct_size covers them (mha_copy_out). */
+#define MHA_PLUGIN_INFO_SIZE_V1 \
+    (offsetof(mha_plugin_info, description) + sizeof(const char *))
+#define MHA_DEVICE_INFO_SIZE_V1 (offsetof(mha_device_info, compute_units) + sizeof(uint32_t))
+#define MHA_CAPABILITIES_SIZE_V1 \
+    (offsetof(mha_capabilities, extension_type_count) + sizeof(size_t))
+#define MHA_STATS_SIZE_V1 \
+    (offsetof(mha_attention_stats, stages) + sizeof(((mha_attention_stats *)0)->stages))
+
+/* Checks a caller's output struct (NULL, struct_size >= minimum); sets the
+ * error naming `what` on failure. */
+mha_status mha_check_out(const char *what, const void *out, size_t minimum);
+/* Copies the host's full struct `full` (of full_size bytes) into the caller's
+ * `out`, no further than the caller's struct_size, which stays as it was. */
+void mha_copy_out(void *out, const void *full, size_t full_size);
+
 /* Error helpers for function pointers the plugin may have left NULL. */
 #define MHA_PLUGIN_HAS(iface, member)                                                 \
     ((iface)->struct_size >= offsetof(mha_plugin_i, member) + sizeof((iface)->member) && \

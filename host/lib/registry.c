@@ -402,13 +402,10 @@ mha_status mha_plugin_count(size_t *count)
 mha_status mha_plugin_get_info(size_t index, mha_plugin_info *info)
 {
     mha_error_clear();
-    if (!info)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "info is NULL");
-    if (info->struct_size < sizeof *info)
-        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                             "info.struct_size is %zu but must be at least %zu",
-                             info->struct_size, sizeof *info);
-    mha_status status = registry_ensure_scanned();
+    mha_status status = mha_check_out("info", info, MHA_PLUGIN_INFO_SIZE_V1);
+    if (status != MHA_STATUS_OK)
+        return status;
+    status = registry_ensure_scanned();
     if (status != MHA_STATUS_OK)
         return status;
     pthread_mutex_lock(&registry.lock);
@@ -417,12 +414,16 @@ mha_status mha_plugin_get_info(size_t index, mha_plugin_info *info)
                                index, registry.plugin_count);
     } else {
         const registry_plugin *plugin = &registry.plugins[index];
-        info->name = plugin->name;
-        info->version = plugin->version;
-        info->description = plugin->description;
-        info->path = plugin->path;
-        info->abi_major = plugin->iface->abi_major;
-        info->abi_minor = plugin->iface->abi_minor;
+        mha_plugin_info full = {
+            .struct_size = sizeof full,
+            .name = plugin->name,
+            .version = plugin->version,
+            .abi_major = plugin->iface->abi_major,
+            .abi_minor = plugin->iface->abi_minor,
+            .path = plugin->path,
+            .description = plugin->description,
+        };
+        mha_copy_out(info, &full, sizeof full);
     }
     pthread_mutex_unlock(&registry.lock);
     return status;
@@ -564,15 +565,13 @@ mha_status mha_plugin_device_count(const char *plugin_name, size_t *count)
 mha_status mha_plugin_device_info(const char *plugin_name, size_t index, mha_device_info *info)
 {
     mha_error_clear();
-    if (!plugin_name || !info)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL",
-                             plugin_name ? "info" : "plugin_name");
-    if (info->struct_size < sizeof *info)
-        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                             "info.struct_size is %zu but must be at least %zu",
-                             info->struct_size, sizeof *info);
+    if (!plugin_name)
+        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "plugin_name is NULL");
+    mha_status status = mha_check_out("info", info, MHA_DEVICE_INFO_SIZE_V1);
+    if (status != MHA_STATUS_OK)
+        return status;
     const registry_plugin *plugin;
-    mha_status status = registry_find(plugin_name, &plugin);
+    status = registry_find(plugin_name, &plugin);
     if (status != MHA_STATUS_OK)
         return status;
     size_t count = 0;
@@ -581,8 +580,15 @@ mha_status mha_plugin_device_info(const char *plugin_name, size_t index, mha_dev
         return mha_error_set(MHA_STATUS_NOT_FOUND,
                              "index is %zu but plugin '%s' has %zu devices", index, plugin_name,
                              count);
+    /* The plugin fills a struct of this host's size; the caller gets what its
+     * struct_size covers. */
+    mha_device_info full;
+    memset(&full, 0, sizeof full);
+    full.struct_size = sizeof full;
     if (status == MHA_STATUS_OK)
-        status = plugin->iface->device_info(index, info);
+        status = plugin->iface->device_info(index, &full);
+    if (status == MHA_STATUS_OK)
+        mha_copy_out(info, &full, sizeof full);
     if (status != MHA_STATUS_OK && !mha_error_is_set())
         mha_error_set(status, "plugin '%s' failed to describe device %zu", plugin_name, index);
     return status;
