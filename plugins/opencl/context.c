@@ -1,6 +1,7 @@
 /* context.c - a context binds the plugin to one device: cl_context + program,
  * either its own or the caller's (MHA_OPENCL_EXT_CONTEXT). */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -190,6 +191,14 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
     status = ocl_tuning_apply(ctx->device);
     if (status != MHA_STATUS_OK)
         goto done;
+    {
+        /* Developer variable (benchmarking aid, docs/opencl.md): forwards
+         * enqueue only their CLBlast GEMMs; their results are garbage. */
+        const char *gemm_only = getenv("MHA_OPENCL_GEMM_ONLY");
+        ctx->gemm_only = gemm_only && strcmp(gemm_only, "1") == 0;
+        if (ctx->gemm_only)
+            ocl_host->trace("opencl: MHA_OPENCL_GEMM_ONLY=1: forwards run their GEMMs only");
+    }
     ocl_host->trace("opencl: context on %s (%s)%s", ctx->device->info.spec,
                     ctx->device->info.name, user ? ", the caller's" : "");
     *context = ctx;

@@ -68,6 +68,8 @@ static mha_status launch(ocl_attention *att, ocl_args *a, size_t global, size_t 
                                    "opencl: clSetKernelArg(%s, %u): %s (%d)", a->name,
                                    (unsigned)(a->index - 1), ocl_cl_error_name(a->err),
                                    (int)a->err);
+    if (att->context->gemm_only) /* MHA_OPENCL_GEMM_ONLY: our kernels are left out */
+        return MHA_STATUS_OK;
     cl_int err = ocl_fault(att->context, "clEnqueueNDRangeKernel");
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(att->run_queue, a->kernel, 1, NULL, &global,
@@ -98,7 +100,7 @@ static mha_status marker(ocl_attention *att, cl_uint count, const cl_event *wait
 static mha_status mark(ocl_attention *att, const char *stage, bool gemm)
 {
     cl_event event = NULL;
-    if (!att->run_profiling)
+    if (!att->run_profiling || (stage && !gemm && att->context->gemm_only))
         return MHA_STATUS_OK;
     if (att->mark_count > MHA_MAX_STAGES)
         return ocl_host->set_error(MHA_STATUS_INTERNAL, "opencl: more than %d stages",
@@ -288,9 +290,19 @@ static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t 
     const bool bf = pr->batched && pr->batch_first;
     ocl_args a = {att->k_split, "mha_split_heads", 0, CL_SUCCESS};
     size_t bytes = (size_t)N * (size_t)H * (size_t)total_rows * (size_t)D * sizeof(float);
+    const uint64_t before = att->stats.allocations;
     mha_status st = reserve(att, dst, bytes, what);
     if (st != MHA_STATUS_OK)
         return st;
+    if (att->context->gemm_only && att->stats.allocations != before) {
+        /* Nothing writes the heads in GEMM-only mode: zeros, not whatever
+         * the allocation held (denormals or NaNs would skew the timing). */
+        const cl_float zero = 0.0f;
+        cl_int err = clEnqueueFillBuffer(att->run_queue, dst->mem, &zero, sizeof zero, 0,
+                                         dst->size, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return ocl_cl_fail(err, "clEnqueueFillBuffer(heads)");
+    }
     arg_mem(&a, att->proj.mem);
     arg_ulong(&a, src_off);
     arg_ulong(&a, src_ld);
@@ -549,7 +561,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
             (st = mark(att, "average", false)) != MHA_STATUS_OK)
             goto done;
-    } else if (want_weights && args->attn_weights.memory == MHA_MEMORY_OPENCL_BUFFER) {
+    } else if (want_weights && args->attn_weights.memory == MHA_MEMORY_OPENCL_BUFFER &&
+               !att->context->gemm_only) {
         cl_int err = ocl_fault(att->context, "clEnqueueCopyBuffer");
         if (err == CL_SUCCESS)
             err = clEnqueueCopyBuffer(att->run_queue, att->scores.mem, wout.mem, 0, wout.offset,

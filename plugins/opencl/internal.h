@@ -105,6 +105,7 @@ struct ocl_context {
     cl_command_queue queue;   /* the caller's default queue (retained), or NULL */
     bool queue_profiling;     /* queue has CL_QUEUE_PROFILING_ENABLE */
     mha_opencl_faults *faults; /* the caller's test hook, or NULL */
+    bool gemm_only;           /* MHA_OPENCL_GEMM_ONLY=1: forwards enqueue their GEMMs only */
 };
 
 mha_status ocl_context_create(const char *device_spec, void **context);
