@@ -208,18 +208,28 @@ static mha_status download(ocl_attention *att, cl_mem mem, void *dst, size_t byt
     return MHA_STATUS_OK;
 }
 
-/* Row-major C (m x n) = A (m x k) * B^T, B stored (n x k); offsets in
- * floats. Uses our own temporary buffer so CLBlast allocates nothing. */
-static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_mem a,
-                          size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld, cl_mem c,
-                          size_t c_off, size_t c_ld, const char *what)
+/*
+ * CLBlast's GEMM calls are made column-major: a row-major C (m x n) =
+ * op(A) op(B) is the column-major C^T (n x m) = op(B)^T op(A)^T, i.e. the
+ * same buffers and leading dimensions with A and B swapped, m and n swapped.
+ * With GEMMK = 0 kernels CLBlast's padded path wants column-major A, B^T and
+ * column-major C: a row-major call transposes A, B and C in extra kernels,
+ * this one C never, and A or B only where their layout needs it.
+ */
+
+/* Row-major C (m x n) = A (m x k) * op(B), op(B) = B^T with B stored (n x k)
+ * when tb, else B stored (k x n); offsets in floats. Uses our own temporary
+ * buffer so CLBlast allocates nothing. */
+static mha_status gemm_rm(ocl_attention *att, CLBlastTranspose tb, size_t m, size_t n, size_t k,
+                          cl_mem a, size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld,
+                          cl_mem c, size_t c_off, size_t c_ld, const char *what)
 {
     size_t temp = 0;
     CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, "CLBlastSGemmTempBufferSize");
     if (s == CLBlastSuccess)
-        s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                       CLBlastTransposeYes, m, n, k, a_off, a_ld, b_off, b_ld,
-                                       c_off, c_ld, &att->run_queue, &temp);
+        s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, tb, CLBlastTransposeNo, n, m, k,
+                                       b_off, b_ld, a_off, a_ld, c_off, c_ld, &att->run_queue,
+                                       &temp);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, "CLBlastSGemmTempBufferSize");
     mha_status st = reserve(att, &att->gemm_temp, temp > 64 ? temp : 64, "gemm temp");
@@ -227,16 +237,25 @@ static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_m
         return st;
     s = (CLBlastStatusCode)ocl_fault(att->context, what);
     if (s == CLBlastSuccess)
-        s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                       CLBlastTransposeYes, m, n, k, 1.0f, a, a_off, a_ld, b,
-                                       b_off, b_ld, 0.0f, c, c_off, c_ld, &att->run_queue, NULL,
-                                       att->gemm_temp.mem);
+        s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, tb, CLBlastTransposeNo, n, m, k,
+                                       1.0f, b, b_off, b_ld, a, a_off, a_ld, 0.0f, c, c_off, c_ld,
+                                       &att->run_queue, NULL, att->gemm_temp.mem);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, what);
     return MHA_STATUS_OK;
 }
 
-/* Row-major C_i = A_i * op(B_i) for i < batch, each matrix `stride` apart. */
+/* Row-major C (m x n) = A (m x k) * B^T, B stored (n x k). */
+static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_mem a,
+                          size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld, cl_mem c,
+                          size_t c_off, size_t c_ld, const char *what)
+{
+    return gemm_rm(att, CLBlastTransposeYes, m, n, k, a, a_off, a_ld, b, b_off, b_ld, c, c_off,
+                   c_ld, what);
+}
+
+/* Row-major C_i = A_i * op(B_i) for i < batch, each matrix `stride` apart
+ * (column-major call, see above). */
 static mha_status gemm_batched(ocl_attention *att, CLBlastTranspose tb, size_t m, size_t n,
                                size_t k, cl_mem a, size_t a_ld, size_t a_stride, cl_mem b,
                                size_t b_ld, size_t b_stride, cl_mem c, size_t c_ld,
@@ -244,8 +263,8 @@ static mha_status gemm_batched(ocl_attention *att, CLBlastTranspose tb, size_t m
 {
     CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, what);
     if (s == CLBlastSuccess)
-        s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo, tb, m, n, k,
-                                       1.0f, a, 0, a_ld, a_stride, b, 0, b_ld, b_stride, 0.0f, c, 0,
+        s = CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, tb, CLBlastTransposeNo, n, m, k,
+                                       1.0f, b, 0, b_ld, b_stride, a, 0, a_ld, a_stride, 0.0f, c, 0,
                                        c_ld, c_stride, batch, &att->run_queue, NULL);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, what);
