@@ -1,8 +1,14 @@
 /* fake_host.c - see fake_host.h. Single-threaded, as the tests are. */
 #include "fake_host.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <cmocka.h>
 
 static long g_allocations; /* successful and failed attempts alike */
 static long g_live;
@@ -117,3 +123,17 @@ const mha_host_services fake_host = {
     .trace = fake_trace,
     .next = NULL,
 };
+
+int fake_host_setup(void **state)
+{
+    (void)state;
+    fake_host_reset();
+    return 0;
+}
+
+int fake_host_check_no_leak(void **state)
+{
+    (void)state;
+    assert_int_equal(fake_host_live(), 0);
+    return 0;
+}

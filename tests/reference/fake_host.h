@@ -21,4 +21,9 @@ long fake_host_live(void);
 const char *fake_host_message(void);
 mha_status fake_host_status(void);
 
+/* cmocka fixtures: a setup that resets the fake host, and a teardown that
+ * fails the test if any allocation is still live. */
+int fake_host_setup(void **state);
+int fake_host_check_no_leak(void **state);
+
 #endif /* MHA_TEST_FAKE_HOST_H */

@@ -23,20 +23,6 @@ static void assert_near(double actual, double expected, double tol)
         fail_msg("got %.9g, expected %.9g (tolerance %g)", actual, expected, tol);
 }
 
-static int reset_host(void **state)
-{
-    (void)state;
-    fake_host_reset();
-    return 0;
-}
-
-static int check_no_leak(void **state)
-{
-    (void)state;
-    assert_int_equal(fake_host_live(), 0);
-    return 0;
-}
-
 /* E = 4, one head (scale 1/2), identity weights, no bias. Scores are
  * q.k / 2 = [1, 0], so the weights are e/(e+1) and 1/(e+1). */
 static void test_one_head_known_softmax(void **state)
@@ -384,13 +370,13 @@ static void test_rows_sum_to_one(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_one_head_known_softmax, reset_host, check_no_leak),
-        cmocka_unit_test_setup_teardown(test_two_heads_known, reset_host, check_no_leak),
-        cmocka_unit_test_setup_teardown(test_separate_kv_dims, reset_host, check_no_leak),
-        cmocka_unit_test_setup_teardown(test_projection_and_bias, reset_host, check_no_leak),
-        cmocka_unit_test_setup_teardown(test_layouts_agree, reset_host, check_no_leak),
-        cmocka_unit_test_setup_teardown(test_weight_forms_agree, reset_host, check_no_leak),
-        cmocka_unit_test_setup_teardown(test_rows_sum_to_one, reset_host, check_no_leak),
+        cmocka_unit_test_setup_teardown(test_one_head_known_softmax, fake_host_setup, fake_host_check_no_leak),
+        cmocka_unit_test_setup_teardown(test_two_heads_known, fake_host_setup, fake_host_check_no_leak),
+        cmocka_unit_test_setup_teardown(test_separate_kv_dims, fake_host_setup, fake_host_check_no_leak),
+        cmocka_unit_test_setup_teardown(test_projection_and_bias, fake_host_setup, fake_host_check_no_leak),
+        cmocka_unit_test_setup_teardown(test_layouts_agree, fake_host_setup, fake_host_check_no_leak),
+        cmocka_unit_test_setup_teardown(test_weight_forms_agree, fake_host_setup, fake_host_check_no_leak),
+        cmocka_unit_test_setup_teardown(test_rows_sum_to_one, fake_host_setup, fake_host_check_no_leak),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

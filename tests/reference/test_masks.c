@@ -37,20 +37,6 @@ static int setup_data(void **state)
     return 0;
 }
 
-static int reset_host(void **state)
-{
-    (void)state;
-    fake_host_reset();
-    return 0;
-}
-
-static int check_no_leak(void **state)
-{
-    (void)state;
-    assert_int_equal(fake_host_live(), 0);
-    return 0;
-}
-
 /* Runs config on the shared data with L queries and S keys (batched, N = 2)
  * and the masks already in *args; writes attn_output (L, N, E) and per-head
  * weights (N, H, L, S'). */
@@ -402,7 +388,7 @@ static void test_nan_in_mask_propagates(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, reset_host, check_no_leak)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fake_host_setup, fake_host_check_no_leak)
     const struct CMUnitTest tests[] = {
         T(test_fully_masked_by_key_padding),
         T(test_fully_masked_by_float_attn_mask),

@@ -58,13 +58,6 @@ static int unload_plugin(void **state)
     return 0;
 }
 
-static int check_no_leak(void **state)
-{
-    (void)state;
-    assert_int_equal(fake_host_live(), 0);
-    return 0;
-}
-
 static void test_exports_only_entry(void **state)
 {
     (void)state;
@@ -226,7 +219,7 @@ int main(int argc, char **argv)
         return 2;
     }
     g_path = argv[1];
-#define T(fn) cmocka_unit_test_teardown(fn, check_no_leak)
+#define T(fn) cmocka_unit_test_teardown(fn, fake_host_check_no_leak)
     const struct CMUnitTest tests[] = {
         T(test_exports_only_entry),
         T(test_table_and_describe),
