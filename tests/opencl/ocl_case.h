@@ -54,4 +54,13 @@ mha_status ocl_case_args(const ocl_case *c, const mha_attention *att, float *out
  * NaN), or -1. */
 long ocl_compare(const float *a, const float *b, size_t n, float atol, float rtol);
 
+/* In a cmocka test: skip it when the fixture has no OpenCL backend (no device). */
+#define OCL_NEED_DEVICE(f)                                \
+    do {                                                  \
+        if (!(f)->ocl) {                                  \
+            print_message("no OpenCL device: skipped\n"); \
+            skip();                                       \
+        }                                                 \
+    } while (0)
+
 #endif

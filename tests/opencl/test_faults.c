@@ -107,14 +107,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DEVICE(f)                                    \
-    do {                                                  \
-        if (!(f)->ocl) {                                  \
-            print_message("no OpenCL device: skipped\n"); \
-            skip();                                       \
-        }                                                 \
-    } while (0)
-
 /* Arms the hook: the n-th point from now fails (0: none). */
 static void arm(fixture *f, uint64_t n)
 {
@@ -162,7 +154,7 @@ static void expect_baseline(fixture *f, int64_t buffers, int64_t events, long ho
 static void test_attention_create(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     const int64_t buffers = f->faults.live_buffers, events = f->faults.live_events;
     const long host = g_live;
     mha_attention *att = NULL;
@@ -191,7 +183,7 @@ static void test_attention_create(void **state)
 static void test_forward(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     const int64_t buffers = f->faults.live_buffers, events = f->faults.live_events;
     const long host = g_live;
     for (int steady = 0; steady < 2; ++steady) {
@@ -228,7 +220,7 @@ static void test_forward(void **state)
 static void test_context_create(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     mha_opencl_faults faults;
     memset(&faults, 0, sizeof faults);
     mha_opencl_fault_options o = {{sizeof o, MHA_OPENCL_EXT_FAULTS, NULL}, &faults};

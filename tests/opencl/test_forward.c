@@ -68,14 +68,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DEVICE(f)                                         \
-    do {                                                       \
-        if (!(f)->ocl) {                                       \
-            print_message("no OpenCL device: skipped\n");      \
-            skip();                                            \
-        }                                                      \
-    } while (0)
-
 /* Runs one case on both backends and compares outputs and weights. */
 static void check_case(fixture *f, ocl_case *c, uint32_t id)
 {
@@ -108,7 +100,7 @@ static void check_case(fixture *f, ocl_case *c, uint32_t id)
 static void test_devices(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     size_t count = 0;
     assert_int_equal(mha_plugin_device_count("opencl", &count), MHA_STATUS_OK);
     for (size_t i = 0; i < count; ++i) {
@@ -128,7 +120,7 @@ static void test_devices(void **state)
 static void test_bad_device_spec(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     static const char *specs[] = {"opencl:no-such-device-xyzzy", "opencl:999", "opencl:7.7"};
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i) {
         mha_backend *b = NULL;
@@ -144,7 +136,7 @@ static void test_bad_device_spec(void **state)
 static void test_device_env(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     mha_backend *b = NULL;
     setenv("MHA_OPENCL_DEVICE", "no-such-device-from-env", 1);
     assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_NOT_FOUND);
@@ -164,7 +156,7 @@ static void test_device_env(void **state)
 static void test_device_out_of_memory(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     ocl_case huge, ok;
     memset(&huge, 0, sizeof huge);
     huge.E = 2, huge.H = 1, huge.kdim = huge.vdim = 2, huge.N = 1, huge.batched = true;
@@ -254,7 +246,7 @@ static void cache_log(const char *message, void *user)
 static void test_program_cache(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     char dir[] = "ocl-cache-test-XXXXXX", path[1024];
     assert_non_null(mkdtemp(dir));
     const char *old = getenv("MHA_OPENCL_CACHE_DIR");
@@ -320,7 +312,7 @@ static void test_program_cache(void **state)
 static void test_build_failure(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     mha_backend *b = NULL;
     /* "__kernel void + (...)": a syntax error in the kernel source */
     setenv("MHA_OPENCL_BUILD_OPTIONS", "-Dmha_softmax=+", 1);
@@ -337,7 +329,7 @@ static void test_build_failure(void **state)
 static void test_sweep(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     for (uint32_t id = 1; id <= OCL_SWEEP_CASES; ++id) {
         ocl_case c;
         ocl_case_random(&c, id);
@@ -350,7 +342,7 @@ static void test_sweep(void **state)
 static void test_edges(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     uint32_t id = 1000;
     for (int causal = 1; causal <= 2; ++causal)
         for (int lt = 0; lt < 2; ++lt) { /* L < S and L > S */
@@ -385,7 +377,7 @@ static void test_edges(void **state)
 static void test_softmax_kernels(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     static const char *kernels[] = {"rows", "group"};
     const char *old = getenv("MHA_OPENCL_SOFTMAX");
     char *saved = old ? strdup(old) : NULL;
@@ -423,7 +415,7 @@ static void test_softmax_kernels(void **state)
 static void test_nan_only_unmasked(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     for (int way = 0; way < 2; ++way)
         for (int weights = 0; weights < 2; ++weights) {
             ocl_case c;
@@ -462,7 +454,7 @@ static void test_nan_only_unmasked(void **state)
 static void test_dropout_mask(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     for (uint32_t k = 0; k < 4; ++k) {
         ocl_case c;
         memset(&c, 0, sizeof c);
@@ -505,7 +497,7 @@ static uint64_t device_allocations(const mha_attention *att)
 static void test_steady_state_allocations(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     ocl_case big, small;
     memset(&big, 0, sizeof big);
     big.E = 10, big.H = 2, big.kdim = 6, big.vdim = 7, big.N = 3, big.batched = true;
@@ -562,7 +554,7 @@ static bool has_stage(const mha_attention_stats *st, const char *name, bool gemm
 static void test_stats(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     ocl_case c;
     memset(&c, 0, sizeof c);
     c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
@@ -654,7 +646,7 @@ static void *thread_main(void *p)
 static void test_threads(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     float *expect[OCL_THREAD_CASES];
     size_t counts[OCL_THREAD_CASES];
     for (int k = 0; k < OCL_THREAD_CASES; ++k) {

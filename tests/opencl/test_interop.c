@@ -86,14 +86,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DEVICE(f)                                    \
-    do {                                                  \
-        if (!(f)->ocl) {                                  \
-            print_message("no OpenCL device: skipped\n"); \
-            skip();                                       \
-        }                                                 \
-    } while (0)
-
 static size_t tensor_bytes(const mha_tensor *t)
 {
     size_t n = t->dtype == MHA_DTYPE_BOOL ? 1 : 4;
@@ -215,7 +207,7 @@ static void run_device_case(fixture *f, ocl_case *c, uint32_t id)
 static void test_capabilities(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     mha_capabilities caps = {.struct_size = sizeof caps};
     assert_int_equal(mha_backend_capabilities(f->ocl, &caps), MHA_STATUS_OK);
     assert_true(caps.memory_kinds & (1u << MHA_MEMORY_HOST));
@@ -235,7 +227,7 @@ static void test_capabilities(void **state)
 static void test_device_tensors(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     for (uint32_t id = 1; id <= 24; ++id) {
         ocl_case c;
         ocl_case_random(&c, id);
@@ -260,7 +252,7 @@ static void test_device_tensors(void **state)
 static void test_mixed(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     ocl_case c;
     memset(&c, 0, sizeof c);
     c.E = 8, c.H = 2, c.kdim = 5, c.vdim = 6, c.N = 3, c.batched = true;
@@ -311,7 +303,7 @@ static void test_mixed(void **state)
 static void test_chain(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     ocl_case c;
     memset(&c, 0, sizeof c);
     c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
@@ -372,7 +364,7 @@ static void test_chain(void **state)
 static void test_backend_queue(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     mha_opencl_context_options o = {{sizeof o, MHA_OPENCL_EXT_CONTEXT, NULL}, f->cl, NULL, f->plain};
     mha_backend *b = NULL;
     assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
@@ -402,7 +394,7 @@ static void expect_error(mha_status got, mha_status want, const char *needle)
 static void test_bad_interop(void **state)
 {
     fixture *f = *state;
-    NEED_DEVICE(f);
+    OCL_NEED_DEVICE(f);
     mha_backend *b = NULL;
     mha_opencl_context_options o = {{sizeof o, MHA_OPENCL_EXT_CONTEXT, NULL}, NULL, NULL, NULL};
     expect_error(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_NULL_ARGUMENT, "context");
