@@ -18,11 +18,8 @@ JQ=$2
 WORK=$3
 SECTION=$4
 
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+# shellcheck source=../cli/checks.sh
+. "$(dirname "$0")/../cli/checks.sh"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -61,26 +58,14 @@ run_ok() {
     return 0
 }
 
-# expect_error NAME WANT_RC PATTERN CMD...
-expect_error() {
+# expect_bench_error NAME WANT_RC PATTERN CMD...: expect_error (checks.sh)
+# with the one stderr line reading "mha: bench: ..." followed by PATTERN
+expect_bench_error() {
     name=$1
     want=$2
     pattern=$3
     shift 3
-    "$@" >"$WORK/stdout" 2>"$WORK/stderr"
-    rc=$?
-    lines=$(wc -l <"$WORK/stderr")
-    if [ $rc -ne "$want" ]; then
-        fail "$name: exit $rc, want $want (stderr: $(cat "$WORK/stderr"))"
-    elif [ "$lines" -ne 1 ]; then
-        fail "$name: $lines lines on stderr, want 1: $(cat "$WORK/stderr")"
-    elif ! grep -Eq -- "^mha: bench: .*$pattern" "$WORK/stderr"; then
-        fail "$name: stderr does not match '$pattern': $(cat "$WORK/stderr")"
-    elif [ -s "$WORK/stdout" ]; then
-        fail "$name: wrote to stdout: $(cat "$WORK/stdout")"
-    else
-        echo "ok: $name: $(cat "$WORK/stderr")"
-    fi
+    expect_error "$name" "$want" "^mha: bench: .*$pattern" "$@"
 }
 
 NUM='^[0-9]+(\.[0-9]+)?$'
@@ -252,30 +237,30 @@ suite)
     ;;
 errors)
     J=$WORK/never.json
-    expect_error "unknown option" 2 "unknown option '--bogus'" "$MHA" bench --bogus
-    expect_error "missing value" 2 "--reps needs a value" "$MHA" bench --reps
-    expect_error "reps 0" 2 "--reps: '0'" "$MHA" bench --reps 0
-    expect_error "negative warmup" 2 "--warmup: '-1'" "$MHA" bench --warmup -1
-    expect_error "bad batch" 2 "--batch: 'x'" "$MHA" bench --batch x
-    expect_error "E not a multiple of H" 2 "not a multiple" "$MHA" bench --embed-dim 10 \
+    expect_bench_error "unknown option" 2 "unknown option '--bogus'" "$MHA" bench --bogus
+    expect_bench_error "missing value" 2 "--reps needs a value" "$MHA" bench --reps
+    expect_bench_error "reps 0" 2 "--reps: '0'" "$MHA" bench --reps 0
+    expect_bench_error "negative warmup" 2 "--warmup: '-1'" "$MHA" bench --warmup -1
+    expect_bench_error "bad batch" 2 "--batch: 'x'" "$MHA" bench --batch x
+    expect_bench_error "E not a multiple of H" 2 "not a multiple" "$MHA" bench --embed-dim 10 \
         --num-heads 3
-    expect_error "unknown suite" 2 "unknown suite 'huge'" "$MHA" bench --suite huge
-    expect_error "suite with a shape" 2 "--suite takes no shape" "$MHA" bench --suite standard \
+    expect_bench_error "unknown suite" 2 "unknown suite 'huge'" "$MHA" bench --suite huge
+    expect_bench_error "suite with a shape" 2 "--suite takes no shape" "$MHA" bench --suite standard \
         --batch 2
-    expect_error "suite with need-weights" 2 "--suite takes no shape" "$MHA" bench \
+    expect_bench_error "suite with need-weights" 2 "--suite takes no shape" "$MHA" bench \
         --suite standard --need-weights
-    expect_error "two plugins without suite" 2 "need --suite" "$MHA" bench --plugin reference \
+    expect_bench_error "two plugins without suite" 2 "need --suite" "$MHA" bench --plugin reference \
         --plugin benchstub
-    expect_error "device without plugin" 2 "--device needs --plugin" "$MHA" bench --device 0
-    expect_error "empty json name" 2 "--json needs a file name" "$MHA" bench --json ""
+    expect_bench_error "device without plugin" 2 "--device needs --plugin" "$MHA" bench --device 0
+    expect_bench_error "empty json name" 2 "--json needs a file name" "$MHA" bench --json ""
     [ -e "$J" ] && fail "usage errors left $J"
-    expect_error "unknown plugin" 1 "cannot open backend 'nope'" "$MHA" bench --plugin nope \
+    expect_bench_error "unknown plugin" 1 "cannot open backend 'nope'" "$MHA" bench --plugin nope \
         --json "$J"
     [ -e "$J" ] && fail "unknown plugin left $J" || echo "ok: no JSON left behind"
-    expect_error "unknown device" 1 "cannot open backend 'benchstub:9'" "$MHA" bench \
+    expect_bench_error "unknown device" 1 "cannot open backend 'benchstub:9'" "$MHA" bench \
         --plugin benchstub --device 9 --json "$J"
     [ -e "$J" ] && fail "unknown device left $J" || echo "ok: no JSON left behind"
-    expect_error "unwritable json" 1 "cannot create '$WORK/no/such/dir/x.json'" "$MHA" bench \
+    expect_bench_error "unwritable json" 1 "cannot create '$WORK/no/such/dir/x.json'" "$MHA" bench \
         --plugin benchstub --batch 1 --tgt-len 2 --embed-dim 4 --num-heads 1 \
         --json "$WORK/no/such/dir/x.json"
     # the checker itself refuses malformed JSON, so "well-formed" above means something
