@@ -3,14 +3,22 @@
  * Built as one program together with philox.cl (which comes first).
  * GEMMs are CLBlast's; these kernels do the element-wise and row work:
  *
- *   mha_split_heads    projection rows -> (N, H, T, D) head-major blocks, adding
- *                      the projection bias and writing the bias_kv / zero_attn rows
+ *   mha_split_heads    projection rows -> per (n, h) head blocks, (T, D) or
+ *                      transposed (D, T), adding the projection bias and writing
+ *                      the bias_kv / zero_attn rows
  *   mha_softmax        one work-group per score row: scale, masks, causal,
  *                      stable softmax, fully-masked rows -> 0, a NaN score
  *                      makes its row NaN, dropout (GPUs)
- *   mha_softmax_rows   the same, one work-item per row in float8 vectors (CPUs)
- *   mha_average_heads  (N, H, L, S') -> (N, L, S') mean over heads
+ *   mha_softmax_items  the same, one work-item per row (CPUs)
+ *   mha_average_heads  keys-major weights (N, H, S', L) -> (N, L, S') mean over heads
+ *   mha_weights_heads  keys-major weights (N*H, S', L) -> (N*H, L, S')
+ *   mha_merge_heads    head outputs (N*H, L, D) -> rows (l, n) of E = H*D columns
  *   mha_output         output rows (l, n) -> the caller's layout, adding out_proj.bias
+ *
+ * The attention matrix is kept keys-major, (N*H, S', L): P^T per head. Then
+ * neither CLBlast GEMM that touches it has to transpose it first (its
+ * column-major kernels want P.V's right operand that way), which on a CPU
+ * cost as much as the P.V product itself.
  */
 
 /* From philox.cl. */
@@ -26,17 +34,28 @@ int mha_dropout_keep(ulong seed, ulong idx, float p);
 #define CAUSAL_BOTTOM_RIGHT 2
 
 /*
- * dst[((n*H + h)*T + t)*D + d] =
+ * Row t of head (n, h), value d, goes to dst[((n*H + h)*T + t)*D + d], or to
+ * dst[((n*H + h)*D + d)*T + t] when transposed:
  *   t <  S: src[src_off + (t*step_t + n*step_n)*src_ld + h*D + d] (+ bias[bias_off + h*D + d])
  *   t == S and has_extra: extra[extra_off + h*D + d]   (add_bias_kv row)
  *   otherwise 0                                         (add_zero_attn row)
- * One work-item per (n, h, t) row of D values, in float4 vectors.
+ * One work-item per (n, h, t) row of D values (float4 vectors when not
+ * transposed; transposed, consecutive work-items write consecutive floats).
  */
+static float head_value(__global const float *in, __global const float *bi, int has_bias,
+                        __global const float *ex, int kind, int d)
+{
+    if (kind == 0)
+        return has_bias ? in[d] + bi[d] : in[d];
+    return kind == 1 ? ex[d] : 0.0f;
+}
+
 __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong src_ld,
                               ulong step_t, ulong step_n,
                               __global const float *bias, ulong bias_off, int has_bias,
                               __global const float *extra, ulong extra_off, int has_extra,
-                              __global float *dst, int N, int H, int T, int S, int D)
+                              __global float *dst, int N, int H, int T, int S, int D,
+                              int transposed)
 {
     ulong gid = get_global_id(0);
     if (gid >= (ulong)N * H * T)
@@ -45,31 +64,31 @@ __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong sr
     ulong r = gid / T;
     int h = (int)(r % H);
     int n = (int)(r / H);
-    __global float *out = dst + gid * D;
     ulong col = (ulong)h * D;
+    int kind = t < S ? 0 : (t == S && has_extra) ? 1 : 2; /* projection, bias_kv, zero */
+    __global const float *in =
+        kind == 0 ? src + src_off + ((ulong)t * step_t + (ulong)n * step_n) * src_ld + col : src;
+    __global const float *bi = bias + bias_off + col;
+    __global const float *ex = extra + extra_off + col;
+    if (transposed) {
+        __global float *out = dst + r * (ulong)D * T + t;
+        for (int d = 0; d < D; ++d)
+            out[(ulong)d * T] = head_value(in, bi, has_bias, ex, kind, d);
+        return;
+    }
+    __global float *out = dst + gid * D;
     int d = 0;
-    if (t < S) {
-        __global const float *in = src + src_off + ((ulong)t * step_t + (ulong)n * step_n) * src_ld + col;
+    if (kind == 0) {
         if (has_bias) {
-            __global const float *bi = bias + bias_off + col;
             for (; d + 4 <= D; d += 4)
                 vstore4(vload4(0, in + d) + vload4(0, bi + d), 0, out + d);
-            for (; d < D; ++d)
-                out[d] = in[d] + bi[d];
         } else {
             for (; d + 4 <= D; d += 4)
                 vstore4(vload4(0, in + d), 0, out + d);
-            for (; d < D; ++d)
-                out[d] = in[d];
         }
-    } else if (t == S && has_extra) {
-        __global const float *ex = extra + extra_off + col;
-        for (; d < D; ++d)
-            out[d] = ex[d];
-    } else {
-        for (; d < D; ++d)
-            out[d] = 0.0f;
     }
+    for (; d < D; ++d)
+        out[d] = head_value(in, bi, has_bias, ex, kind, d);
 }
 
 /* max that propagates NaN (fmax drops it): a row whose only unmasked score
@@ -111,8 +130,9 @@ static float group_sum(__local float *red, float x)
 }
 
 /*
- * scores: (N*H, L, Sp) raw q.k products, replaced by the attention weights.
- * One work-group per row (b, l), b = n*H + h. Columns j >= S (bias_kv,
+ * scores: (N*H, Sp, L) raw q.k products, keys-major (row (b, l) of the
+ * attention matrix is the column l of plane b: element j at (b*Sp + j)*L + l),
+ * replaced by the attention weights. One work-group per row (b, l), b = n*H + h. Columns j >= S (bias_kv,
  * zero_attn) are never masked. attn_mask: (L, S) or (N*H, L, S) when attn_3d;
  * masks add (a bool or causal mask adds -inf, so a NaN score or a NaN in a
  * float mask stays NaN, as in PyTorch and the reference plugin);
@@ -133,7 +153,7 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
     int l = (int)(row % L);
     ulong b = row / L;
     ulong n = b / H;
-    __global float *s = scores + row * Sp;
+    __global float *s = scores + b * (ulong)Sp * L + l; /* s[j * L] */
 
     /* Every loop runs the same trip count in every work-item (j0 steps by the
      * local size; j = j0 + lid may fall off the row): uniform control flow
@@ -144,7 +164,7 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
         int j = j0 + lid;
         if (j >= Sp)
             continue;
-        float x = s[j] * scale;
+        float x = s[(ulong)j * L] * scale;
         if (j < S) {
             if (attn_kind != MASK_NONE) {
                 ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
@@ -169,7 +189,7 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
             else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
                 x -= INFINITY;
         }
-        s[j] = x;
+        s[(ulong)j * L] = x;
         m = nan_max(m, x);
     }
     m = group_max(red, m);
@@ -178,7 +198,7 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
     if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
         for (int j0 = 0; j0 < Sp; j0 += lsz)
             if (j0 + lid < Sp)
-                s[j0 + lid] = 0.0f;
+                s[(ulong)(j0 + lid) * L] = 0.0f;
         return;
     }
 
@@ -187,8 +207,8 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
         int j = j0 + lid;
         if (j >= Sp)
             continue;
-        float e = exp(s[j] - m);
-        s[j] = e;
+        float e = exp(s[(ulong)j * L] - m);
+        s[(ulong)j * L] = e;
         sum += e;
     }
     sum = group_sum(red, sum);
@@ -197,140 +217,177 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
         int j = j0 + lid;
         if (j >= Sp)
             continue;
-        float w = s[j] / sum;
+        float w = s[(ulong)j * L] / sum;
         if (dropout)
             w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
-        s[j] = w;
+        s[(ulong)j * L] = w;
     }
 }
 
 /*
- * mha_softmax_rows: the same as mha_softmax, one work-item per row, for CPU
- * devices (PoCL): a work-group reduction costs log2(local size) passes over
- * the group per barrier there, more than the row itself. Rows are walked in
- * float8 vectors (masks too), then the remainder one by one; the arithmetic is
- * that of mha_softmax, element by element.
+ * mha_softmax_items: the same as mha_softmax without work-group reductions,
+ * for CPU devices (PoCL), where a reduction costs log2(local size) passes over
+ * the group per barrier, more than the row itself. A work-item takes VW
+ * consecutive rows l of one plane b: in the keys-major layout step j of those
+ * rows is VW consecutive floats, one vector load (walking a column one float
+ * at a time was 20x slower). The arithmetic is that of mha_softmax, element by
+ * element. A last partial group of rows (L not a multiple of VW) is done one
+ * row at a time. Work-item gid: plane gid / Lv, rows from (gid % Lv) * VW.
+ * VW = 16 (a whole cache line) was no faster, and PoCL 3.1 got its dropout
+ * case wrong (NaN outputs), so 8.
  */
 #define VW 8
 typedef float8 floatv;
 typedef int8 intv;
 #define vloadv vload8
 #define vstorev vstore8
-#define convert_intv convert_int8
 
-static float8 nan_maxv(float8 a, float8 b)
+static floatv nan_maxv(floatv a, floatv b)
 {
-    float8 r = fmax(a, b);
+    floatv r = fmax(a, b);
     r = select(r, b, isnan(b));
     return select(r, a, isnan(a));
 }
 
-static float4 nan_maxv4(float4 a, float4 b)
+/* Scale and masks of score x at (b, n, l, j), j < S, as in mha_softmax. */
+static float masked_score(float x, __global const uchar *attn_mask, ulong attn_off,
+                          int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
+                          int kpm_kind, int causal, ulong b, ulong n, int L, int S, int l, int j)
 {
-    float4 r = fmax(a, b);
-    r = select(r, b, isnan(b));
-    return select(r, a, isnan(a));
-}
-
-__kernel void mha_softmax_rows(__global float *scores, int H, int L, int S, int Sp, float scale,
-                               __global const uchar *attn_mask, ulong attn_off, int attn_kind,
-                               int attn_3d, __global const uchar *kpm, ulong kpm_off,
-                               int kpm_kind, int causal,
-                               int dropout, float p, float keep_scale, ulong seed, int rows)
-{
-    ulong row = get_global_id(0);
-    if (row >= (ulong)rows)
-        return;
-    int l = (int)(row % L);
-    ulong b = row / L;
-    ulong n = b / H;
-    __global float *s = scores + row * Sp;
-    __global const uchar *am = attn_mask + attn_off + (attn_3d ? b * L * S : 0) + (ulong)l * S;
-    __global const float *amf = (__global const float *)(attn_mask + attn_off) +
-                                (attn_3d ? b * L * S : 0) + (ulong)l * S;
-    __global const uchar *km = kpm + kpm_off + n * S;
-    __global const float *kmf = (__global const float *)(kpm + kpm_off) + n * S;
-    /* columns j > limit are masked by causality (j < S only) */
-    int limit = causal == CAUSAL_TOP_LEFT ? l : causal == CAUSAL_BOTTOM_RIGHT ? l + (S - L) : S;
-    const intv lane = (intv)(0, 1, 2, 3, 4, 5, 6, 7);
-
-    floatv mv = (floatv)(-INFINITY);
-    int j = 0;
-    for (; j + VW <= S; j += VW) {
-        floatv x = vloadv(0, s + j) * scale;
-        if (attn_kind == MASK_BOOL)
-            x = select(x, x - (floatv)(INFINITY), convert_intv(vload8(0, am + j)) != 0);
-        else if (attn_kind == MASK_FLOAT)
-            x += vloadv(0, amf + j);
-        if (kpm_kind == MASK_BOOL)
-            x = select(x, x - (floatv)(INFINITY), convert_intv(vload8(0, km + j)) != 0);
-        else if (kpm_kind == MASK_FLOAT)
-            x += vloadv(0, kmf + j);
-        if (causal)
-            x = select(x, x - (floatv)(INFINITY), lane + j > limit);
-        vstorev(x, 0, s + j);
-        mv = nan_maxv(mv, x);
-    }
-    float4 m4 = nan_maxv4(mv.lo, mv.hi);
-    float m = nan_max(nan_max(m4.s0, m4.s1), nan_max(m4.s2, m4.s3));
-    for (; j < Sp; ++j) {
-        float x = s[j] * scale;
-        if (j < S) {
-            if (attn_kind == MASK_BOOL) {
-                if (am[j])
-                    x -= INFINITY;
-            } else if (attn_kind == MASK_FLOAT) {
-                x += amf[j];
-            }
-            if (kpm_kind == MASK_BOOL) {
-                if (km[j])
-                    x -= INFINITY;
-            } else if (kpm_kind == MASK_FLOAT) {
-                x += kmf[j];
-            }
-            if (causal && j > limit)
+    if (attn_kind != MASK_NONE) {
+        ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
+        if (attn_kind == MASK_BOOL) {
+            if (attn_mask[attn_off + mi])
                 x -= INFINITY;
+        } else {
+            x += ((__global const float *)(attn_mask + attn_off))[mi];
         }
-        s[j] = x;
-        m = nan_max(m, x);
     }
+    if (kpm_kind != MASK_NONE) {
+        ulong ki = n * S + j;
+        if (kpm_kind == MASK_BOOL) {
+            if (kpm[kpm_off + ki])
+                x -= INFINITY;
+        } else {
+            x += ((__global const float *)(kpm + kpm_off))[ki];
+        }
+    }
+    if (causal == CAUSAL_TOP_LEFT && j > l)
+        x -= INFINITY;
+    else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
+        x -= INFINITY;
+    return x;
+}
 
-    if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
-        for (j = 0; j + VW <= Sp; j += VW)
-            vstorev((floatv)(0.0f), 0, s + j);
-        for (; j < Sp; ++j)
-            s[j] = 0.0f;
+__kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int Sp, float scale,
+                                __global const uchar *attn_mask, ulong attn_off, int attn_kind,
+                                int attn_3d, __global const uchar *kpm, ulong kpm_off,
+                                int kpm_kind, int causal,
+                                int dropout, float p, float keep_scale, ulong seed, int B)
+{
+    const int Lv = (L + VW - 1) / VW;
+    ulong gid = get_global_id(0);
+    if (gid >= (ulong)B * Lv)
+        return;
+    ulong b = gid / Lv;
+    int l0 = (int)(gid % Lv) * VW;
+    ulong n = b / H;
+    __global float *plane = scores + b * (ulong)Sp * L; /* element (l, j) at j*L + l */
+
+    if (l0 + VW > L) { /* the last rows, one at a time */
+        for (int l = l0; l < L; ++l) {
+            __global float *s = plane + l;
+            float m = -INFINITY;
+            for (int j = 0; j < Sp; ++j) {
+                float x = s[(ulong)j * L] * scale;
+                if (j < S)
+                    x = masked_score(x, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off,
+                                     kpm_kind, causal, b, n, L, S, l, j);
+                s[(ulong)j * L] = x;
+                m = nan_max(m, x);
+            }
+            if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
+                for (int j = 0; j < Sp; ++j)
+                    s[(ulong)j * L] = 0.0f;
+                continue;
+            }
+            float sum = 0.0f;
+            for (int j = 0; j < Sp; ++j) {
+                float e = exp(s[(ulong)j * L] - m);
+                s[(ulong)j * L] = e;
+                sum += e;
+            }
+            ulong row = b * (ulong)L + (ulong)l;
+            for (int j = 0; j < Sp; ++j) {
+                float w = s[(ulong)j * L] / sum;
+                if (dropout)
+                    w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
+                s[(ulong)j * L] = w;
+            }
+        }
         return;
     }
 
-    floatv sv = (floatv)(0.0f);
-    for (j = 0; j + VW <= Sp; j += VW) {
-        floatv e = exp(vloadv(0, s + j) - m);
-        vstorev(e, 0, s + j);
-        sv += e;
+    __global float *s = plane + l0;
+    const intv lane = (intv)(0, 1, 2, 3, 4, 5, 6, 7);
+    const intv limit = causal == CAUSAL_TOP_LEFT ? lane + l0
+                       : causal == CAUSAL_BOTTOM_RIGHT ? lane + l0 + (S - L)
+                                                       : (intv)(S);
+    const bool lane_masks = attn_kind != MASK_NONE;
+    /* without masks or scale, pass 1 only reads */
+    const bool rewrite = lane_masks || kpm_kind != MASK_NONE || causal || scale != 1.0f;
+    floatv m = (floatv)(-INFINITY);
+    for (int j = 0; j < Sp; ++j) {
+        floatv x = vloadv(0, s + (ulong)j * L) * scale;
+        if (j < S) {
+            if (lane_masks) { /* a different mask row per lane */
+                float xs[VW];
+                vstorev(x, 0, xs);
+                for (int i = 0; i < VW; ++i)
+                    xs[i] = masked_score(xs[i], attn_mask, attn_off, attn_kind, attn_3d, kpm,
+                                         kpm_off, kpm_kind, 0, b, n, L, S, l0 + i, j);
+                x = vloadv(0, xs);
+            } else if (kpm_kind == MASK_BOOL) {
+                if (kpm[kpm_off + n * S + j])
+                    x -= (floatv)(INFINITY);
+            } else if (kpm_kind == MASK_FLOAT) {
+                x += ((__global const float *)(kpm + kpm_off))[n * S + j];
+            }
+            if (causal)
+                x = select(x, x - (floatv)(INFINITY), (intv)(j) > limit);
+        }
+        if (rewrite)
+            vstorev(x, 0, s + (ulong)j * L);
+        m = nan_maxv(m, x);
     }
-    float4 s4 = sv.lo + sv.hi;
-    float sum = (s4.s0 + s4.s1) + (s4.s2 + s4.s3);
-    for (; j < Sp; ++j) {
-        float e = exp(s[j] - m);
-        s[j] = e;
+
+    /* fully masked rows (m = -inf) end as zeros, never NaN: exp against 0 gives
+     * zeros there and they are zeroed again at the end */
+    const intv dead = m == (floatv)(-INFINITY);
+    const floatv mz = select(m, (floatv)(0.0f), dead);
+    floatv sum = (floatv)(0.0f);
+    for (int j = 0; j < Sp; ++j) {
+        floatv e = exp(vloadv(0, s + (ulong)j * L) - mz);
+        vstorev(e, 0, s + (ulong)j * L);
         sum += e;
     }
-
-    if (!dropout) {
-        for (j = 0; j + VW <= Sp; j += VW)
-            vstorev(vloadv(0, s + j) / sum, 0, s + j);
-        for (; j < Sp; ++j)
-            s[j] = s[j] / sum;
-        return;
-    }
-    for (j = 0; j < Sp; ++j) {
-        float w = s[j] / sum;
-        s[j] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
+    for (int j = 0; j < Sp; ++j) {
+        floatv w = select(vloadv(0, s + (ulong)j * L) / sum, (floatv)(0.0f), dead);
+        if (dropout) {
+            float ws[VW];
+            vstorev(w, 0, ws);
+            for (int i = 0; i < VW; ++i) {
+                ulong row = b * (ulong)L + (ulong)(l0 + i);
+                ws[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? ws[i] * keep_scale
+                                                                               : 0.0f;
+            }
+            w = vloadv(0, ws);
+        }
+        vstorev(w, 0, s + (ulong)j * L);
     }
 }
 
-/* out[out_off + (n, l, j)] = mean over h of w[n, h, l, j]. */
+/* out[out_off + (n, l, j)] = mean over h of w[((n*H + h)*Sp + j)*L + l]. */
 __kernel void mha_average_heads(__global const float *w, __global float *out, ulong out_off,
                                 int N, int H, int L, int Sp)
 {
@@ -339,10 +396,38 @@ __kernel void mha_average_heads(__global const float *w, __global float *out, ul
     if (gid >= (ulong)N * plane)
         return;
     ulong n = gid / plane, rem = gid % plane;
+    ulong l = rem / (ulong)Sp, j = rem % (ulong)Sp;
     float acc = 0.0f;
     for (int h = 0; h < H; ++h)
-        acc += w[(n * H + h) * plane + rem];
+        acc += w[(n * H + h) * plane + j * L + l];
     out[out_off + gid] = acc / (float)H;
+}
+
+/* out[out_off + (b, l, j)] = w[(b*Sp + j)*L + l]: per-head weights, query-major. */
+__kernel void mha_weights_heads(__global const float *w, __global float *out, ulong out_off,
+                                int B, int L, int Sp)
+{
+    ulong gid = get_global_id(0);
+    ulong plane = (ulong)L * Sp;
+    if (gid >= (ulong)B * plane)
+        return;
+    ulong b = gid / plane, rem = gid % plane;
+    ulong l = rem / (ulong)Sp, j = rem % (ulong)Sp;
+    out[out_off + gid] = w[b * plane + j * L + l];
+}
+
+/* ocat[(l*N + n)*E + h*D + d] = o[((n*H + h)*L + l)*D + d], E = H*D. */
+__kernel void mha_merge_heads(__global const float *o, __global float *ocat, int N, int H, int L,
+                              int D)
+{
+    ulong gid = get_global_id(0);
+    ulong E = (ulong)H * D;
+    if (gid >= (ulong)N * L * E)
+        return;
+    ulong e = gid % E, r = gid / E;
+    ulong l = r / N, n = r % N;
+    ulong h = e / D, d = e % D;
+    ocat[gid] = o[((n * H + h) * L + l) * D + d];
 }
 
 /* y rows are ordered (l, n); out rows (n, l) if batch_first, else (l, n),

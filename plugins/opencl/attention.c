@@ -4,8 +4,8 @@
 
 #include "internal.h"
 
-/* Developer variable: "rows" or "group" forces that softmax kernel (tests run
- * both on any device); otherwise CPUs get rows, other devices group. */
+/* Developer variable: "items" or "group" forces that softmax kernel (tests run
+ * both on any device); otherwise CPUs get items, other devices group. */
 #define OCL_SOFTMAX_ENV "MHA_OPENCL_SOFTMAX"
 
 #define OCL_SOFTMAX_WG_CAP 256
@@ -146,20 +146,22 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     }
     if ((st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_softmax_rows", &att->k_softmax_rows)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_softmax_items", &att->k_softmax_items)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_average_heads", &att->k_average)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_weights_heads", &att->k_weights)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK)
         goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
     {
         const char *force = getenv(OCL_SOFTMAX_ENV);
-        if (force && strcmp(force, "rows") == 0)
-            att->softmax_rows = true;
+        if (force && strcmp(force, "items") == 0)
+            att->softmax_items = true;
         else if (force && strcmp(force, "group") == 0)
-            att->softmax_rows = false;
+            att->softmax_items = false;
         else
-            att->softmax_rows = (ctx->device->type & CL_DEVICE_TYPE_CPU) != 0;
+            att->softmax_items = (ctx->device->type & CL_DEVICE_TYPE_CPU) != 0;
     }
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
@@ -183,13 +185,13 @@ void ocl_attention_destroy(void *attention)
         clFinish(att->queue);
     ocl_attention_drop_marks(att);
     ocl_buffer *buffers[] = {&att->weights, &att->x_q,    &att->x_k,  &att->x_v,      &att->proj,
-                             &att->q_h,     &att->k_h,    &att->v_h,  &att->scores,   &att->ocat,
+                             &att->q_h,     &att->k_h,    &att->v_h,  &att->scores,   &att->o_h,  &att->ocat,
                              &att->y,       &att->out,    &att->avg,  &att->attn_mask, &att->kpm,
                              &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
-    cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_softmax_rows, att->k_average,
-                           att->k_output};
+    cl_kernel kernels[] = {att->k_split,   att->k_softmax, att->k_softmax_items, att->k_average,
+                           att->k_weights, att->k_merge,   att->k_output};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

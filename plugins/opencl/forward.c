@@ -254,18 +254,20 @@ static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_m
                    c_ld, what);
 }
 
-/* Row-major C_i = A_i * op(B_i) for i < batch, each matrix `stride` apart
- * (column-major call, see above). */
-static mha_status gemm_batched(ocl_attention *att, CLBlastTranspose tb, size_t m, size_t n,
-                               size_t k, cl_mem a, size_t a_ld, size_t a_stride, cl_mem b,
-                               size_t b_ld, size_t b_stride, cl_mem c, size_t c_ld,
-                               size_t c_stride, size_t batch, const char *what)
+/* Column-major C_i (m x n) = alpha op(A_i) (m x k) * op(B_i) (k x n) for i < batch,
+ * each matrix `stride` floats after the previous one. The per-head products
+ * are laid out so that CLBlast needs no temporary copy: A not transposed, B
+ * transposed, C packed (ld = m, stride = m*n), sizes multiples of its tiles. */
+static mha_status gemm_batched(ocl_attention *att, CLBlastTranspose ta, CLBlastTranspose tb,
+                               size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_ld,
+                               size_t a_stride, cl_mem b, size_t b_ld, size_t b_stride, cl_mem c,
+                               size_t c_ld, size_t c_stride, size_t batch, const char *what)
 {
     CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, what);
     if (s == CLBlastSuccess)
-        s = CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, tb, CLBlastTransposeNo, n, m, k,
-                                       1.0f, b, 0, b_ld, b_stride, a, 0, a_ld, a_stride, 0.0f, c, 0,
-                                       c_ld, c_stride, batch, &att->run_queue, NULL);
+        s = CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, ta, tb, m, n, k, alpha, a, 0, a_ld,
+                                       a_stride, b, 0, b_ld, b_stride, 0.0f, c, 0, c_ld, c_stride,
+                                       batch, &att->run_queue, NULL);
     if (s != CLBlastSuccess)
         return ocl_clblast_fail(s, what);
     return MHA_STATUS_OK;
@@ -299,11 +301,12 @@ static mha_status mask_view(ocl_attention *att, const mha_tensor *t, ocl_buffer 
                       view);
 }
 
-/* mha_split_heads for one of q, k, v. */
+/* mha_split_heads for one of q, k, v: per head (T, D), or (D, T) when
+ * transposed. */
 static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t src_off,
                               size_t src_ld, int64_t src_rows, int64_t total_rows,
-                              size_t bias_off, size_t extra_off, bool has_extra, ocl_buffer *dst,
-                              const char *what)
+                              size_t bias_off, size_t extra_off, bool has_extra, bool transposed,
+                              ocl_buffer *dst, const char *what)
 {
     const int64_t N = pr->batch, H = pr->num_heads, D = pr->head_dim;
     const bool bf = pr->batched && pr->batch_first;
@@ -339,13 +342,16 @@ static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t 
     arg_int(&a, total_rows);
     arg_int(&a, src_rows);
     arg_int(&a, D);
+    arg_int(&a, transposed);
     return launch(att, &a, (size_t)(N * H * total_rows), 0);
 }
 
-static size_t softmax_local_size(const ocl_attention *att, int64_t sp)
+/* The smallest power of two >= n = S', within the device's limit: the local
+ * size of mha_softmax (one group per row). */
+static size_t softmax_local_size(const ocl_attention *att, int64_t n)
 {
     size_t wg = 1;
-    while (wg < (size_t)sp && wg * 2 <= att->softmax_wg_max)
+    while (wg < (size_t)n && wg * 2 <= att->softmax_wg_max)
         wg *= 2;
     return wg;
 }
@@ -466,13 +472,10 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         (st = output_view(att, &args->attn_output, &att->out, R * E * sizeof(float), "attn_output", &out)) != MHA_STATUS_OK)
         goto done;
     const size_t weights_count = args->average_attn_weights ? N * L * Sp : B * L * Sp;
-    if (want_weights) {
-        if (args->attn_weights.memory == MHA_MEMORY_OPENCL_BUFFER || args->average_attn_weights)
-            st = output_view(att, &args->attn_weights, &att->avg, weights_count * sizeof(float),
-                             "attn_weights", &wout);
-        if (st != MHA_STATUS_OK)
-            goto done;
-    }
+    if (want_weights &&
+        (st = output_view(att, &args->attn_weights, &att->avg, weights_count * sizeof(float),
+                          "attn_weights", &wout)) != MHA_STATUS_OK)
+        goto done;
     if ((st = mark(att, NULL, false)) != MHA_STATUS_OK)
         goto done;
 
@@ -516,35 +519,41 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     if ((st = mark(att, "projections", true)) != MHA_STATUS_OK)
         goto done;
 
-    /* 3. heads, with projection bias and the extra key/value rows */
+    /* 3. heads, with projection bias and the extra key/value rows: Q^T and
+     * K^T (D, T) per head, V (S', D) */
     if ((st = split_heads(att, pr, q_off, q_ld, pr->tgt_len, pr->tgt_len, att->off_bin, 0, false,
-                          &att->q_h, "q heads")) != MHA_STATUS_OK ||
+                          true, &att->q_h, "q heads")) != MHA_STATUS_OK ||
         (st = split_heads(att, pr, k_off, k_ld, pr->src_len, pr->src_len_total, att->off_bin + E,
-                          att->off_bias_k, att->add_bias_kv, &att->k_h, "k heads")) != MHA_STATUS_OK ||
+                          att->off_bias_k, att->add_bias_kv, true, &att->k_h, "k heads")) != MHA_STATUS_OK ||
         (st = split_heads(att, pr, v_off, v_ld, pr->src_len, pr->src_len_total, att->off_bin + 2 * E,
-                          att->off_bias_v, att->add_bias_kv, &att->v_h, "v heads")) != MHA_STATUS_OK ||
+                          att->off_bias_v, att->add_bias_kv, false, &att->v_h, "v heads")) != MHA_STATUS_OK ||
         (st = mark(att, "heads", false)) != MHA_STATUS_OK)
         goto done;
 
-    /* 4. scores = Q K^T per head */
+    /* 4. scaled scores per head, keys-major: column-major (L x S') =
+     * scale (Q^T)^T K^T, element (l, j) at j*L + l (see cl/attention.cl). The
+     * GEMM applies the scale as (q.k) * scale, as the softmax kernels did. */
     if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
-        (st = gemm_batched(att, CLBlastTransposeYes, L, Sp, D, att->q_h.mem, D, L * D, att->k_h.mem,
-                           D, Sp * D, att->scores.mem, Sp, L * Sp, B,
+        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, L, Sp, D, pr->scale, att->q_h.mem, L,
+                           D * L, att->k_h.mem, Sp, D * Sp, att->scores.mem, L, Sp * L, B,
                            "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK ||
         (st = mark(att, "scores", true)) != MHA_STATUS_OK)
         goto done;
 
     /* 5. softmax with masks and dropout */
     {
-        size_t local = att->softmax_rows ? 0 : softmax_local_size(att, pr->src_len_total);
-        ocl_args a = {att->softmax_rows ? att->k_softmax_rows : att->k_softmax,
-                      att->softmax_rows ? "mha_softmax_rows" : "mha_softmax", 0, CL_SUCCESS};
+        const bool items = att->softmax_items;
+        const size_t local = items ? 0 : softmax_local_size(att, pr->src_len_total);
+        /* items: one work-item per 8 rows of a plane (OCL_SOFTMAX_ITEM_ROWS) */
+        const size_t items_count = B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS);
+        ocl_args a = {items ? att->k_softmax_items : att->k_softmax,
+                      items ? "mha_softmax_items" : "mha_softmax", 0, CL_SUCCESS};
         arg_mem(&a, att->scores.mem);
         arg_int(&a, pr->num_heads);
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len);
         arg_int(&a, pr->src_len_total);
-        arg_float(&a, pr->scale);
+        arg_float(&a, 1.0f); /* applied by the scores GEMM */
         arg_mem(&a, am.mem);
         arg_ulong(&a, am.offset);
         arg_int(&a, attn_kind);
@@ -557,17 +566,17 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_float(&a, pr->dropout);
         arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
         arg_ulong(&a, args->dropout_seed);
-        if (att->softmax_rows)
-            arg_int(&a, (int64_t)(B * L));
+        if (items)
+            arg_int(&a, (int64_t)B);
         else
             arg(&a, local * sizeof(cl_float), NULL);
-        if ((st = launch(att, &a, att->softmax_rows ? B * L : B * L * local, local)) != MHA_STATUS_OK ||
-            (st = mark(att, "softmax", false)) != MHA_STATUS_OK)
+        if ((st = launch(att, &a, items ? items_count : B * L * local, local)) != MHA_STATUS_OK ||
+            (!want_weights && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
             goto done;
     }
 
-    /* 6. weights: averaged, or per head copied into the caller's cl_mem
-     * (per-head weights for the host are downloaded from the scores) */
+    /* 6. weights, query-major: averaged over the heads, or per head (timed
+     * with the softmax: a stats record holds at most MHA_MAX_STAGES stages) */
     if (want_weights && args->average_attn_weights) {
         ocl_args a = {att->k_average, "mha_average_heads", 0, CL_SUCCESS};
         arg_mem(&a, att->scores.mem);
@@ -578,29 +587,44 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len_total);
         if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
-            (st = mark(att, "average", false)) != MHA_STATUS_OK)
+            (st = mark(att, "softmax_average", false)) != MHA_STATUS_OK)
             goto done;
-    } else if (want_weights && args->attn_weights.memory == MHA_MEMORY_OPENCL_BUFFER &&
-               !att->context->gemm_only) {
-        cl_int err = ocl_fault(att->context, "clEnqueueCopyBuffer");
-        if (err == CL_SUCCESS)
-            err = clEnqueueCopyBuffer(att->run_queue, att->scores.mem, wout.mem, 0, wout.offset,
-                                      weights_count * sizeof(float), 0, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            st = ocl_cl_fail(err, "clEnqueueCopyBuffer(attn_weights)");
-            goto done;
-        }
-        if ((st = mark(att, "weights_copy", false)) != MHA_STATUS_OK)
+    } else if (want_weights) {
+        ocl_args a = {att->k_weights, "mha_weights_heads", 0, CL_SUCCESS};
+        arg_mem(&a, att->scores.mem);
+        arg_mem(&a, wout.mem);
+        arg_ulong(&a, wout.offset / sizeof(float));
+        arg_int(&a, (int64_t)B);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len_total);
+        if ((st = launch(att, &a, B * L * Sp, 0)) != MHA_STATUS_OK ||
+            (st = mark(att, "softmax_weights", false)) != MHA_STATUS_OK)
             goto done;
     }
 
-    /* 7. O = P V, heads side by side in rows (l, n): head b = n*H + h starts at b*D */
-    if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
-        (st = gemm_batched(att, CLBlastTransposeNo, L, D, Sp, att->scores.mem, Sp, L * Sp,
-                           att->v_h.mem, D, Sp * D, att->ocat.mem, N * E, D, B,
+    /* 7. O = P V per head, packed (B, L, D): column-major (D x L) = V^T P^T,
+     * P^T being the keys-major scores; then the heads side by side in rows
+     * (l, n) for the output projection */
+    if ((st = reserve(att, &att->o_h, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, D, L, Sp, 1.0f, att->v_h.mem, D,
+                           Sp * D, att->scores.mem, L, Sp * L, att->o_h.mem, D, L * D, B,
                            "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK ||
         (st = mark(att, "pv", true)) != MHA_STATUS_OK)
         goto done;
+    {
+        ocl_args a = {att->k_merge, "mha_merge_heads", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "merged heads")) != MHA_STATUS_OK)
+            goto done;
+        arg_mem(&a, att->o_h.mem);
+        arg_mem(&a, att->ocat.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->head_dim);
+        if ((st = launch(att, &a, R * E, 0)) != MHA_STATUS_OK ||
+            (st = mark(att, "merge", false)) != MHA_STATUS_OK)
+            goto done;
+    }
 
     /* 8. output projection, bias and layout */
     if ((st = reserve(att, &att->y, R * E * sizeof(float), "out_proj")) != MHA_STATUS_OK ||
@@ -629,8 +653,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
 
     /* 9. host outputs (blocking reads: the call waits for its results) */
     if (want_weights && args->attn_weights.memory == MHA_MEMORY_HOST &&
-        (st = download(att, args->average_attn_weights ? wout.mem : att->scores.mem,
-                       args->attn_weights.data, weights_count * sizeof(float),
+        (st = download(att, wout.mem, args->attn_weights.data, weights_count * sizeof(float),
                        "attn_weights")) != MHA_STATUS_OK)
         goto done;
     if (args->attn_output.memory == MHA_MEMORY_HOST)

@@ -149,6 +149,10 @@ void ocl_buffer_release(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *bu
 /* ---- attention.c --------------------------------------------------------- */
 enum { OCL_MASK_NONE = 0, OCL_MASK_BOOL = 1, OCL_MASK_FLOAT = 2 };
 
+/* Rows of the attention matrix per work-item of mha_softmax_items (VW in
+ * cl/attention.cl). */
+#define OCL_SOFTMAX_ITEM_ROWS 8
+
 typedef struct ocl_attention {
     ocl_context *context; /* borrowed; outlives the attention object */
     cl_command_queue queue; /* own queue (attention objects run in parallel), or
@@ -161,9 +165,10 @@ typedef struct ocl_attention {
      * it runs on another queue); NULL before the first call. */
     cl_event last_event;
     cl_command_queue last_queue;
-    cl_kernel k_split, k_softmax, k_softmax_rows, k_average, k_output; /* own instances */
+    /* own instances */
+    cl_kernel k_split, k_softmax, k_softmax_items, k_average, k_weights, k_merge, k_output;
     size_t softmax_wg_max;
-    bool softmax_rows; /* mha_softmax_rows (a work-item per row: CPUs), else mha_softmax */
+    bool softmax_items; /* mha_softmax_items (a work-item per row: CPUs), else mha_softmax */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;
@@ -175,7 +180,7 @@ typedef struct ocl_attention {
     size_t off_wq, off_wk, off_wv, off_wo, off_bin, off_bo, off_bias_k, off_bias_v;
 
     /* Scratch, grown on demand and reused. */
-    ocl_buffer x_q, x_k, x_v, proj, q_h, k_h, v_h, scores, ocat, y, out, avg;
+    ocl_buffer x_q, x_k, x_v, proj, q_h, k_h, v_h, scores, o_h, ocat, y, out, avg;
     ocl_buffer attn_mask, kpm, gemm_temp;
 
     ocl_alloc_stats stats;

@@ -370,7 +370,7 @@ static void test_edges(void **state)
     ocl_case_free(&c);
 }
 
-/* Both softmax kernels (MHA_OPENCL_SOFTMAX: the one-row-per-work-item float8
+/* Both softmax kernels (MHA_OPENCL_SOFTMAX: the one-row-per-work-item
  * kernel CPUs get, the work-group one GPUs get) on rows long enough for the
  * vector loops and their remainders: every mask kind, causal both ways,
  * bias_kv / zero_attn columns, dropout. */
@@ -378,7 +378,7 @@ static void test_softmax_kernels(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    static const char *kernels[] = {"rows", "group"};
+    static const char *kernels[] = {"items", "group"};
     const char *old = getenv("MHA_OPENCL_SOFTMAX");
     char *saved = old ? strdup(old) : NULL;
     for (int k = 0; k < 2; ++k) {
@@ -578,14 +578,14 @@ static void test_stats(void **state)
         assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
         assert_true(st.device_bytes > weight_bytes);
         assert_true(st.device_bytes_peak >= st.device_bytes);
-        /* projections heads scores softmax average pv output output_bias */
+        /* projections heads scores softmax_average pv merge output output_bias */
         assert_int_equal(st.stage_count, 8);
         assert_true(has_stage(&st, "projections", true));
         assert_true(has_stage(&st, "heads", false));
         assert_true(has_stage(&st, "scores", true));
-        assert_true(has_stage(&st, "softmax", false));
-        assert_true(has_stage(&st, "average", false));
+        assert_true(has_stage(&st, "softmax_average", false));
         assert_true(has_stage(&st, "pv", true));
+        assert_true(has_stage(&st, "merge", false));
         assert_true(has_stage(&st, "output", true));
         assert_true(has_stage(&st, "output_bias", false));
         double total = 0.0;
@@ -601,11 +601,12 @@ static void test_stats(void **state)
     c.need_weights = false;
     assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
-    assert_int_equal(st.stage_count, 7);
-    assert_false(has_stage(&st, "average", false));
+    assert_int_equal(st.stage_count, 8);
+    assert_true(has_stage(&st, "softmax", false));
+    assert_false(has_stage(&st, "softmax_average", false));
     mha_attention_stats again = {.struct_size = sizeof again};
     assert_int_equal(mha_attention_get_stats(att, &again), MHA_STATUS_OK);
-    assert_int_equal(again.stage_count, 7);
+    assert_int_equal(again.stage_count, 8);
     assert_true(again.stages[0].milliseconds == st.stages[0].milliseconds);
     mha_attention_destroy(att);
     free(out), free(w);
