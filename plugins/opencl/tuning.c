@@ -21,10 +21,13 @@
  * Where no such file is in the cache directory, the plugin looks in the
  * tuning folder shipped beside it (<plugin dir>/opencl-tuning/, installed
  * from plugins/opencl/tuning/), which holds the files of devices we tuned.
+ * A CPU device with neither gets clblast-any-cpu.txt (cache directory, then
+ * shipped): parameters tuned on one CPU, which beat CLBlast's generic CPU
+ * defaults by about 3x on another (docs/opencl.md).
  *
- * The file's device and driver lines must match the device: a file for another
- * device or driver is not applied (traced; other devices of the process may
- * use it). Any other trouble with the cache directory's file is traced
+ * The file's device and driver lines must match the device ("*" matches any):
+ * a file for another device or driver is not applied (traced; other devices
+ * of the process may use it). Any other trouble with the cache directory's file is traced
  * (MHA_TRACE) and the context goes on untuned; with a file named by
  * MHA_OPENCL_TUNING_FILE (unreadable, malformed, refused by CLBlast) it is an
  * error.
@@ -38,6 +41,7 @@
 #include "internal.h"
 
 #define TUNING_ENV "MHA_OPENCL_TUNING_FILE"
+#define TUNING_ANY_CPU "clblast-any-cpu.txt"
 #define TUNING_LINE_MAX 2048
 #define TUNING_PARAMS_MAX 48
 #define TUNING_KERNELS_MAX 16
@@ -223,6 +227,18 @@ static bool readable(const char *path)
     return probe != NULL;
 }
 
+/* The user's file `name` in the cache directory, else the one shipped with mha. */
+static bool find_file(const char *name, char *path, size_t cap)
+{
+    return (ocl_cache_file(name, path, cap) && readable(path)) ||
+           (shipped_tuning_file(name, path, cap) && readable(path));
+}
+
+static bool matches(const char *pattern, const char *value)
+{
+    return strcmp(pattern, "*") == 0 || strcmp(pattern, value) == 0;
+}
+
 mha_status ocl_tuning_apply(const ocl_device *dev)
 {
     char path[4200];
@@ -235,10 +251,10 @@ mha_status ocl_tuning_apply(const ocl_device *dev)
     } else {
         char name[600];
         ocl_tuning_file_name(dev, name, sizeof name);
-        /* the user's own tuning first, then the one shipped with mha */
-        if (!(ocl_cache_file(name, path, sizeof path) && readable(path)) &&
-            !(shipped_tuning_file(name, path, sizeof path) && readable(path)))
-            return MHA_STATUS_OK; /* not tuned: the usual case */
+        /* this device's tuning, else for a CPU the generic CPU one */
+        if (!find_file(name, path, sizeof path) &&
+            !((dev->type & CL_DEVICE_TYPE_CPU) && find_file(TUNING_ANY_CPU, path, sizeof path)))
+            return MHA_STATUS_OK; /* not tuned: CLBlast's own database */
     }
 
     tuning_file *t = ocl_host->calloc(1, sizeof *t);
@@ -251,7 +267,7 @@ mha_status ocl_tuning_apply(const ocl_device *dev)
         st = trouble(explicit_file, st, path, why, line_no);
         goto done;
     }
-    if (strcmp(t->device, dev->info.name) != 0 || strcmp(t->driver, dev->info.driver) != 0) {
+    if (!matches(t->device, dev->info.name) || !matches(t->driver, dev->info.driver)) {
         char msg[1200];
         snprintf(msg, sizeof msg, "made for \"%s\" driver \"%s\", not this device (\"%s\" driver \"%s\")",
                  t->device, t->driver, dev->info.name, dev->info.driver);

@@ -3,7 +3,8 @@
  * plugins/opencl/tuning.c): a valid file for this device is applied and the
  * results still match the reference; a file for another device is skipped; a
  * missing, malformed or CLBlast-refused file named explicitly fails context
- * creation with IO_ERROR, FORMAT_ERROR or INVALID_VALUE. Its own binary: the
+ * creation with IO_ERROR, FORMAT_ERROR or INVALID_VALUE; "*" matches any
+ * device; a CPU without a file of its own gets the shipped generic CPU file. Its own binary: the
  * overrides last for the process.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -21,7 +22,7 @@
 #include "mha/mha.h"
 #include "ocl_case.h"
 
-static char g_name[512], g_driver[512];
+static char g_name[512], g_driver[512], g_kind[16];
 static char g_path[256];
 
 static int setup(void **state)
@@ -35,6 +36,7 @@ static int setup(void **state)
         return -1;
     snprintf(g_name, sizeof g_name, "%s", info.name);
     snprintf(g_driver, sizeof g_driver, "%s", info.driver);
+    snprintf(g_kind, sizeof g_kind, "%s", info.kind);
     snprintf(g_path, sizeof g_path, "test_tuning_%ld.txt", (long)getpid());
     return 0;
 }
@@ -196,17 +198,34 @@ static void test_cache_dir_file(void **state)
     free(saved);
 }
 
-static int g_shipped;
+static int g_shipped, g_any_cpu;
 static void on_shipped_log(const char *message, void *user)
 {
     (void)user;
     if (strstr(message, "tuning: applied") && strstr(message, "/opencl-tuning/clblast-"))
         g_shipped++;
+    if (strstr(message, "tuning: applied") && strstr(message, "/opencl-tuning/clblast-any-cpu.txt"))
+        g_any_cpu++;
+}
+
+/* "*" in the device and driver lines matches any device. */
+static void test_wildcard(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    write_file("*", "*", "kernel GemmRoutine XGEMM_MIN_INDIRECT_SIZE=64\n");
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_backend_close(b);
+    /* a wildcard file is still checked: CLBlast refuses a partial kernel line */
+    write_file("*", g_driver, "kernel Xgemm KWG=16\n");
+    expect_failure(MHA_STATUS_INVALID_VALUE, "CLBlastOverrideParameters(Xgemm");
+    unsetenv("MHA_OPENCL_TUNING_FILE");
 }
 
 /* With no file in the cache directory, the file shipped beside the plugin for
- * this device (plugins/opencl/tuning/) is applied. Skipped on devices we have
- * shipped no tuning for. */
+ * this device (plugins/opencl/tuning/) is applied, and on a CPU without one
+ * clblast-any-cpu.txt. Skipped on other devices we have shipped no tuning for. */
 static void test_shipped_file(void **state)
 {
     (void)state;
@@ -231,24 +250,28 @@ static void test_shipped_file(void **state)
             *p = '_';
     memcpy(shipped + strlen(shipped) - 4, ".txt", 4);
     FILE *probe = fopen(shipped, "r");
-    if (!probe) {
+    const bool own_file = probe != NULL;
+    if (probe)
+        fclose(probe);
+    if (!own_file && strcmp(g_kind, "cpu") != 0) {
         print_message("no shipped tuning for this device (%s): skipped\n", shipped);
         skip();
     }
-    fclose(probe);
     char dir[300];
     snprintf(dir, sizeof dir, "test_tuning_empty_%ld", (long)getpid());
     const char *old = getenv("MHA_OPENCL_CACHE_DIR");
     char *saved = old ? strdup(old) : NULL;
     setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
     unsetenv("MHA_OPENCL_TUNING_FILE");
-    g_shipped = 0;
+    g_shipped = g_any_cpu = 0;
     mha_set_log_callback(on_shipped_log, NULL);
     mha_backend *b = NULL;
     assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
     mha_set_log_callback(NULL, NULL);
     mha_backend_close(b);
+    /* the device's own file, else (a CPU) the generic CPU file */
     assert_int_equal(g_shipped, 1);
+    assert_int_equal(g_any_cpu, own_file ? 0 : 1);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
@@ -267,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_off),
         cmocka_unit_test(test_cache_dir_file),
         cmocka_unit_test(test_shipped_file),
+        cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_applied),
     };
     return cmocka_run_group_tests_name("opencl_tuning", tests, setup, teardown);
