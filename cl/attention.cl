@@ -9,7 +9,7 @@
  *   mha_softmax        one work-group per score row: scale, masks, causal,
  *                      stable softmax, fully-masked rows -> 0, a NaN score
  *                      makes its row NaN, dropout (GPUs)
- *   mha_softmax_items  the same, one work-item per row (CPUs)
+ *   mha_softmax_items  the same, one work-item per 32 rows, no reductions (CPUs)
  *   mha_average_heads  keys-major weights (N, H, S', L) -> (N, L, S') mean over heads
  *   mha_weights_heads  keys-major weights (N*H, S', L) -> (N*H, L, S')
  *   mha_merge_heads    head outputs (N*H, L, D) -> rows (l, n) of E = H*D columns
@@ -227,16 +227,18 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
 /*
  * mha_softmax_items: the same as mha_softmax without work-group reductions,
  * for CPU devices (PoCL), where a reduction costs log2(local size) passes over
- * the group per barrier, more than the row itself. A work-item takes VW
- * consecutive rows l of one plane b: in the keys-major layout step j of those
- * rows is VW consecutive floats, one vector load (walking a column one float
- * at a time was 20x slower). The arithmetic is that of mha_softmax, element by
- * element. A last partial group of rows (L not a multiple of VW) is done one
- * row at a time. Work-item gid: plane gid / Lv, rows from (gid % Lv) * VW.
- * VW = 16 (a whole cache line) was no faster, and PoCL 3.1 got its dropout
- * case wrong (NaN outputs), so 8.
+ * the group per barrier, more than the row itself. A work-item takes up to
+ * VW*U consecutive rows l of one plane b, as U float8 vectors: in the
+ * keys-major layout step j of those rows is VW*U consecutive floats (whole
+ * cache lines; with one vector per work-item the walk down the columns, 8 KB
+ * apart per step at L = 2048, was latency-bound). The arithmetic is that of
+ * mha_softmax, element by element. Rows past the last whole vector of a plane
+ * (L not a multiple of VW) are done one at a time. Work-item gid: plane
+ * gid / Lw, rows from (gid % Lw) * VW*U. (float16 vectors were no faster, and
+ * PoCL 3.1 got their dropout case wrong.)
  */
 #define VW 8
+#define U 4
 typedef float8 floatv;
 typedef int8 intv;
 #define vloadv vload8
@@ -249,7 +251,7 @@ static floatv nan_maxv(floatv a, floatv b)
     return select(r, a, isnan(a));
 }
 
-/* Scale and masks of score x at (b, n, l, j), j < S, as in mha_softmax. */
+/* Masks of score x at (b, n, l, j), j < S, as in mha_softmax. */
 static float masked_score(float x, __global const uchar *attn_mask, ulong attn_off,
                           int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
                           int kpm_kind, int causal, ulong b, ulong n, int L, int S, int l, int j)
@@ -279,111 +281,153 @@ static float masked_score(float x, __global const uchar *attn_mask, ulong attn_o
     return x;
 }
 
+/* One row l of plane b (s = plane + l), scalar. */
+static void softmax_row(__global float *s, __global const uchar *attn_mask, ulong attn_off,
+                        int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
+                        int kpm_kind, int causal, float scale, int dropout, float p,
+                        float keep_scale, ulong seed, ulong b, ulong n, int L, int S, int Sp,
+                        int l)
+{
+    float m = -INFINITY;
+    for (int j = 0; j < Sp; ++j) {
+        float x = s[(ulong)j * L] * scale;
+        if (j < S)
+            x = masked_score(x, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind,
+                             causal, b, n, L, S, l, j);
+        s[(ulong)j * L] = x;
+        m = nan_max(m, x);
+    }
+    if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
+        for (int j = 0; j < Sp; ++j)
+            s[(ulong)j * L] = 0.0f;
+        return;
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < Sp; ++j) {
+        float e = exp(s[(ulong)j * L] - m);
+        s[(ulong)j * L] = e;
+        sum += e;
+    }
+    ulong row = b * (ulong)L + (ulong)l;
+    for (int j = 0; j < Sp; ++j) {
+        float w = s[(ulong)j * L] / sum;
+        if (dropout)
+            w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
+        s[(ulong)j * L] = w;
+    }
+}
+
 __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int Sp, float scale,
                                 __global const uchar *attn_mask, ulong attn_off, int attn_kind,
                                 int attn_3d, __global const uchar *kpm, ulong kpm_off,
                                 int kpm_kind, int causal,
                                 int dropout, float p, float keep_scale, ulong seed, int B)
 {
-    const int Lv = (L + VW - 1) / VW;
+    const int rows = VW * U;
+    const int Lw = (L + rows - 1) / rows;
     ulong gid = get_global_id(0);
-    if (gid >= (ulong)B * Lv)
+    if (gid >= (ulong)B * Lw)
         return;
-    ulong b = gid / Lv;
-    int l0 = (int)(gid % Lv) * VW;
+    ulong b = gid / Lw;
+    int l0 = (int)(gid % Lw) * rows;
     ulong n = b / H;
     __global float *plane = scores + b * (ulong)Sp * L; /* element (l, j) at j*L + l */
-
-    if (l0 + VW > L) { /* the last rows, one at a time */
-        for (int l = l0; l < L; ++l) {
-            __global float *s = plane + l;
-            float m = -INFINITY;
-            for (int j = 0; j < Sp; ++j) {
-                float x = s[(ulong)j * L] * scale;
-                if (j < S)
-                    x = masked_score(x, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off,
-                                     kpm_kind, causal, b, n, L, S, l, j);
-                s[(ulong)j * L] = x;
-                m = nan_max(m, x);
-            }
-            if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
-                for (int j = 0; j < Sp; ++j)
-                    s[(ulong)j * L] = 0.0f;
-                continue;
-            }
-            float sum = 0.0f;
-            for (int j = 0; j < Sp; ++j) {
-                float e = exp(s[(ulong)j * L] - m);
-                s[(ulong)j * L] = e;
-                sum += e;
-            }
-            ulong row = b * (ulong)L + (ulong)l;
-            for (int j = 0; j < Sp; ++j) {
-                float w = s[(ulong)j * L] / sum;
-                if (dropout)
-                    w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
-                s[(ulong)j * L] = w;
-            }
-        }
+    int nv = (L - l0) / VW; /* whole vectors */
+    if (nv > U)
+        nv = U;
+    for (int l = l0 + nv * VW; l < L && l < l0 + rows; ++l) /* the rest, one at a time */
+        softmax_row(plane + l, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind,
+                    causal, scale, dropout, p, keep_scale, seed, b, n, L, S, Sp, l);
+    if (nv == 0)
         return;
-    }
 
     __global float *s = plane + l0;
     const intv lane = (intv)(0, 1, 2, 3, 4, 5, 6, 7);
-    const intv limit = causal == CAUSAL_TOP_LEFT ? lane + l0
+    const intv first = causal == CAUSAL_TOP_LEFT ? lane + l0
                        : causal == CAUSAL_BOTTOM_RIGHT ? lane + l0 + (S - L)
                                                        : (intv)(S);
     const bool lane_masks = attn_kind != MASK_NONE;
     /* without masks or scale, pass 1 only reads */
     const bool rewrite = lane_masks || kpm_kind != MASK_NONE || causal || scale != 1.0f;
-    floatv m = (floatv)(-INFINITY);
+    floatv m[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+        m[u] = (floatv)(-INFINITY);
     for (int j = 0; j < Sp; ++j) {
-        floatv x = vloadv(0, s + (ulong)j * L) * scale;
-        if (j < S) {
-            if (lane_masks) { /* a different mask row per lane */
-                float xs[VW];
-                vstorev(x, 0, xs);
-                for (int i = 0; i < VW; ++i)
-                    xs[i] = masked_score(xs[i], attn_mask, attn_off, attn_kind, attn_3d, kpm,
-                                         kpm_off, kpm_kind, 0, b, n, L, S, l0 + i, j);
-                x = vloadv(0, xs);
-            } else if (kpm_kind == MASK_BOOL) {
-                if (kpm[kpm_off + n * S + j])
-                    x -= (floatv)(INFINITY);
-            } else if (kpm_kind == MASK_FLOAT) {
-                x += ((__global const float *)(kpm + kpm_off))[n * S + j];
+        __global float *sj = s + (ulong)j * L;
+        /* key padding: one value per column, the same for every row */
+        float kadd = 0.0f;
+        if (j < S && kpm_kind == MASK_BOOL && kpm[kpm_off + n * S + j])
+            kadd = -INFINITY;
+        else if (j < S && kpm_kind == MASK_FLOAT)
+            kadd = ((__global const float *)(kpm + kpm_off))[n * S + j];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (u >= nv)
+                break;
+            floatv x = vloadv(u, sj) * scale;
+            if (j < S) {
+                if (lane_masks) { /* a different mask row per lane */
+                    float xs[VW];
+                    vstorev(x, 0, xs);
+                    for (int i = 0; i < VW; ++i)
+                        xs[i] = masked_score(xs[i], attn_mask, attn_off, attn_kind, attn_3d, kpm,
+                                             kpm_off, kpm_kind, 0, b, n, L, S,
+                                             l0 + u * VW + i, j);
+                    x = vloadv(0, xs);
+                } else if (kpm_kind != MASK_NONE) {
+                    x += kadd; /* x - inf for a masked bool, as in mha_softmax */
+                }
+                if (causal)
+                    x = select(x, x - (floatv)(INFINITY), (intv)(j) > first + u * VW);
             }
-            if (causal)
-                x = select(x, x - (floatv)(INFINITY), (intv)(j) > limit);
+            if (rewrite)
+                vstorev(x, u, sj);
+            m[u] = nan_maxv(m[u], x);
         }
-        if (rewrite)
-            vstorev(x, 0, s + (ulong)j * L);
-        m = nan_maxv(m, x);
     }
 
-    /* fully masked rows (m = -inf) end as zeros, never NaN: exp against 0 gives
-     * zeros there and they are zeroed again at the end */
-    const intv dead = m == (floatv)(-INFINITY);
-    const floatv mz = select(m, (floatv)(0.0f), dead);
-    floatv sum = (floatv)(0.0f);
-    for (int j = 0; j < Sp; ++j) {
-        floatv e = exp(vloadv(0, s + (ulong)j * L) - mz);
-        vstorev(e, 0, s + (ulong)j * L);
-        sum += e;
+    /* fully masked rows (m = -inf) end as zeros, never NaN: exp against 0
+     * gives zeros there and they are zeroed again at the end */
+    intv dead[U];
+    floatv mz[U], sum[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+        dead[u] = m[u] == (floatv)(-INFINITY);
+        mz[u] = select(m[u], (floatv)(0.0f), dead[u]);
+        sum[u] = (floatv)(0.0f);
     }
     for (int j = 0; j < Sp; ++j) {
-        floatv w = select(vloadv(0, s + (ulong)j * L) / sum, (floatv)(0.0f), dead);
-        if (dropout) {
-            float ws[VW];
-            vstorev(w, 0, ws);
-            for (int i = 0; i < VW; ++i) {
-                ulong row = b * (ulong)L + (ulong)(l0 + i);
-                ws[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? ws[i] * keep_scale
-                                                                               : 0.0f;
-            }
-            w = vloadv(0, ws);
+        __global float *sj = s + (ulong)j * L;
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (u >= nv)
+                break;
+            floatv e = exp(vloadv(u, sj) - mz[u]);
+            vstorev(e, u, sj);
+            sum[u] += e;
         }
-        vstorev(w, 0, s + (ulong)j * L);
+    }
+    for (int j = 0; j < Sp; ++j) {
+        __global float *sj = s + (ulong)j * L;
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (u >= nv)
+                break;
+            floatv w = select(vloadv(u, sj) / sum[u], (floatv)(0.0f), dead[u]);
+            if (dropout) {
+                float ws[VW];
+                vstorev(w, 0, ws);
+                for (int i = 0; i < VW; ++i) {
+                    ulong row = b * (ulong)L + (ulong)(l0 + u * VW + i);
+                    ws[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p)
+                                ? ws[i] * keep_scale
+                                : 0.0f;
+                }
+                w = vloadv(0, ws);
+            }
+            vstorev(w, u, sj);
+        }
     }
 }
 

@@ -544,7 +544,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     {
         const bool items = att->softmax_items;
         const size_t local = items ? 0 : softmax_local_size(att, pr->src_len_total);
-        /* items: one work-item per 8 rows of a plane (OCL_SOFTMAX_ITEM_ROWS) */
+        /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane */
         const size_t items_count = B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS);
         ocl_args a = {items ? att->k_softmax_items : att->k_softmax,
                       items ? "mha_softmax_items" : "mha_softmax", 0, CL_SUCCESS};

@@ -370,9 +370,9 @@ static void test_edges(void **state)
     ocl_case_free(&c);
 }
 
-/* Both softmax kernels (MHA_OPENCL_SOFTMAX: the one-row-per-work-item
- * kernel CPUs get, the work-group one GPUs get) on rows long enough for the
- * vector loops and their remainders: every mask kind, causal both ways,
+/* Both softmax kernels (MHA_OPENCL_SOFTMAX: the work-item kernel CPUs get,
+ * the work-group one GPUs get) on planes and rows long enough for the vector
+ * loops and their remainders: every mask kind, causal both ways,
  * bias_kv / zero_attn columns, dropout. */
 static void test_softmax_kernels(void **state)
 {
@@ -387,7 +387,9 @@ static void test_softmax_kernels(void **state)
             ocl_case r, c;
             ocl_case_random(&r, 5000u + id);
             c = r; /* c takes r's configuration; its arrays are refilled below */
-            c.L = 1 + (int64_t)((id * 7u) % 23u);
+            /* short planes, then several work-items of mha_softmax_items per plane
+             * (32 rows each) with a partial vector and single rows after them */
+            c.L = id < 20 ? 1 + (int64_t)((id * 7u) % 23u) : 40 + 19 * (int64_t)(id - 20u);
             c.S = c.self_attention ? c.L : 8 + (int64_t)((id * 13u) % 41u);
             c.attn_mask = (ocl_test_mask)(id % 3u);
             c.kpm = (ocl_test_mask)((id / 3u) % 3u);
