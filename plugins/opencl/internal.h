@@ -151,7 +151,7 @@ enum { OCL_MASK_NONE = 0, OCL_MASK_BOOL = 1, OCL_MASK_FLOAT = 2 };
 
 /* Rows of the attention matrix per work-item of mha_softmax_items (VW * U in
  * cl/attention.cl). */
-#define OCL_SOFTMAX_ITEM_ROWS 32
+#define OCL_SOFTMAX_ITEM_ROWS 256
 
 typedef struct ocl_attention {
     ocl_context *context; /* borrowed; outlives the attention object */
