@@ -387,9 +387,12 @@ static void test_softmax_kernels(void **state)
             ocl_case r, c;
             ocl_case_random(&r, 5000u + id);
             c = r; /* c takes r's configuration; its arrays are refilled below */
-            /* short planes, then several work-items of mha_softmax_items per plane
-             * (32 rows each) with a partial vector and single rows after them */
-            c.L = id < 20 ? 1 + (int64_t)((id * 7u) % 23u) : 40 + 19 * (int64_t)(id - 20u);
+            /* short planes, longer ones with a partial vector and single rows
+             * at the end, and one with two work-items of mha_softmax_items
+             * (256 rows each) */
+            c.L = id < 20   ? 1 + (int64_t)((id * 7u) % 23u)
+                  : id < 23 ? 40 + 19 * (int64_t)(id - 20u)
+                            : 301;
             c.S = c.self_attention ? c.L : 8 + (int64_t)((id * 13u) % 41u);
             c.attn_mask = (ocl_test_mask)(id % 3u);
             c.kpm = (ocl_test_mask)((id / 3u) % 3u);
