@@ -272,6 +272,21 @@ static void test_shipped_file(void **state)
     /* the device's own file, else (a CPU) the generic CPU file */
     assert_int_equal(g_shipped, 1);
     assert_int_equal(g_any_cpu, own_file ? 0 : 1);
+    /* A CPU with a file of its own: hide it (in the build tree) to see the
+     * generic file taken in its place. */
+    char hidden[2100];
+    snprintf(hidden, sizeof hidden, "%s.hidden", shipped);
+    if (own_file && strcmp(g_kind, "cpu") == 0 && rename(shipped, hidden) == 0) {
+        g_shipped = g_any_cpu = 0;
+        mha_set_log_callback(on_shipped_log, NULL);
+        mha_status st = open_opencl(&b);
+        mha_set_log_callback(NULL, NULL);
+        mha_backend_close(b);
+        assert_int_equal(rename(hidden, shipped), 0);
+        assert_int_equal(st, MHA_STATUS_OK);
+        assert_int_equal(g_any_cpu, 1);
+        print_message("with %s hidden, clblast-any-cpu.txt was applied\n", shipped);
+    }
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
