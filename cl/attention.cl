@@ -12,7 +12,8 @@
  *   mha_softmax_items  the same, one work-item per 256 rows, no reductions (CPUs)
  *   mha_average_heads  keys-major weights (N, H, S', L) -> (N, L, S') mean over heads
  *   mha_weights_heads  keys-major weights (N*H, S', L) -> (N*H, L, S')
- *   mha_merge_heads    head outputs (N*H, L, D) -> rows (l, n) of E = H*D columns
+ *   mha_merge_heads    head outputs (N*H, L, D) -> rows (l, n) of E = H*D columns,
+ *                      scaled by the softmax's 1/sum when it deferred it
  *   mha_output         output rows (l, n) -> the caller's layout, adding out_proj.bias
  *
  * The attention matrix is kept keys-major, (N*H, S', L): P^T per head. Then
@@ -39,8 +40,10 @@ int mha_dropout_keep(ulong seed, ulong idx, float p);
  *   t <  S: src[src_off + (t*step_t + n*step_n)*src_ld + h*D + d] (+ bias[bias_off + h*D + d])
  *   t == S and has_extra: extra[extra_off + h*D + d]   (add_bias_kv row)
  *   otherwise 0                                         (add_zero_attn row)
- * One work-item per (n, h, t) row of D values (float4 vectors when not
- * transposed; transposed, consecutive work-items write consecutive floats).
+ * Not transposed: one work-item per (n, h, t) row of D values, in float4
+ * vectors. Transposed: one work-item per (n, h) and 8 rows t0..t0+7, writing
+ * float8 vectors along t (a work-item per row wrote one float per 4*T bytes:
+ * 3x slower for keys of S = 2048).
  */
 static float head_value(__global const float *in, __global const float *bi, int has_bias,
                         __global const float *ex, int kind, int d)
@@ -48,6 +51,12 @@ static float head_value(__global const float *in, __global const float *bi, int 
     if (kind == 0)
         return has_bias ? in[d] + bi[d] : in[d];
     return kind == 1 ? ex[d] : 0.0f;
+}
+
+/* kind of row t: 0 projection, 1 bias_kv, 2 zero */
+static int head_row_kind(int t, int S, int has_extra)
+{
+    return t < S ? 0 : (t == S && has_extra) ? 1 : 2;
 }
 
 __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong src_ld,
@@ -58,24 +67,43 @@ __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong sr
                               int transposed)
 {
     ulong gid = get_global_id(0);
-    if (gid >= (ulong)N * H * T)
+    const int Tb = transposed ? (T + 7) / 8 : T; /* work-items per (n, h) */
+    if (gid >= (ulong)N * H * Tb)
         return;
-    int t = (int)(gid % T);
-    ulong r = gid / T;
+    ulong r = gid / Tb;
     int h = (int)(r % H);
     int n = (int)(r / H);
     ulong col = (ulong)h * D;
-    int kind = t < S ? 0 : (t == S && has_extra) ? 1 : 2; /* projection, bias_kv, zero */
-    __global const float *in =
-        kind == 0 ? src + src_off + ((ulong)t * step_t + (ulong)n * step_n) * src_ld + col : src;
     __global const float *bi = bias + bias_off + col;
     __global const float *ex = extra + extra_off + col;
+    __global const float *rows = src + src_off + (ulong)n * step_n * src_ld + col; /* + t*step_t*src_ld */
     if (transposed) {
-        __global float *out = dst + r * (ulong)D * T + t;
-        for (int d = 0; d < D; ++d)
-            out[(ulong)d * T] = head_value(in, bi, has_bias, ex, kind, d);
+        int t0 = (int)(gid % Tb) * 8;
+        __global float *out = dst + r * (ulong)D * T + t0; /* + d*T + (t - t0) */
+        if (t0 + 8 <= S) { /* eight projection rows */
+            __global const float *in0 = rows + (ulong)t0 * step_t * src_ld;
+            const ulong step = step_t * src_ld;
+            for (int d = 0; d < D; ++d) {
+                float8 v = (float8)(in0[d], in0[step + d], in0[2 * step + d], in0[3 * step + d],
+                                    in0[4 * step + d], in0[5 * step + d], in0[6 * step + d],
+                                    in0[7 * step + d]);
+                if (has_bias)
+                    v += bi[d];
+                vstore8(v, 0, out + (ulong)d * T);
+            }
+            return;
+        }
+        for (int t = t0; t < T && t < t0 + 8; ++t) {
+            int kind = head_row_kind(t, S, has_extra);
+            __global const float *in = kind == 0 ? rows + (ulong)t * step_t * src_ld : src;
+            for (int d = 0; d < D; ++d)
+                out[(ulong)d * T + (t - t0)] = head_value(in, bi, has_bias, ex, kind, d);
+        }
         return;
     }
+    int t = (int)(gid % Tb);
+    int kind = head_row_kind(t, S, has_extra);
+    __global const float *in = kind == 0 ? rows + (ulong)t * step_t * src_ld : src;
     __global float *out = dst + gid * D;
     int d = 0;
     if (kind == 0) {
@@ -237,6 +265,12 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
  * the last whole vector of a plane (L not a multiple of VW) are done one at a
  * time. Work-item gid: plane gid / Lw, rows from (gid % Lw) * VW*U. (float16
  * vectors were no faster, and PoCL 3.1 got their dropout case wrong.)
+ *
+ * deferred (no weights asked for): the last pass, dividing by the sum, is left
+ * out; P holds exp(x - max) (times the dropout's keep scale, or 0) and
+ * row_scale[b*L + l] gets 1/sum (0 for a fully masked row), which
+ * mha_merge_heads applies to the rows of P.V: one pass less over the L x S'
+ * matrix, which at L = S = 4096 no longer fits any cache.
  */
 #define VW 8
 #define U 32
@@ -287,8 +321,9 @@ static void softmax_row(__global float *s, __global const uchar *attn_mask, ulon
                         int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
                         int kpm_kind, int causal, float scale, int dropout, float p,
                         float keep_scale, ulong seed, ulong b, ulong n, int L, int S, int Sp,
-                        int l)
+                        int l, __global float *row_scale)
 {
+    ulong row = b * (ulong)L + (ulong)l;
     float m = -INFINITY;
     for (int j = 0; j < Sp; ++j) {
         float x = s[(ulong)j * L] * scale;
@@ -301,15 +336,22 @@ static void softmax_row(__global float *s, __global const uchar *attn_mask, ulon
     if (m == -INFINITY) { /* fully masked row: zeros, never NaN */
         for (int j = 0; j < Sp; ++j)
             s[(ulong)j * L] = 0.0f;
+        if (row_scale)
+            row_scale[row] = 0.0f;
         return;
     }
     float sum = 0.0f;
     for (int j = 0; j < Sp; ++j) {
         float e = exp(s[(ulong)j * L] - m);
-        s[(ulong)j * L] = e;
         sum += e;
+        if (row_scale && dropout) /* deferred: the dropped e, scaled */
+            e = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? e * keep_scale : 0.0f;
+        s[(ulong)j * L] = e;
     }
-    ulong row = b * (ulong)L + (ulong)l;
+    if (row_scale) {
+        row_scale[row] = 1.0f / sum;
+        return;
+    }
     for (int j = 0; j < Sp; ++j) {
         float w = s[(ulong)j * L] / sum;
         if (dropout)
@@ -322,9 +364,12 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
                                 __global const uchar *attn_mask, ulong attn_off, int attn_kind,
                                 int attn_3d, __global const uchar *kpm, ulong kpm_off,
                                 int kpm_kind, int causal,
-                                int dropout, float p, float keep_scale, ulong seed, int B)
+                                int dropout, float p, float keep_scale, ulong seed, int B,
+                                __global float *row_scale, int deferred)
 {
     const int rows = VW * U;
+    if (!deferred)
+        row_scale = 0;
     const int Lw = (L + rows - 1) / rows;
     ulong gid = get_global_id(0);
     if (gid >= (ulong)B * Lw)
@@ -338,7 +383,7 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
         nv = U;
     for (int l = l0 + nv * VW; l < L && l < l0 + rows; ++l) /* the rest, one at a time */
         softmax_row(plane + l, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind,
-                    causal, scale, dropout, p, keep_scale, seed, b, n, L, S, Sp, l);
+                    causal, scale, dropout, p, keep_scale, seed, b, n, L, S, Sp, l, row_scale);
     if (nv == 0)
         return;
 
@@ -402,9 +447,26 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
         __global float *sj = s + (ulong)j * L;
         for (int u = 0; u < nv; ++u) {
             floatv e = exp(vloadv(u, sj) - m[u]);
-            vstorev(e, u, sj);
             sum[u] += e;
+            if (row_scale && dropout) { /* deferred: the dropped e, scaled */
+                float es[VW];
+                vstorev(e, 0, es);
+                for (int i = 0; i < VW; ++i) {
+                    ulong row = b * (ulong)L + (ulong)(l0 + u * VW + i);
+                    es[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p)
+                                ? es[i] * keep_scale
+                                : 0.0f;
+                }
+                e = vloadv(0, es);
+            }
+            vstorev(e, u, sj);
         }
+    }
+    if (row_scale) { /* P.V is scaled by 1/sum per row afterwards (mha_merge_heads) */
+        for (int u = 0; u < nv; ++u)
+            vstorev(select((floatv)(1.0f) / sum[u], (floatv)(0.0f), sum[u] == (floatv)(0.0f)), 0,
+                    row_scale + b * (ulong)L + (ulong)(l0 + u * VW));
+        return;
     }
     if (!dropout) {
         for (int j = 0; j < Sp; ++j) {
@@ -460,9 +522,10 @@ __kernel void mha_weights_heads(__global const float *w, __global float *out, ul
     out[out_off + gid] = w[b * plane + j * L + l];
 }
 
-/* ocat[(l*N + n)*E + h*D + d] = o[((n*H + h)*L + l)*D + d], E = H*D. */
+/* ocat[(l*N + n)*E + h*D + d] = o[((n*H + h)*L + l)*D + d], E = H*D, times
+ * row_scale[(n*H + h)*L + l] when scaled (the softmax's deferred 1/sum). */
 __kernel void mha_merge_heads(__global const float *o, __global float *ocat, int N, int H, int L,
-                              int D)
+                              int D, __global const float *row_scale, int scaled)
 {
     ulong gid = get_global_id(0);
     ulong E = (ulong)H * D;
@@ -471,7 +534,9 @@ __kernel void mha_merge_heads(__global const float *o, __global float *ocat, int
     ulong e = gid % E, r = gid / E;
     ulong l = r / N, n = r % N;
     ulong h = e / D, d = e % D;
-    ocat[gid] = o[((n * H + h) * L + l) * D + d];
+    ulong row = (n * H + h) * L + l;
+    float v = o[row * D + d];
+    ocat[gid] = scaled ? v * row_scale[row] : v;
 }
 
 /* y rows are ordered (l, n); out rows (n, l) if batch_first, else (l, n),

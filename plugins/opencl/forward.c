@@ -343,7 +343,9 @@ static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t 
     arg_int(&a, src_rows);
     arg_int(&a, D);
     arg_int(&a, transposed);
-    return launch(att, &a, (size_t)(N * H * total_rows), 0);
+    /* transposed: a work-item per 8 rows (cl/attention.cl) */
+    const int64_t items = transposed ? (total_rows + 7) / 8 : total_rows;
+    return launch(att, &a, (size_t)(N * H * items), 0);
 }
 
 /* The smallest power of two >= n = S', within the device's limit: the local
@@ -445,6 +447,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     const bool want_weights = args->need_weights && args->attn_weights.data;
     const mha_opencl_forward *ext = find_forward_ext(args);
     int attn_kind = OCL_MASK_NONE, kpm_kind = OCL_MASK_NONE;
+    bool deferred = false; /* P left unnormalised, see the softmax below */
     ocl_view xq, xk, xv, am, kpm, out, wout;
 
     ocl_attention_drop_marks(att);
@@ -543,6 +546,9 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     /* 5. softmax with masks and dropout */
     {
         const bool items = att->softmax_items;
+        /* Without weights to return, mha_softmax_items leaves P unnormalised
+         * (one pass less over it) and mha_merge_heads applies 1/sum. */
+        deferred = items && !want_weights;
         const size_t local = items ? 0 : softmax_local_size(att, pr->src_len_total);
         /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane */
         const size_t items_count = B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS);
@@ -566,10 +572,16 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_float(&a, pr->dropout);
         arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
         arg_ulong(&a, args->dropout_seed);
-        if (items)
+        if (items) {
+            if (deferred &&
+                (st = reserve(att, &att->row_scale, B * L * sizeof(float), "row scale")) != MHA_STATUS_OK)
+                goto done;
             arg_int(&a, (int64_t)B);
-        else
+            arg_mem(&a, deferred ? att->row_scale.mem : att->scores.mem);
+            arg_int(&a, deferred);
+        } else {
             arg(&a, local * sizeof(cl_float), NULL);
+        }
         if ((st = launch(att, &a, items ? items_count : B * L * local, local)) != MHA_STATUS_OK ||
             (!want_weights && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
             goto done;
@@ -621,6 +633,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_int(&a, pr->num_heads);
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->head_dim);
+        arg_mem(&a, deferred ? att->row_scale.mem : att->o_h.mem);
+        arg_int(&a, deferred);
         if ((st = launch(att, &a, R * E, 0)) != MHA_STATUS_OK ||
             (st = mark(att, "merge", false)) != MHA_STATUS_OK)
             goto done;

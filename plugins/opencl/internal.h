@@ -180,7 +180,7 @@ typedef struct ocl_attention {
     size_t off_wq, off_wk, off_wv, off_wo, off_bin, off_bo, off_bias_k, off_bias_v;
 
     /* Scratch, grown on demand and reused. */
-    ocl_buffer x_q, x_k, x_v, proj, q_h, k_h, v_h, scores, o_h, ocat, y, out, avg;
+    ocl_buffer x_q, x_k, x_v, proj, q_h, k_h, v_h, scores, row_scale, o_h, ocat, y, out, avg;
     ocl_buffer attn_mask, kpm, gemm_temp;
 
     ocl_alloc_stats stats;
