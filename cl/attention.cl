@@ -10,8 +10,8 @@
  *                      stable softmax, fully-masked rows -> 0, a NaN score
  *                      makes its row NaN, dropout (GPUs)
  *   mha_softmax_items  the same, one work-item per 256 rows, no reductions (CPUs)
- *   mha_average_heads  keys-major weights (N, H, S', L) -> (N, L, S') mean over heads
- *   mha_weights_heads  keys-major weights (N*H, S', L) -> (N*H, L, S')
+ *   mha_weights_out    keys-major weights (N, H, S', L) -> (N, L, S') mean over heads,
+ *                      or per head (N*H, L, S')
  *   mha_merge_heads    head outputs (N*H, L, D) -> rows (l, n) of E = H*D columns,
  *                      scaled by the softmax's 1/sum when it deferred it
  *   mha_output         output rows (l, n) -> the caller's layout, adding out_proj.bias
@@ -493,33 +493,51 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
     }
 }
 
-/* out[out_off + (n, l, j)] = mean over h of w[((n*H + h)*Sp + j)*L + l]. */
-__kernel void mha_average_heads(__global const float *w, __global float *out, ulong out_off,
-                                int N, int H, int L, int Sp)
+/*
+ * The weights the API returns, query-major, from the keys-major P:
+ *   out[out_off + (c*L + l)*Sp + j] = (sum over h < hp of w[((c*hp + h)*Sp + j)*L + l]) / hp
+ * hp = H: averaged over heads (c = n); hp = 1: per head (c = b). One work-item
+ * per 8x8 tile (j0.., l0..): float8 reads along l, transposed in registers,
+ * float8 writes along j (a work-item per element read one float per 4*L
+ * bytes). Tiles cut by the edges go element by element.
+ */
+__kernel void mha_weights_out(__global const float *w, __global float *out, ulong out_off,
+                              int C, int hp, int L, int Sp)
 {
+    const int Lb = (L + 7) / 8, Jb = (Sp + 7) / 8;
     ulong gid = get_global_id(0);
-    ulong plane = (ulong)L * Sp;
-    if (gid >= (ulong)N * plane)
+    if (gid >= (ulong)C * Jb * Lb)
         return;
-    ulong n = gid / plane, rem = gid % plane;
-    ulong l = rem / (ulong)Sp, j = rem % (ulong)Sp;
-    float acc = 0.0f;
-    for (int h = 0; h < H; ++h)
-        acc += w[(n * H + h) * plane + j * L + l];
-    out[out_off + gid] = acc / (float)H;
-}
-
-/* out[out_off + (b, l, j)] = w[(b*Sp + j)*L + l]: per-head weights, query-major. */
-__kernel void mha_weights_heads(__global const float *w, __global float *out, ulong out_off,
-                                int B, int L, int Sp)
-{
-    ulong gid = get_global_id(0);
-    ulong plane = (ulong)L * Sp;
-    if (gid >= (ulong)B * plane)
+    ulong c = gid / ((ulong)Jb * Lb);
+    int rem = (int)(gid % ((ulong)Jb * Lb));
+    int j0 = rem / Lb * 8, l0 = rem % Lb * 8;
+    const ulong plane = (ulong)Sp * L;
+    __global const float *in = w + c * hp * plane;
+    __global float *dst = out + out_off + c * (ulong)L * Sp;
+    if (j0 + 8 <= Sp && l0 + 8 <= L) {
+        float8 acc[8];
+        for (int jj = 0; jj < 8; ++jj)
+            acc[jj] = (float8)(0.0f);
+        for (int h = 0; h < hp; ++h)
+            for (int jj = 0; jj < 8; ++jj)
+                acc[jj] += vload8(0, in + h * plane + (ulong)(j0 + jj) * L + l0);
+        float t[8][8];
+        for (int jj = 0; jj < 8; ++jj)
+            vstore8(acc[jj], 0, t[jj]);
+        for (int i = 0; i < 8; ++i) {
+            float8 row = (float8)(t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i], t[6][i],
+                                  t[7][i]);
+            vstore8(row / (float)hp, 0, dst + (ulong)(l0 + i) * Sp + j0);
+        }
         return;
-    ulong b = gid / plane, rem = gid % plane;
-    ulong l = rem / (ulong)Sp, j = rem % (ulong)Sp;
-    out[out_off + gid] = w[b * plane + j * L + l];
+    }
+    for (int l = l0; l < L && l < l0 + 8; ++l)
+        for (int j = j0; j < Sp && j < j0 + 8; ++j) {
+            float acc = 0.0f;
+            for (int h = 0; h < hp; ++h)
+                acc += in[h * plane + (ulong)j * L + l];
+            dst[(ulong)l * Sp + j] = acc / (float)hp;
+        }
 }
 
 /* ocat[(l*N + n)*E + h*D + d] = o[((n*H + h)*L + l)*D + d], E = H*D, times

@@ -147,8 +147,7 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     if ((st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax_items", &att->k_softmax_items)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_average_heads", &att->k_average)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_weights_heads", &att->k_weights)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_weights_out", &att->k_weights)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK)
         goto done;
@@ -190,8 +189,8 @@ void ocl_attention_destroy(void *attention)
                              &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
-    cl_kernel kernels[] = {att->k_split,   att->k_softmax, att->k_softmax_items, att->k_average,
-                           att->k_weights, att->k_merge,   att->k_output};
+    cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_softmax_items,
+                           att->k_weights, att->k_merge, att->k_output};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

@@ -5,12 +5,14 @@
  *                      cl_mem tensors (interop) are used in place
  *   projections        CLBlast SGEMM (one over 3E columns for self-attention,
  *                      one over 2E for key == value)
- *   mha_split_heads    bias, head-major (N, H, T, D) blocks, bias_kv / zero_attn rows
- *   scores             CLBlast strided-batched SGEMM over N*H heads: Q K^T
- *   mha_softmax        scale, masks, causal, softmax, dropout (in place)
- *   mha_average_heads  when averaged weights are asked for (per-head weights
- *                      bound for a cl_mem are copied from the scores)
- *   P V                strided-batched SGEMM writing heads side by side, rows (l, n)
+ *   mha_split_heads    bias, per-head Q^T, K^T (D, T) and V (T, D), bias_kv /
+ *                      zero_attn rows
+ *   scores             CLBlast strided-batched SGEMM over N*H heads: scale Q K^T,
+ *                      keys-major (P^T per head, see cl/attention.cl)
+ *   mha_softmax(_items) masks, causal, softmax, dropout (in place)
+ *   mha_weights_out    the weights asked for, query-major (averaged or per head)
+ *   P V                strided-batched SGEMM, per head (N*H, L, D); then
+ *                      mha_merge_heads: heads side by side in rows (l, n)
  *   output projection  CLBlast SGEMM, then mha_output (bias, caller's layout)
  *   outputs            downloaded into host tensors, or written into cl_mem ones
  *
@@ -589,28 +591,20 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
 
     /* 6. weights, query-major: averaged over the heads, or per head (timed
      * with the softmax: a stats record holds at most MHA_MAX_STAGES stages) */
-    if (want_weights && args->average_attn_weights) {
-        ocl_args a = {att->k_average, "mha_average_heads", 0, CL_SUCCESS};
+    if (want_weights) {
+        const bool average = args->average_attn_weights;
+        const size_t planes = average ? N : B; /* output planes (L, S') */
+        ocl_args a = {att->k_weights, "mha_weights_out", 0, CL_SUCCESS};
         arg_mem(&a, att->scores.mem);
         arg_mem(&a, wout.mem);
         arg_ulong(&a, wout.offset / sizeof(float));
-        arg_int(&a, pr->batch);
-        arg_int(&a, pr->num_heads);
+        arg_int(&a, (int64_t)planes);
+        arg_int(&a, average ? pr->num_heads : 1);
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len_total);
-        if ((st = launch(att, &a, N * L * Sp, 0)) != MHA_STATUS_OK ||
-            (st = mark(att, "softmax_average", false)) != MHA_STATUS_OK)
-            goto done;
-    } else if (want_weights) {
-        ocl_args a = {att->k_weights, "mha_weights_heads", 0, CL_SUCCESS};
-        arg_mem(&a, att->scores.mem);
-        arg_mem(&a, wout.mem);
-        arg_ulong(&a, wout.offset / sizeof(float));
-        arg_int(&a, (int64_t)B);
-        arg_int(&a, pr->tgt_len);
-        arg_int(&a, pr->src_len_total);
-        if ((st = launch(att, &a, B * L * Sp, 0)) != MHA_STATUS_OK ||
-            (st = mark(att, "softmax_weights", false)) != MHA_STATUS_OK)
+        /* a work-item per 8x8 tile (cl/attention.cl) */
+        if ((st = launch(att, &a, planes * ((L + 7) / 8) * ((Sp + 7) / 8), 0)) != MHA_STATUS_OK ||
+            (st = mark(att, average ? "softmax_average" : "softmax_weights", false)) != MHA_STATUS_OK)
             goto done;
     }
 

@@ -166,7 +166,7 @@ typedef struct ocl_attention {
     cl_event last_event;
     cl_command_queue last_queue;
     /* own instances */
-    cl_kernel k_split, k_softmax, k_softmax_items, k_average, k_weights, k_merge, k_output;
+    cl_kernel k_split, k_softmax, k_softmax_items, k_weights, k_merge, k_output;
     size_t softmax_wg_max;
     bool softmax_items; /* mha_softmax_items (a work-item per row: CPUs), else mha_softmax */
 
