@@ -25,12 +25,11 @@
 #                    PyTorch process only); both (default): each, as two rows
 #   --no-torch       skip PyTorch
 #   --gemm-only-rounds K
-#                    for the opencl plugin, time each case with L >= 512 (and the
-#                    decoding case) K times in turn full and with
-#                    MHA_OPENCL_GEMM_ONLY=1 (its CLBlast GEMMs alone on the same
-#                    shapes), --reps 5 --warmup 1 each, so each pair ran side by
-#                    side: gemm-only.md, appended to results.md (default 2;
-#                    0: skip)
+#                    for the opencl plugin, bench/gemm-only-pairs.sh --rounds K:
+#                    each case with L >= 512 (and the decoding case) K times in
+#                    turn full and with MHA_OPENCL_GEMM_ONLY=1 (its CLBlast GEMMs
+#                    alone on the same shapes), so each pair ran side by side:
+#                    gemm-only.md, appended to results.md (default 3; 0: skip)
 #   --wait-idle S    before each plugin and each PyTorch run, wait up to S seconds
 #                    (default 600; 0: do not wait) until the CPUs are idle (under 15%
 #                    busy over 3 s), so that other jobs on a shared machine do not
@@ -48,7 +47,7 @@ PLUGINS=""
 REF_MAX=7
 TORCH_BLAS=both
 NO_TORCH=0
-GEMM_ONLY_ROUNDS=2
+GEMM_ONLY_ROUNDS=3
 WAIT_IDLE=600
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -219,36 +218,7 @@ case " $PLUGINS " in *" opencl "*) [ "$GEMM_ONLY_ROUNDS" -gt 0 ] && gemm_only_md
 if [ -n "$gemm_only_md" ]; then
     wait_idle "opencl full / GEMM-only"
     say "opencl: full and GEMM-only, $GEMM_ONLY_ROUNDS rounds"
-    median_of() { # JSON file -> median_ms of its one record
-        "$PY" -c 'import json, sys; print("%.1f" % json.load(open(sys.argv[1]))[0]["median_ms"])' "$1"
-    }
-    {
-        echo "| case | full ms | GEMM-only ms | full / GEMM-only |"
-        echo "|---|---|---|---|"
-    } >"$gemm_only_md"
-    printf '%s\n' "$suite_cases" | while read -r n l s w; do
-        [ "$l" -ge 512 ] || [ "$l" = 1 ] || continue
-        wflag=""
-        desc="N=$n L=$l S=$s"
-        [ "$w" = 1 ] && wflag=--need-weights && desc="$desc weights"
-        fulls="" onlys="" ratios=""
-        r=0
-        while [ "$r" -lt "$GEMM_ONLY_ROUNDS" ]; do
-            r=$((r + 1))
-            for gate in 0 1; do
-                MHA_OPENCL_GEMM_ONLY=$gate "$MHA" bench --plugin opencl --batch "$n" \
-                    --tgt-len "$l" --src-len "$s" --embed-dim 512 --num-heads 8 $wflag \
-                    --reps 5 --warmup 1 --json "$OUT/gemm-only-$gate.json" >/dev/null
-            done
-            ms_full=$(median_of "$OUT/gemm-only-0.json")
-            ms_only=$(median_of "$OUT/gemm-only-1.json")
-            fulls="$fulls${fulls:+, }$ms_full"
-            onlys="$onlys${onlys:+, }$ms_only"
-            ratios="$ratios${ratios:+, }$(awk -v a="$ms_full" -v b="$ms_only" 'BEGIN { printf "%.2f", a / b }')"
-        done
-        echo "| $desc | $fulls | $onlys | $ratios |" >>"$gemm_only_md"
-    done
-    rm -f "$OUT/gemm-only-0.json" "$OUT/gemm-only-1.json"
+    "$root/bench/gemm-only-pairs.sh" --mha "$MHA" --rounds "$GEMM_ONLY_ROUNDS" >"$gemm_only_md"
     note_after "opencl full / GEMM-only"
 fi
 
@@ -321,7 +291,7 @@ if [ -n "$gemm_only_md" ]; then
         echo
         echo "## opencl: full pipeline against its CLBlast GEMMs alone"
         echo
-        echo "Each case timed $GEMM_ONLY_ROUNDS times in turn full and with MHA_OPENCL_GEMM_ONLY=1 (\`mha bench --reps 5 --warmup 1\`, median ms), so each pair ran side by side; the issue's target is full / GEMM-only <= 1.15 for L >= 512."
+        echo "By bench/gemm-only-pairs.sh: each case timed $GEMM_ONLY_ROUNDS times in turn full and with MHA_OPENCL_GEMM_ONLY=1 (\`mha bench --reps 5 --warmup 1\`), so each pair ran side by side; the last column compares the fastest calls of all rounds, the steadier figure on a shared machine. The issue's target is full / GEMM-only <= 1.15 for L >= 512."
         echo
         cat "$gemm_only_md"
     } >>"$OUT/results.md"
