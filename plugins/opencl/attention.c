@@ -183,10 +183,11 @@ void ocl_attention_destroy(void *attention)
     if (att->queue)
         clFinish(att->queue);
     ocl_attention_drop_marks(att);
-    ocl_buffer *buffers[] = {&att->weights, &att->x_q,    &att->x_k,  &att->x_v,      &att->proj,
-                             &att->q_h,     &att->k_h,    &att->v_h,  &att->scores,   &att->row_scale, &att->o_h,  &att->ocat,
-                             &att->y,       &att->out,    &att->avg,  &att->attn_mask, &att->kpm,
-                             &att->gemm_temp};
+    ocl_buffer *buffers[] = {&att->weights,   &att->x_q, &att->x_k,    &att->x_v,
+                             &att->proj,      &att->q_h, &att->k_h,    &att->v_h,
+                             &att->scores,    &att->row_scale,         &att->o_h,
+                             &att->ocat,      &att->y,   &att->out,    &att->avg,
+                             &att->attn_mask, &att->kpm, &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
     cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_softmax_items,

@@ -539,9 +539,9 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
      * scale (Q^T)^T K^T, element (l, j) at j*L + l (see cl/attention.cl). The
      * GEMM applies the scale as (q.k) * scale, as the softmax kernels did. */
     if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
-        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, L, Sp, D, pr->scale, att->q_h.mem, L,
-                           D * L, att->k_h.mem, Sp, D * Sp, att->scores.mem, L, Sp * L, B,
-                           "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, L, Sp, D, pr->scale,
+                           att->q_h.mem, L, D * L, att->k_h.mem, Sp, D * Sp, att->scores.mem, L,
+                           Sp * L, B, "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK ||
         (st = mark(att, "scores", true)) != MHA_STATUS_OK)
         goto done;
 
@@ -575,8 +575,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
         arg_ulong(&a, args->dropout_seed);
         if (items) {
-            if (deferred &&
-                (st = reserve(att, &att->row_scale, B * L * sizeof(float), "row scale")) != MHA_STATUS_OK)
+            if (deferred && (st = reserve(att, &att->row_scale, B * L * sizeof(float),
+                                          "row scale")) != MHA_STATUS_OK)
                 goto done;
             arg_int(&a, (int64_t)B);
             arg_mem(&a, deferred ? att->row_scale.mem : att->scores.mem);
@@ -603,8 +603,10 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len_total);
         /* a work-item per 8x8 tile (cl/attention.cl) */
-        if ((st = launch(att, &a, planes * ((L + 7) / 8) * ((Sp + 7) / 8), 0)) != MHA_STATUS_OK ||
-            (st = mark(att, average ? "softmax_average" : "softmax_weights", false)) != MHA_STATUS_OK)
+        const size_t tiles = planes * ((L + 7) / 8) * ((Sp + 7) / 8);
+        const char *stage = average ? "softmax_average" : "softmax_weights";
+        if ((st = launch(att, &a, tiles, 0)) != MHA_STATUS_OK ||
+            (st = mark(att, stage, false)) != MHA_STATUS_OK)
             goto done;
     }
 
@@ -612,9 +614,9 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
      * P^T being the keys-major scores; then the heads side by side in rows
      * (l, n) for the output projection */
     if ((st = reserve(att, &att->o_h, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
-        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, D, L, Sp, 1.0f, att->v_h.mem, D,
-                           Sp * D, att->scores.mem, L, Sp * L, att->o_h.mem, D, L * D, B,
-                           "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, D, L, Sp, 1.0f,
+                           att->v_h.mem, D, Sp * D, att->scores.mem, L, Sp * L, att->o_h.mem, D,
+                           L * D, B, "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK ||
         (st = mark(att, "pv", true)) != MHA_STATUS_OK)
         goto done;
     {

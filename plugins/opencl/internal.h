@@ -168,7 +168,7 @@ typedef struct ocl_attention {
     /* own instances */
     cl_kernel k_split, k_softmax, k_softmax_items, k_weights, k_merge, k_output;
     size_t softmax_wg_max;
-    bool softmax_items; /* mha_softmax_items (a work-item per row: CPUs), else mha_softmax */
+    bool softmax_items; /* mha_softmax_items (no reductions: CPUs), else mha_softmax */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;

@@ -27,10 +27,10 @@
  *
  * The file's device and driver lines must match the device ("*" matches any):
  * a file for another device or driver is not applied (traced; other devices
- * of the process may use it). Any other trouble with the cache directory's file is traced
- * (MHA_TRACE) and the context goes on untuned; with a file named by
- * MHA_OPENCL_TUNING_FILE (unreadable, malformed, refused by CLBlast) it is an
- * error.
+ * of the process may use it). Any other trouble with the cache directory's
+ * file is traced (MHA_TRACE) and the context goes on untuned; with a file
+ * named by MHA_OPENCL_TUNING_FILE (unreadable, malformed, refused by CLBlast)
+ * it is an error.
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
