@@ -8,8 +8,9 @@
  *                      the bias_kv / zero_attn rows
  *   mha_softmax        one work-group per score row: scale, masks, causal,
  *                      stable softmax, fully-masked rows -> 0, a NaN score
- *                      makes its row NaN, dropout (GPUs)
+ *                      makes its row NaN, dropout (GPUs, few rows)
  *   mha_softmax_items  the same, one work-item per 256 rows, no reductions (CPUs)
+ *   mha_softmax_columns the same, one work-item per row (GPUs, many rows)
  *   mha_weights_out    keys-major weights (N, H, S', L) -> (N, L, S') mean over heads,
  *                      or per head (N*H, L, S')
  *   mha_merge_heads    head outputs (N*H, L, D) -> rows (l, n) of E = H*D columns,
@@ -491,6 +492,29 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
             vstorev(vloadv(0, ws), u, sj);
         }
     }
+}
+
+/*
+ * mha_softmax_columns: the same again, one work-item per row (b, l) walking it
+ * one float at a time; consecutive work-items take consecutive l, so each step
+ * j is one coalesced read across them on a GPU (mha_softmax reads a row of the
+ * keys-major matrix with a stride of L). Arguments as mha_softmax_items.
+ */
+__kernel void mha_softmax_columns(__global float *scores, int H, int L, int S, int Sp,
+                                  float scale, __global const uchar *attn_mask, ulong attn_off,
+                                  int attn_kind, int attn_3d, __global const uchar *kpm,
+                                  ulong kpm_off, int kpm_kind, int causal, int dropout, float p,
+                                  float keep_scale, ulong seed, int B, __global float *row_scale,
+                                  int deferred)
+{
+    ulong gid = get_global_id(0);
+    if (gid >= (ulong)B * L)
+        return;
+    ulong b = gid / L;
+    int l = (int)(gid % L);
+    softmax_row(scores + b * (ulong)Sp * L + l, attn_mask, attn_off, attn_kind, attn_3d, kpm,
+                kpm_off, kpm_kind, causal, scale, dropout, p, keep_scale, seed, b, b / H, L, S, Sp,
+                l, deferred ? row_scale : 0);
 }
 
 /*

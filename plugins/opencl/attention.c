@@ -4,8 +4,8 @@
 
 #include "internal.h"
 
-/* Developer variable: "items" or "group" forces that softmax kernel (tests run
- * both on any device); otherwise CPUs get items, other devices group. */
+/* Developer variable: "items", "columns" or "group" forces that softmax kernel
+ * (tests run all three on any device); otherwise OCL_SOFTMAX_AUTO. */
 #define OCL_SOFTMAX_ENV "MHA_OPENCL_SOFTMAX"
 
 #define OCL_SOFTMAX_WG_CAP 256
@@ -147,6 +147,7 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     if ((st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax_items", &att->k_softmax_items)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_softmax_columns", &att->k_softmax_columns)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_weights_out", &att->k_weights)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK)
@@ -155,12 +156,13 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         goto done;
     {
         const char *force = getenv(OCL_SOFTMAX_ENV);
+        att->softmax = OCL_SOFTMAX_AUTO;
         if (force && strcmp(force, "items") == 0)
-            att->softmax_items = true;
+            att->softmax = OCL_SOFTMAX_ITEMS;
+        else if (force && strcmp(force, "columns") == 0)
+            att->softmax = OCL_SOFTMAX_COLUMNS;
         else if (force && strcmp(force, "group") == 0)
-            att->softmax_items = false;
-        else
-            att->softmax_items = (ctx->device->type & CL_DEVICE_TYPE_CPU) != 0;
+            att->softmax = OCL_SOFTMAX_GROUP;
     }
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
@@ -190,8 +192,9 @@ void ocl_attention_destroy(void *attention)
                              &att->attn_mask, &att->kpm, &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
-    cl_kernel kernels[] = {att->k_split, att->k_softmax, att->k_softmax_items,
-                           att->k_weights, att->k_merge, att->k_output};
+    cl_kernel kernels[] = {att->k_split,   att->k_softmax, att->k_softmax_items,
+                           att->k_softmax_columns, att->k_weights, att->k_merge,
+                           att->k_output};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

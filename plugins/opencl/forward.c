@@ -547,15 +547,30 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
 
     /* 5. softmax with masks and dropout */
     {
-        const bool items = att->softmax_items;
-        /* Without weights to return, mha_softmax_items leaves P unnormalised
-         * (one pass less over it) and mha_merge_heads applies 1/sum. */
-        deferred = items && !want_weights;
-        const size_t local = items ? 0 : softmax_local_size(att, pr->src_len_total);
-        /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane */
-        const size_t items_count = B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS);
-        ocl_args a = {items ? att->k_softmax_items : att->k_softmax,
-                      items ? "mha_softmax_items" : "mha_softmax", 0, CL_SUCCESS};
+        ocl_softmax kind = att->softmax;
+        if (kind == OCL_SOFTMAX_AUTO)
+            kind = (att->context->device->type & CL_DEVICE_TYPE_CPU) ? OCL_SOFTMAX_ITEMS
+                   : B * L >= OCL_SOFTMAX_COLUMNS_MIN                  ? OCL_SOFTMAX_COLUMNS
+                                                                       : OCL_SOFTMAX_GROUP;
+        const bool group = kind == OCL_SOFTMAX_GROUP;
+        /* Without weights to return, the work-item kernels leave P
+         * unnormalised (one pass less over it) and mha_merge_heads applies
+         * 1/sum. */
+        deferred = !group && !want_weights;
+        const size_t local = group ? softmax_local_size(att, pr->src_len_total) : 0;
+        /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane;
+         * columns: one per row; group: a work-group per row */
+        const size_t global =
+            kind == OCL_SOFTMAX_ITEMS
+                ? B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS)
+                : kind == OCL_SOFTMAX_COLUMNS ? B * L : B * L * local;
+        ocl_args a = {kind == OCL_SOFTMAX_ITEMS     ? att->k_softmax_items
+                      : kind == OCL_SOFTMAX_COLUMNS ? att->k_softmax_columns
+                                                    : att->k_softmax,
+                      kind == OCL_SOFTMAX_ITEMS     ? "mha_softmax_items"
+                      : kind == OCL_SOFTMAX_COLUMNS ? "mha_softmax_columns"
+                                                    : "mha_softmax",
+                      0, CL_SUCCESS};
         arg_mem(&a, att->scores.mem);
         arg_int(&a, pr->num_heads);
         arg_int(&a, pr->tgt_len);
@@ -574,7 +589,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_float(&a, pr->dropout);
         arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
         arg_ulong(&a, args->dropout_seed);
-        if (items) {
+        if (!group) {
             if (deferred && (st = reserve(att, &att->row_scale, B * L * sizeof(float),
                                           "row scale")) != MHA_STATUS_OK)
                 goto done;
@@ -584,7 +599,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         } else {
             arg(&a, local * sizeof(cl_float), NULL);
         }
-        if ((st = launch(att, &a, items ? items_count : B * L * local, local)) != MHA_STATUS_OK ||
+        if ((st = launch(att, &a, global, local)) != MHA_STATUS_OK ||
             (!want_weights && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
             goto done;
     }

@@ -153,6 +153,17 @@ enum { OCL_MASK_NONE = 0, OCL_MASK_BOOL = 1, OCL_MASK_FLOAT = 2 };
  * cl/attention.cl). */
 #define OCL_SOFTMAX_ITEM_ROWS 256
 
+/* The softmax kernels (cl/attention.cl). AUTO: items on CPUs; on other devices
+ * columns when there are at least OCL_SOFTMAX_COLUMNS_MIN rows (N*H*L), else
+ * group (a rule from how the kernels read memory, not yet measured on a GPU). */
+typedef enum ocl_softmax {
+    OCL_SOFTMAX_AUTO,
+    OCL_SOFTMAX_GROUP,   /* mha_softmax: a work-group per row */
+    OCL_SOFTMAX_ITEMS,   /* mha_softmax_items: a work-item per 256 rows */
+    OCL_SOFTMAX_COLUMNS, /* mha_softmax_columns: a work-item per row */
+} ocl_softmax;
+#define OCL_SOFTMAX_COLUMNS_MIN 4096
+
 typedef struct ocl_attention {
     ocl_context *context; /* borrowed; outlives the attention object */
     cl_command_queue queue; /* own queue (attention objects run in parallel), or
@@ -166,9 +177,10 @@ typedef struct ocl_attention {
     cl_event last_event;
     cl_command_queue last_queue;
     /* own instances */
-    cl_kernel k_split, k_softmax, k_softmax_items, k_weights, k_merge, k_output;
+    cl_kernel k_split, k_softmax, k_softmax_items, k_softmax_columns, k_weights, k_merge,
+        k_output;
     size_t softmax_wg_max;
-    bool softmax_items; /* mha_softmax_items (no reductions: CPUs), else mha_softmax */
+    ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;

@@ -370,18 +370,18 @@ static void test_edges(void **state)
     ocl_case_free(&c);
 }
 
-/* Both softmax kernels (MHA_OPENCL_SOFTMAX: the work-item kernel CPUs get,
- * the work-group one GPUs get) on planes and rows long enough for the vector
- * loops and their remainders: every mask kind, causal both ways,
+/* The three softmax kernels (MHA_OPENCL_SOFTMAX: the 256-rows work-item kernel
+ * CPUs get, and the one-row work-item and work-group ones GPUs get) on planes
+ * and rows long enough for the vector loops and their remainders: every mask kind, causal both ways,
  * bias_kv / zero_attn columns, dropout. */
 static void test_softmax_kernels(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    static const char *kernels[] = {"items", "group"};
+    static const char *kernels[] = {"items", "columns", "group"};
     const char *old = getenv("MHA_OPENCL_SOFTMAX");
     char *saved = old ? strdup(old) : NULL;
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; k < 3; ++k) {
         setenv("MHA_OPENCL_SOFTMAX", kernels[k], 1);
         for (uint32_t id = 0; id < 24; ++id) {
             ocl_case r, c;
