@@ -77,7 +77,8 @@ __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong sr
     ulong col = (ulong)h * D;
     __global const float *bi = bias + bias_off + col;
     __global const float *ex = extra + extra_off + col;
-    __global const float *rows = src + src_off + (ulong)n * step_n * src_ld + col; /* + t*step_t*src_ld */
+    /* row t of this (n, h) starts t*step_t*src_ld floats after `rows` */
+    __global const float *rows = src + src_off + (ulong)n * step_n * src_ld + col;
     if (transposed) {
         int t0 = (int)(gid % Tb) * 8;
         __global float *out = dst + r * (ulong)D * T + t0; /* + d*T + (t - t0) */
