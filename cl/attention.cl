@@ -160,11 +160,12 @@ static float group_sum(__local float *red, float x)
 }
 
 /*
- * scores: (N*H, Sp, L) scaled q.k products, keys-major (row (b, l) of the
- * attention matrix is the column l of plane b: element j at (b*Sp + j)*L + l),
- * replaced by the attention weights (times `scale`, which the plugin leaves
- * at 1: the scores GEMM applies it). One work-group per row (b, l),
- * b = n*H + h. Columns j >= S (bias_kv, zero_attn) are never masked. attn_mask: (L, S) or (N*H, L, S) when attn_3d;
+ * scores: (N*H, Sp, L) q.k products, keys-major (row (b, l) of the attention
+ * matrix is the column l of plane b: element j at (b*Sp + j)*L + l), multiplied
+ * by `scale` (the plugin passes 1: its scores GEMM applies the scale) and
+ * replaced by the attention weights. One work-group per row (b, l),
+ * b = n*H + h. Columns j >= S (bias_kv, zero_attn) are never masked.
+ * attn_mask: (L, S) or (N*H, L, S) when attn_3d;
  * masks add (a bool or causal mask adds -inf, so a NaN score or a NaN in a
  * float mask stays NaN, as in PyTorch and the reference plugin);
  * key_padding_mask: (N, S). A bool mask is one byte per element. The masks
