@@ -159,6 +159,37 @@ static float group_sum(__local float *red, float x)
     return r;
 }
 
+/* Score x at (b, n, l, j), j < S, with its masks: attn_mask and
+ * key_padding_mask (bool: -inf, float: added), then causality (-inf). */
+static float masked_score(float x, __global const uchar *attn_mask, ulong attn_off,
+                          int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
+                          int kpm_kind, int causal, ulong b, ulong n, int L, int S, int l, int j)
+{
+    if (attn_kind != MASK_NONE) {
+        ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
+        if (attn_kind == MASK_BOOL) {
+            if (attn_mask[attn_off + mi])
+                x -= INFINITY;
+        } else {
+            x += ((__global const float *)(attn_mask + attn_off))[mi];
+        }
+    }
+    if (kpm_kind != MASK_NONE) {
+        ulong ki = n * S + j;
+        if (kpm_kind == MASK_BOOL) {
+            if (kpm[kpm_off + ki])
+                x -= INFINITY;
+        } else {
+            x += ((__global const float *)(kpm + kpm_off))[ki];
+        }
+    }
+    if (causal == CAUSAL_TOP_LEFT && j > l)
+        x -= INFINITY;
+    else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
+        x -= INFINITY;
+    return x;
+}
+
 /*
  * scores: (N*H, Sp, L) q.k products, keys-major (row (b, l) of the attention
  * matrix is the column l of plane b: element j at (b*Sp + j)*L + l), multiplied
@@ -197,30 +228,9 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
         if (j >= Sp)
             continue;
         float x = s[(ulong)j * L] * scale;
-        if (j < S) {
-            if (attn_kind != MASK_NONE) {
-                ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
-                if (attn_kind == MASK_BOOL) {
-                    if (attn_mask[attn_off + mi])
-                        x -= INFINITY;
-                } else {
-                    x += ((__global const float *)(attn_mask + attn_off))[mi];
-                }
-            }
-            if (kpm_kind != MASK_NONE) {
-                ulong ki = n * S + j;
-                if (kpm_kind == MASK_BOOL) {
-                    if (kpm[kpm_off + ki])
-                        x -= INFINITY;
-                } else {
-                    x += ((__global const float *)(kpm + kpm_off))[ki];
-                }
-            }
-            if (causal == CAUSAL_TOP_LEFT && j > l)
-                x -= INFINITY;
-            else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
-                x -= INFINITY;
-        }
+        if (j < S)
+            x = masked_score(x, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind,
+                             causal, b, n, L, S, l, j);
         s[(ulong)j * L] = x;
         m = nan_max(m, x);
     }
@@ -288,36 +298,6 @@ static floatv nan_maxv(floatv a, floatv b)
     floatv r = fmax(a, b);
     r = select(r, b, isnan(b));
     return select(r, a, isnan(a));
-}
-
-/* Masks of score x at (b, n, l, j), j < S, as in mha_softmax. */
-static float masked_score(float x, __global const uchar *attn_mask, ulong attn_off,
-                          int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
-                          int kpm_kind, int causal, ulong b, ulong n, int L, int S, int l, int j)
-{
-    if (attn_kind != MASK_NONE) {
-        ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
-        if (attn_kind == MASK_BOOL) {
-            if (attn_mask[attn_off + mi])
-                x -= INFINITY;
-        } else {
-            x += ((__global const float *)(attn_mask + attn_off))[mi];
-        }
-    }
-    if (kpm_kind != MASK_NONE) {
-        ulong ki = n * S + j;
-        if (kpm_kind == MASK_BOOL) {
-            if (kpm[kpm_off + ki])
-                x -= INFINITY;
-        } else {
-            x += ((__global const float *)(kpm + kpm_off))[ki];
-        }
-    }
-    if (causal == CAUSAL_TOP_LEFT && j > l)
-        x -= INFINITY;
-    else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
-        x -= INFINITY;
-    return x;
 }
 
 /* One row l of plane b (s = plane + l), scalar. */
