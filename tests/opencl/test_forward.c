@@ -372,8 +372,8 @@ static void test_edges(void **state)
 
 /* The three softmax kernels (MHA_OPENCL_SOFTMAX: the 256-rows work-item kernel
  * CPUs get, and the one-row work-item and work-group ones GPUs get) on planes
- * and rows long enough for the vector loops and their remainders: every mask kind, causal both ways,
- * bias_kv / zero_attn columns, dropout. */
+ * and rows long enough for the vector loops and their remainders: every mask
+ * kind, causal both ways, bias_kv / zero_attn columns, dropout. */
 static void test_softmax_kernels(void **state)
 {
     fixture *f = *state;

@@ -4,8 +4,8 @@
  * results still match the reference; a file for another device is skipped; a
  * missing, malformed or CLBlast-refused file named explicitly fails context
  * creation with IO_ERROR, FORMAT_ERROR or INVALID_VALUE; "*" matches any
- * device; a CPU without a file of its own gets the shipped generic CPU file. Its own binary: the
- * overrides last for the process.
+ * device; a CPU without a file of its own gets the shipped generic CPU file.
+ * Its own binary: the overrides last for the process.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
