@@ -7,6 +7,9 @@
 /* Developer variable: "items", "columns" or "group" forces that softmax kernel
  * (tests run all three on any device); otherwise OCL_SOFTMAX_AUTO. */
 #define OCL_SOFTMAX_ENV "MHA_OPENCL_SOFTMAX"
+/* Developer variable: "gemm" or "fused" forces that path for the attention
+ * products (see ocl_path); otherwise OCL_PATH_AUTO. */
+#define OCL_PATH_ENV "MHA_OPENCL_ATTENTION"
 
 #define OCL_SOFTMAX_WG_CAP 256
 
@@ -150,7 +153,8 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         (st = create_kernel(ctx, "mha_softmax_columns", &att->k_softmax_columns)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_weights_out", &att->k_weights)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK)
+        (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_attention_fused", &att->k_fused)) != MHA_STATUS_OK)
         goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
@@ -163,6 +167,12 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
             att->softmax = OCL_SOFTMAX_COLUMNS;
         else if (force && strcmp(force, "group") == 0)
             att->softmax = OCL_SOFTMAX_GROUP;
+        const char *path = getenv(OCL_PATH_ENV);
+        att->path = OCL_PATH_AUTO;
+        if (path && strcmp(path, "gemm") == 0)
+            att->path = OCL_PATH_GEMM;
+        else if (path && strcmp(path, "fused") == 0)
+            att->path = OCL_PATH_FUSED;
     }
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
@@ -194,7 +204,7 @@ void ocl_attention_destroy(void *attention)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
     cl_kernel kernels[] = {att->k_split,   att->k_softmax, att->k_softmax_items,
                            att->k_softmax_columns, att->k_weights, att->k_merge,
-                           att->k_output};
+                           att->k_output, att->k_fused};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

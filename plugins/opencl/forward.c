@@ -5,8 +5,13 @@
  *                      cl_mem tensors (interop) are used in place
  *   projections        CLBlast SGEMM (one over 3E columns for self-attention,
  *                      one over 2E for key == value)
- *   mha_split_heads    bias, per-head Q^T, K^T (D, T) and V (T, D), bias_kv /
- *                      zero_attn rows
+ *   mha_split_heads    bias, per-head Q^T (D, L), K^T (D, S') or K (S', D),
+ *                      V (S', D), bias_kv / zero_attn rows
+ *   then one of two paths for the attention products (ocl_path, use_fused):
+ *   fused              mha_attention_fused (cl/fused.cl): scores, masks,
+ *                      softmax, dropout and P V with no L x S' matrix, the heads
+ *                      side by side in rows (l, n); CPUs, no weights asked for
+ *   or GEMM:
  *   scores             CLBlast strided-batched SGEMM over N*H heads: scale Q K^T,
  *                      keys-major (P^T per head, see cl/attention.cl)
  *   mha_softmax(_items) masks, causal, softmax, dropout (in place)
@@ -289,6 +294,12 @@ static size_t numel(const mha_tensor *t)
     return n;
 }
 
+/* The masks of a call on the device; kinds are OCL_MASK_*. */
+typedef struct ocl_masks {
+    ocl_view attn, kpm;
+    int attn_kind, kpm_kind;
+} ocl_masks;
+
 /* An optional mask; *kind is OCL_MASK_*. */
 static mha_status mask_view(ocl_attention *att, const mha_tensor *t, ocl_buffer *buf, int *kind,
                             const char *what, ocl_view *view)
@@ -360,6 +371,37 @@ static size_t softmax_local_size(const ocl_attention *att, int64_t n)
     return wg;
 }
 
+/* The mask, causal and dropout arguments, in the order the softmax kernels
+ * and mha_attention_fused take them. */
+static void arg_masks(ocl_args *a, const mha_problem *pr, const mha_forward_args *args,
+                      const ocl_masks *masks)
+{
+    arg_mem(a, masks->attn.mem);
+    arg_ulong(a, masks->attn.offset);
+    arg_int(a, masks->attn_kind);
+    arg_int(a, pr->attn_mask_3d);
+    arg_mem(a, masks->kpm.mem);
+    arg_ulong(a, masks->kpm.offset);
+    arg_int(a, masks->kpm_kind);
+    arg_int(a, (int64_t)args->causal);
+    arg_int(a, pr->apply_dropout);
+    arg_float(a, pr->dropout);
+    arg_float(a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
+    arg_ulong(a, args->dropout_seed);
+}
+
+/* Whether this call runs the attention products as mha_attention_fused
+ * (see ocl_path). Weights to return need the L x S' matrix, and GEMM-only
+ * timing has no fused kernel to leave out. */
+static bool use_fused(const ocl_attention *att, const mha_problem *pr, bool want_weights)
+{
+    if (want_weights || att->context->gemm_only || pr->head_dim > OCL_FUSED_HEAD_DIM_MAX)
+        return false;
+    if (att->path != OCL_PATH_AUTO)
+        return att->path == OCL_PATH_FUSED;
+    return (att->context->device->type & CL_DEVICE_TYPE_CPU) != 0;
+}
+
 static const mha_opencl_forward *find_forward_ext(const mha_forward_args *args)
 {
     for (const mha_extension *e = args->next; e; e = e->next)
@@ -415,6 +457,157 @@ static mha_status begin(ocl_attention *att, const mha_opencl_forward *ext)
     return st;
 }
 
+/* Steps 4-7 in one kernel, mha_attention_fused: scores, masks, softmax,
+ * dropout and P V without the L x S' matrix, writing the merged heads (rows
+ * (l, n)) for the output projection. */
+static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
+                                  const mha_forward_args *args, const ocl_masks *masks)
+{
+    const size_t R = (size_t)pr->tgt_len * (size_t)pr->batch, E = (size_t)pr->embed_dim;
+    const size_t B = (size_t)pr->batch * (size_t)pr->num_heads, L = (size_t)pr->tgt_len;
+    mha_status st;
+    ocl_args a = {att->k_fused, "mha_attention_fused", 0, CL_SUCCESS};
+    if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "merged heads")) != MHA_STATUS_OK)
+        return st;
+    arg_mem(&a, att->q_h.mem);
+    arg_mem(&a, att->k_h.mem);
+    arg_mem(&a, att->v_h.mem);
+    arg_mem(&a, att->ocat.mem);
+    arg_int(&a, pr->batch);
+    arg_int(&a, pr->num_heads);
+    arg_int(&a, pr->tgt_len);
+    arg_int(&a, pr->src_len);
+    arg_int(&a, pr->src_len_total);
+    arg_int(&a, pr->head_dim);
+    arg_float(&a, pr->scale);
+    arg_masks(&a, pr, args, masks);
+    /* a work-item per OCL_FUSED_ROWS queries of a head, alone in its
+     * work-group: PoCL gives each work-item of a group its own copy of
+     * the kernel's private arrays, and large groups overflowed its stack */
+    const size_t items = B * ((L + OCL_FUSED_ROWS - 1) / OCL_FUSED_ROWS);
+    if ((st = launch(att, &a, items, 1)) != MHA_STATUS_OK)
+        return st;
+    return mark(att, "attention", false);
+}
+
+/* Steps 4-7 as CLBlast GEMMs around a softmax kernel, the L x S' matrix in
+ * att->scores; the weights go to *wout when it is not NULL. */
+static mha_status gemm_attention(ocl_attention *att, const mha_problem *pr,
+                                 const mha_forward_args *args, const ocl_masks *masks,
+                                 const ocl_view *wout)
+{
+    const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len;
+    const size_t Sp = (size_t)pr->src_len_total, E = (size_t)pr->embed_dim;
+    const size_t D = (size_t)pr->head_dim, R = L * N, B = N * (size_t)pr->num_heads;
+    bool deferred = false; /* P left unnormalised, see the softmax below */
+    mha_status st;
+
+    /* 4. scaled scores per head, keys-major: column-major (L x S') =
+     * scale (Q^T)^T K^T, element (l, j) at j*L + l (see cl/attention.cl). The
+     * GEMM applies the scale as (q.k) * scale, as the softmax kernels did. */
+    if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, L, Sp, D, pr->scale,
+                           att->q_h.mem, L, D * L, att->k_h.mem, Sp, D * Sp, att->scores.mem, L,
+                           Sp * L, B, "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK ||
+        (st = mark(att, "scores", true)) != MHA_STATUS_OK)
+        return st;
+
+    /* 5. softmax with masks and dropout */
+    {
+        ocl_softmax kind = att->softmax;
+        if (kind == OCL_SOFTMAX_AUTO)
+            kind = (att->context->device->type & CL_DEVICE_TYPE_CPU) ? OCL_SOFTMAX_ITEMS
+                   : B * L >= OCL_SOFTMAX_COLUMNS_MIN                  ? OCL_SOFTMAX_COLUMNS
+                                                                       : OCL_SOFTMAX_GROUP;
+        const bool group = kind == OCL_SOFTMAX_GROUP;
+        /* Without weights to return, the work-item kernels leave P
+         * unnormalised (one pass less over it) and mha_merge_heads applies
+         * 1/sum. */
+        deferred = !group && !wout;
+        const size_t local = group ? softmax_local_size(att, pr->src_len_total) : 0;
+        /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane;
+         * columns: one per row; group: a work-group per row */
+        const size_t global =
+            kind == OCL_SOFTMAX_ITEMS
+                ? B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS)
+                : kind == OCL_SOFTMAX_COLUMNS ? B * L : B * L * local;
+        ocl_args a = {kind == OCL_SOFTMAX_ITEMS     ? att->k_softmax_items
+                      : kind == OCL_SOFTMAX_COLUMNS ? att->k_softmax_columns
+                                                    : att->k_softmax,
+                      kind == OCL_SOFTMAX_ITEMS     ? "mha_softmax_items"
+                      : kind == OCL_SOFTMAX_COLUMNS ? "mha_softmax_columns"
+                                                    : "mha_softmax",
+                      0, CL_SUCCESS};
+        arg_mem(&a, att->scores.mem);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len);
+        arg_int(&a, pr->src_len_total);
+        arg_float(&a, 1.0f); /* applied by the scores GEMM */
+        arg_masks(&a, pr, args, masks);
+        if (!group) {
+            if (deferred && (st = reserve(att, &att->row_scale, B * L * sizeof(float),
+                                          "row scale")) != MHA_STATUS_OK)
+                return st;
+            arg_int(&a, (int64_t)B);
+            arg_mem(&a, deferred ? att->row_scale.mem : att->scores.mem);
+            arg_int(&a, deferred);
+        } else {
+            arg(&a, local * sizeof(cl_float), NULL);
+        }
+        if ((st = launch(att, &a, global, local)) != MHA_STATUS_OK ||
+            (!wout && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
+            return st;
+    }
+
+    /* 6. weights, query-major: averaged over the heads, or per head (timed
+     * with the softmax: a stats record holds at most MHA_MAX_STAGES stages) */
+    if (wout) {
+        const bool average = args->average_attn_weights;
+        const size_t planes = average ? N : B; /* output planes (L, S') */
+        ocl_args a = {att->k_weights, "mha_weights_out", 0, CL_SUCCESS};
+        arg_mem(&a, att->scores.mem);
+        arg_mem(&a, wout->mem);
+        arg_ulong(&a, wout->offset / sizeof(float));
+        arg_int(&a, (int64_t)planes);
+        arg_int(&a, average ? pr->num_heads : 1);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len_total);
+        /* a work-item per 8x8 tile (cl/attention.cl) */
+        const size_t tiles = planes * ((L + 7) / 8) * ((Sp + 7) / 8);
+        const char *stage = average ? "softmax_average" : "softmax_weights";
+        if ((st = launch(att, &a, tiles, 0)) != MHA_STATUS_OK ||
+            (st = mark(att, stage, false)) != MHA_STATUS_OK)
+            return st;
+    }
+
+    /* 7. O = P V per head, packed (B, L, D): column-major (D x L) = V^T P^T,
+     * P^T being the keys-major scores; then the heads side by side in rows
+     * (l, n) for the output projection */
+    if ((st = reserve(att, &att->o_h, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
+        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, D, L, Sp, 1.0f,
+                           att->v_h.mem, D, Sp * D, att->scores.mem, L, Sp * L, att->o_h.mem, D,
+                           L * D, B, "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK ||
+        (st = mark(att, "pv", true)) != MHA_STATUS_OK)
+        return st;
+    {
+        ocl_args a = {att->k_merge, "mha_merge_heads", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "merged heads")) != MHA_STATUS_OK)
+            return st;
+        arg_mem(&a, att->o_h.mem);
+        arg_mem(&a, att->ocat.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->head_dim);
+        arg_mem(&a, deferred ? att->row_scale.mem : att->o_h.mem);
+        arg_int(&a, deferred);
+        if ((st = launch(att, &a, R * E, 0)) != MHA_STATUS_OK)
+            return st;
+        return mark(att, "merge", false);
+    }
+}
+
 /* The end of a call that enqueued everything: *done for the caller, and the
  * event the next call waits for. */
 static mha_status finish(ocl_attention *att, const mha_opencl_forward *ext)
@@ -441,16 +634,14 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     mha_status st = MHA_STATUS_OK;
     const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len, S = (size_t)pr->src_len;
     const size_t Sp = (size_t)pr->src_len_total, E = (size_t)pr->embed_dim;
-    const size_t H = (size_t)pr->num_heads, D = (size_t)pr->head_dim;
     const size_t kd = (size_t)pr->kdim, vd = (size_t)pr->vdim;
-    const size_t R = L * N, Rk = S * N, B = N * H;
+    const size_t R = L * N, Rk = S * N, B = N * (size_t)pr->num_heads;
     const bool self = pr->self_attention;
     const bool kv_fused = !self && pr->kv_same && kd == vd;
     const bool want_weights = args->need_weights && args->attn_weights.data;
     const mha_opencl_forward *ext = find_forward_ext(args);
-    int attn_kind = OCL_MASK_NONE, kpm_kind = OCL_MASK_NONE;
-    bool deferred = false; /* P left unnormalised, see the softmax below */
-    ocl_view xq, xk, xv, am, kpm, out, wout;
+    ocl_masks masks;
+    ocl_view xq, xk, xv, out, wout;
 
     ocl_attention_drop_marks(att);
     att->stage_count = 0;
@@ -472,8 +663,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
                              sizeof(float), "value", &xv)) != MHA_STATUS_OK)
             goto done;
     }
-    if ((st = mask_view(att, &args->attn_mask, &att->attn_mask, &attn_kind, "attn_mask", &am)) != MHA_STATUS_OK ||
-        (st = mask_view(att, &args->key_padding_mask, &att->kpm, &kpm_kind, "key_padding_mask", &kpm)) != MHA_STATUS_OK ||
+    if ((st = mask_view(att, &args->attn_mask, &att->attn_mask, &masks.attn_kind, "attn_mask", &masks.attn)) != MHA_STATUS_OK ||
+        (st = mask_view(att, &args->key_padding_mask, &att->kpm, &masks.kpm_kind, "key_padding_mask", &masks.kpm)) != MHA_STATUS_OK ||
         (st = output_view(att, &args->attn_output, &att->out, R * E * sizeof(float), "attn_output", &out)) != MHA_STATUS_OK)
         goto done;
     const size_t weights_count = args->average_attn_weights ? N * L * Sp : B * L * Sp;
@@ -524,132 +715,24 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     if ((st = mark(att, "projections", true)) != MHA_STATUS_OK)
         goto done;
 
-    /* 3. heads, with projection bias and the extra key/value rows: Q^T and
-     * K^T (D, T) per head, V (S', D) */
+    /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
+     * per head, K^T (D, S') for the scores GEMM or K (S', D) for the fused
+     * kernel, V (S', D) */
+    const bool fused = use_fused(att, pr, want_weights);
     if ((st = split_heads(att, pr, q_off, q_ld, pr->tgt_len, pr->tgt_len, att->off_bin, 0, false,
                           true, &att->q_h, "q heads")) != MHA_STATUS_OK ||
         (st = split_heads(att, pr, k_off, k_ld, pr->src_len, pr->src_len_total, att->off_bin + E,
-                          att->off_bias_k, att->add_bias_kv, true, &att->k_h, "k heads")) != MHA_STATUS_OK ||
+                          att->off_bias_k, att->add_bias_kv, !fused, &att->k_h, "k heads")) != MHA_STATUS_OK ||
         (st = split_heads(att, pr, v_off, v_ld, pr->src_len, pr->src_len_total, att->off_bin + 2 * E,
                           att->off_bias_v, att->add_bias_kv, false, &att->v_h, "v heads")) != MHA_STATUS_OK ||
         (st = mark(att, "heads", false)) != MHA_STATUS_OK)
         goto done;
 
-    /* 4. scaled scores per head, keys-major: column-major (L x S') =
-     * scale (Q^T)^T K^T, element (l, j) at j*L + l (see cl/attention.cl). The
-     * GEMM applies the scale as (q.k) * scale, as the softmax kernels did. */
-    if ((st = reserve(att, &att->scores, B * L * Sp * sizeof(float), "scores")) != MHA_STATUS_OK ||
-        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, L, Sp, D, pr->scale,
-                           att->q_h.mem, L, D * L, att->k_h.mem, Sp, D * Sp, att->scores.mem, L,
-                           Sp * L, B, "CLBlastSgemmStridedBatched(scores)")) != MHA_STATUS_OK ||
-        (st = mark(att, "scores", true)) != MHA_STATUS_OK)
+    /* 4-7. the attention products; the merged heads in att->ocat */
+    st = fused ? fused_attention(att, pr, args, &masks)
+               : gemm_attention(att, pr, args, &masks, want_weights ? &wout : NULL);
+    if (st != MHA_STATUS_OK)
         goto done;
-
-    /* 5. softmax with masks and dropout */
-    {
-        ocl_softmax kind = att->softmax;
-        if (kind == OCL_SOFTMAX_AUTO)
-            kind = (att->context->device->type & CL_DEVICE_TYPE_CPU) ? OCL_SOFTMAX_ITEMS
-                   : B * L >= OCL_SOFTMAX_COLUMNS_MIN                  ? OCL_SOFTMAX_COLUMNS
-                                                                       : OCL_SOFTMAX_GROUP;
-        const bool group = kind == OCL_SOFTMAX_GROUP;
-        /* Without weights to return, the work-item kernels leave P
-         * unnormalised (one pass less over it) and mha_merge_heads applies
-         * 1/sum. */
-        deferred = !group && !want_weights;
-        const size_t local = group ? softmax_local_size(att, pr->src_len_total) : 0;
-        /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane;
-         * columns: one per row; group: a work-group per row */
-        const size_t global =
-            kind == OCL_SOFTMAX_ITEMS
-                ? B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS)
-                : kind == OCL_SOFTMAX_COLUMNS ? B * L : B * L * local;
-        ocl_args a = {kind == OCL_SOFTMAX_ITEMS     ? att->k_softmax_items
-                      : kind == OCL_SOFTMAX_COLUMNS ? att->k_softmax_columns
-                                                    : att->k_softmax,
-                      kind == OCL_SOFTMAX_ITEMS     ? "mha_softmax_items"
-                      : kind == OCL_SOFTMAX_COLUMNS ? "mha_softmax_columns"
-                                                    : "mha_softmax",
-                      0, CL_SUCCESS};
-        arg_mem(&a, att->scores.mem);
-        arg_int(&a, pr->num_heads);
-        arg_int(&a, pr->tgt_len);
-        arg_int(&a, pr->src_len);
-        arg_int(&a, pr->src_len_total);
-        arg_float(&a, 1.0f); /* applied by the scores GEMM */
-        arg_mem(&a, am.mem);
-        arg_ulong(&a, am.offset);
-        arg_int(&a, attn_kind);
-        arg_int(&a, pr->attn_mask_3d);
-        arg_mem(&a, kpm.mem);
-        arg_ulong(&a, kpm.offset);
-        arg_int(&a, kpm_kind);
-        arg_int(&a, (int64_t)args->causal);
-        arg_int(&a, pr->apply_dropout);
-        arg_float(&a, pr->dropout);
-        arg_float(&a, pr->apply_dropout ? 1.0f / (1.0f - pr->dropout) : 1.0f);
-        arg_ulong(&a, args->dropout_seed);
-        if (!group) {
-            if (deferred && (st = reserve(att, &att->row_scale, B * L * sizeof(float),
-                                          "row scale")) != MHA_STATUS_OK)
-                goto done;
-            arg_int(&a, (int64_t)B);
-            arg_mem(&a, deferred ? att->row_scale.mem : att->scores.mem);
-            arg_int(&a, deferred);
-        } else {
-            arg(&a, local * sizeof(cl_float), NULL);
-        }
-        if ((st = launch(att, &a, global, local)) != MHA_STATUS_OK ||
-            (!want_weights && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
-            goto done;
-    }
-
-    /* 6. weights, query-major: averaged over the heads, or per head (timed
-     * with the softmax: a stats record holds at most MHA_MAX_STAGES stages) */
-    if (want_weights) {
-        const bool average = args->average_attn_weights;
-        const size_t planes = average ? N : B; /* output planes (L, S') */
-        ocl_args a = {att->k_weights, "mha_weights_out", 0, CL_SUCCESS};
-        arg_mem(&a, att->scores.mem);
-        arg_mem(&a, wout.mem);
-        arg_ulong(&a, wout.offset / sizeof(float));
-        arg_int(&a, (int64_t)planes);
-        arg_int(&a, average ? pr->num_heads : 1);
-        arg_int(&a, pr->tgt_len);
-        arg_int(&a, pr->src_len_total);
-        /* a work-item per 8x8 tile (cl/attention.cl) */
-        const size_t tiles = planes * ((L + 7) / 8) * ((Sp + 7) / 8);
-        const char *stage = average ? "softmax_average" : "softmax_weights";
-        if ((st = launch(att, &a, tiles, 0)) != MHA_STATUS_OK ||
-            (st = mark(att, stage, false)) != MHA_STATUS_OK)
-            goto done;
-    }
-
-    /* 7. O = P V per head, packed (B, L, D): column-major (D x L) = V^T P^T,
-     * P^T being the keys-major scores; then the heads side by side in rows
-     * (l, n) for the output projection */
-    if ((st = reserve(att, &att->o_h, R * E * sizeof(float), "head outputs")) != MHA_STATUS_OK ||
-        (st = gemm_batched(att, CLBlastTransposeNo, CLBlastTransposeYes, D, L, Sp, 1.0f,
-                           att->v_h.mem, D, Sp * D, att->scores.mem, L, Sp * L, att->o_h.mem, D,
-                           L * D, B, "CLBlastSgemmStridedBatched(P V)")) != MHA_STATUS_OK ||
-        (st = mark(att, "pv", true)) != MHA_STATUS_OK)
-        goto done;
-    {
-        ocl_args a = {att->k_merge, "mha_merge_heads", 0, CL_SUCCESS};
-        if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "merged heads")) != MHA_STATUS_OK)
-            goto done;
-        arg_mem(&a, att->o_h.mem);
-        arg_mem(&a, att->ocat.mem);
-        arg_int(&a, pr->batch);
-        arg_int(&a, pr->num_heads);
-        arg_int(&a, pr->tgt_len);
-        arg_int(&a, pr->head_dim);
-        arg_mem(&a, deferred ? att->row_scale.mem : att->o_h.mem);
-        arg_int(&a, deferred);
-        if ((st = launch(att, &a, R * E, 0)) != MHA_STATUS_OK ||
-            (st = mark(att, "merge", false)) != MHA_STATUS_OK)
-            goto done;
-    }
 
     /* 8. output projection, bias and layout */
     if ((st = reserve(att, &att->y, R * E * sizeof(float), "out_proj")) != MHA_STATUS_OK ||

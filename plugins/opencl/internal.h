@@ -164,6 +164,20 @@ typedef enum ocl_softmax {
 } ocl_softmax;
 #define OCL_SOFTMAX_COLUMNS_MIN 4096
 
+/* How the attention products run. GEMM: scores and P.V as CLBlast GEMMs with
+ * a softmax kernel between them (the L x S' matrix in memory). FUSED:
+ * mha_attention_fused (cl/fused.cl), one kernel, no matrix; used when no
+ * weights are asked for and head_dim <= OCL_FUSED_HEAD_DIM_MAX. AUTO: FUSED
+ * on CPU devices, where it measured 2.5-3.5x faster than GEMM
+ * (docs/performance.md), GEMM elsewhere (its private arrays do not suit GPUs). */
+typedef enum ocl_path {
+    OCL_PATH_AUTO,
+    OCL_PATH_GEMM,
+    OCL_PATH_FUSED,
+} ocl_path;
+#define OCL_FUSED_HEAD_DIM_MAX 128 /* FD_MAX in cl/fused.cl */
+#define OCL_FUSED_ROWS 24          /* queries per work-item: 8 * FQ in cl/fused.cl */
+
 typedef struct ocl_attention {
     ocl_context *context; /* borrowed; outlives the attention object */
     cl_command_queue queue; /* own queue (attention objects run in parallel), or
@@ -178,9 +192,10 @@ typedef struct ocl_attention {
     cl_command_queue last_queue;
     /* own instances */
     cl_kernel k_split, k_softmax, k_softmax_items, k_softmax_columns, k_weights, k_merge,
-        k_output;
+        k_output, k_fused;
     size_t softmax_wg_max;
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
+    ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;
@@ -223,5 +238,7 @@ extern const unsigned char mha_cl_philox[];
 extern const size_t mha_cl_philox_len;
 extern const unsigned char mha_cl_attention[];
 extern const size_t mha_cl_attention_len;
+extern const unsigned char mha_cl_fused[];
+extern const size_t mha_cl_fused_len;
 
 #endif /* MHA_OPENCL_INTERNAL_H */

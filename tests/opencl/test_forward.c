@@ -97,6 +97,25 @@ static void check_case(fixture *f, ocl_case *c, uint32_t id)
     free(w_r);
 }
 
+/* Sets an environment variable the plugin reads when it creates an attention
+ * object; returns its old value (NULL: unset) for env_restore. */
+static char *env_set(const char *name, const char *value)
+{
+    const char *old = getenv(name);
+    char *saved = old ? strdup(old) : NULL;
+    setenv(name, value, 1);
+    return saved;
+}
+
+static void env_restore(const char *name, char *saved)
+{
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+}
+
 static void test_devices(void **state)
 {
     fixture *f = *state;
@@ -167,7 +186,11 @@ static void test_device_out_of_memory(void **state)
     ocl_case_fill(&huge, 11);
     ocl_case_fill(&ok, 11); /* same seed: the same weights as `huge` */
     mha_attention *att = NULL;
+    /* the GEMM path, whose L x S' matrix cannot fit (the fused kernel
+     * holds no such matrix, and would run this to the end) */
+    char *saved = env_set("MHA_OPENCL_ATTENTION", "gemm");
     assert_int_equal(ocl_case_attention(&huge, f->ocl, &att), MHA_STATUS_OK);
+    env_restore("MHA_OPENCL_ATTENTION", saved);
     float *out = calloc(huge.out_count, sizeof(float));
     mha_status st = ocl_case_run(&huge, f->ocl, att, out, NULL, NULL);
     assert_int_equal(st, MHA_STATUS_OUT_OF_MEMORY);
@@ -379,8 +402,8 @@ static void test_softmax_kernels(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     static const char *kernels[] = {"items", "columns", "group"};
-    const char *old = getenv("MHA_OPENCL_SOFTMAX");
-    char *saved = old ? strdup(old) : NULL;
+    char *saved_path = env_set("MHA_OPENCL_ATTENTION", "gemm"); /* the path with a softmax kernel */
+    char *saved = env_set("MHA_OPENCL_SOFTMAX", kernels[0]);
     for (int k = 0; k < 3; ++k) {
         setenv("MHA_OPENCL_SOFTMAX", kernels[k], 1);
         for (uint32_t id = 0; id < 24; ++id) {
@@ -406,11 +429,51 @@ static void test_softmax_kernels(void **state)
             ocl_case_free(&c);
         }
     }
-    if (saved)
-        setenv("MHA_OPENCL_SOFTMAX", saved, 1);
-    else
-        unsetenv("MHA_OPENCL_SOFTMAX");
-    free(saved);
+    env_restore("MHA_OPENCL_SOFTMAX", saved);
+    env_restore("MHA_OPENCL_ATTENTION", saved_path);
+}
+
+/* The two paths of the attention products (MHA_OPENCL_ATTENTION): the fused
+ * kernel CPUs get when no weights are asked for, and CLBlast's GEMMs around a
+ * softmax kernel. Query counts cut by the fused kernel's 24-query work-items,
+ * key counts that are not multiples of its 4-key steps, head_dim up to its
+ * limit of 128 (and 129, where it falls back to the GEMMs); every mask kind,
+ * causal both ways, bias_kv / zero_attn keys, dropout. */
+static void test_attention_paths(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    static const char *paths[] = {"fused", "gemm"};
+    static const int64_t head_dims[] = {64, 128, 129};
+    char *saved = env_set("MHA_OPENCL_ATTENTION", paths[0]);
+    for (int p = 0; p < 2; ++p) {
+        setenv("MHA_OPENCL_ATTENTION", paths[p], 1);
+        for (uint32_t id = 0; id < 33; ++id) {
+            ocl_case r, c;
+            ocl_case_random(&r, 7000u + id);
+            c = r; /* c takes r's configuration; its arrays are refilled below */
+            c.need_weights = false;
+            c.L = 1 + (int64_t)((id * 11u) % 61u); /* up to 3 work-items, partly filled */
+            c.S = c.self_attention ? c.L : 1 + (int64_t)((id * 7u) % 43u);
+            c.attn_mask = (ocl_test_mask)(id % 3u);
+            c.kpm = (ocl_test_mask)((id / 3u) % 3u);
+            c.causal = (mha_causal)((id / 9u) % 3u);
+            c.training = id % 4u == 0;
+            c.dropout = c.training ? 0.3f : 0.0f;
+            if (id >= 30) { /* wide heads */
+                c.H = 2;
+                c.E = c.kdim = c.vdim = 2 * head_dims[id - 30];
+            }
+            c.w_in = c.w_q = c.w_k = c.w_v = c.b_in = c.w_o = c.b_o = c.bias_k = c.bias_v = NULL;
+            c.query = c.key = c.value = NULL;
+            c.attn_mask_data = c.kpm_data = NULL;
+            ocl_case_free(&r);
+            ocl_case_fill(&c, 7000u + id);
+            check_case(f, &c, 7000u + id);
+            ocl_case_free(&c);
+        }
+    }
+    env_restore("MHA_OPENCL_ATTENTION", saved);
 }
 
 /* A row whose only unmasked score is NaN is NaN, as in the reference (and
@@ -601,9 +664,12 @@ static void test_stats(void **state)
     for (uint32_t i = 0; i < st.stage_count; ++i)
         print_message("stage %-12s %s %.4f ms\n", st.stages[i].name,
                       st.stages[i].is_gemm ? "gemm  " : "kernel", st.stages[i].milliseconds);
-    /* Without weights there is no averaging stage; reading stats twice
-     * gives the same answer. */
+    /* Without weights, on the GEMM path: no averaging stage; reading stats
+     * twice gives the same answer. */
     c.need_weights = false;
+    mha_attention_destroy(att);
+    char *saved = env_set("MHA_OPENCL_ATTENTION", "gemm");
+    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     assert_int_equal(st.stage_count, 8);
@@ -613,6 +679,19 @@ static void test_stats(void **state)
     assert_int_equal(mha_attention_get_stats(att, &again), MHA_STATUS_OK);
     assert_int_equal(again.stage_count, 8);
     assert_true(again.stages[0].milliseconds == st.stages[0].milliseconds);
+    mha_attention_destroy(att);
+    /* The fused path: one stage from the heads to the merged heads. */
+    setenv("MHA_OPENCL_ATTENTION", "fused", 1);
+    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    env_restore("MHA_OPENCL_ATTENTION", saved);
+    assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+    assert_int_equal(st.stage_count, 5);
+    assert_true(has_stage(&st, "projections", true));
+    assert_true(has_stage(&st, "heads", false));
+    assert_true(has_stage(&st, "attention", false));
+    assert_true(has_stage(&st, "output", true));
+    assert_true(has_stage(&st, "output_bias", false));
     mha_attention_destroy(att);
     free(out), free(w);
     ocl_case_free(&c);
@@ -701,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_softmax_kernels),
+        cmocka_unit_test(test_attention_paths),
         cmocka_unit_test(test_nan_only_unmasked),
         cmocka_unit_test(test_dropout_mask),
         cmocka_unit_test(test_steady_state_allocations),
