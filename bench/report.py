@@ -78,7 +78,10 @@ def main():
         "most 1000). GFLOP/s = FLOP / median, FLOP = 2NLE² + 2NS·E·kdim + 2NS·E·vdim + "
         "4NLSE + 2NLE² (docs/performance.md). **× PyTorch** = PyTorch's median / ours "
         "(above 1: faster than PyTorch). **/ GEMM-only** = ours / the plugin's GEMM stages "
-        "alone (target ≤ 1.15), n/a when the plugin reports no stages. **allocs** = device "
+        "in this run (target ≤ 1.15), n/a when the plugin reports no stages; **(fused)**: the "
+        "opencl plugin's fused path, whose only GEMMs are the projections, so the ratio "
+        "measures everything else (the attention products included) and the target applies "
+        "to the GEMM-only pairs below instead. **allocs** = device "
         "allocations made by the timed calls (target 0). **first call** = cold (fresh "
         "backend and object) / warm (second object on the same backend), ms. n/a: the "
         "plugin keeps no statistics.\n")
@@ -104,7 +107,8 @@ def main():
                 t = torch[v].get(case)
                 row.append(fmt(t["median_ms"] / r["median_ms"]) if t else "n/a")
             g = r.get("gemm_ms")
-            row.append(fmt(r["median_ms"] / g) if g else "n/a")
+            fused = "attention" in (r.get("stages") or {})
+            row.append((fmt(r["median_ms"] / g) + (" (fused)" if fused else "")) if g else "n/a")
             row.append(fmt(g, 1))
             peak = r.get("peak_device_bytes")
             row.append(fmt(peak / 1048576.0, 1) if peak is not None else "n/a")
