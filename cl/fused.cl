@@ -1,7 +1,10 @@
 /*
- * fused.cl - mha_attention_fused: scores, masks, softmax, dropout and P.V in
- * one kernel, for CPU devices when no weights are asked for. Built after
- * attention.cl (masked_score, nan_maxv, mha_dropout_keep).
+ * fused.cl - the attention products in one kernel, for CPU devices:
+ *
+ *   mha_attention_fused          scores, masks, softmax, dropout and P.V
+ *   mha_attention_fused_weights  the same, and the weights the API returns
+ *
+ * Built after attention.cl (masked_score, nan_maxv, mha_dropout_keep).
  *
  * The L x S' attention matrix is never stored: a work-item takes FQ*8 = 24
  * queries l of one head b and walks the keys FK = 4 at a time with an online
@@ -26,39 +29,57 @@
  * attention matrix). D <= FD_MAX.
  */
 #define FQ 3       /* float8 vectors of queries per work-item */
-#define FK 4       /* keys per step */
+#define FK 4       /* keys per step (the weights are stored as float4) */
 #define FD_MAX 128 /* the largest head_dim (OCL_FUSED_HEAD_DIM_MAX) */
+
+/* Helpers are forced inline: PoCL 3.1 left them as calls, which kept s and
+ * alpha in memory (10-30% slower). */
+#if defined(__clang__)
+#define FUSED_INLINE static inline __attribute__((always_inline))
+#else
+#define FUSED_INLINE static inline
+#endif
+
+/* The masks of a call (arguments as mha_softmax's). */
+typedef struct fused_masks {
+    __global const uchar *attn_mask;
+    ulong attn_off;
+    int attn_kind, attn_3d;
+    __global const uchar *kpm;
+    ulong kpm_off;
+    int kpm_kind, causal;
+} fused_masks;
 
 /* Scores x of key j for lanes l0.., with the masks; j >= S (bias_kv,
  * zero_attn) is never masked. */
-static float8 fused_masked(float8 x, __global const uchar *attn_mask, ulong attn_off, int attn_kind,
-                           int attn_3d, __global const uchar *kpm, ulong kpm_off, int kpm_kind,
-                           int causal, ulong b, ulong n, int L, int S, int l0, int j)
+FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong n, int L, int S, int l0,
+                           int j)
 {
     if (j >= S)
         return x;
-    if (attn_kind != MASK_NONE) { /* a different mask row per lane: element by element */
+    if (mk->attn_kind != MASK_NONE) { /* a different mask row per lane: element by element */
         float xs[8];
         vstore8(x, 0, xs);
         for (int i = 0; i < 8; ++i) /* lanes past L (never written) read row L - 1 */
-            xs[i] = masked_score(xs[i], attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off,
-                                 kpm_kind, causal, b, n, L, S, min(l0 + i, L - 1), j);
+            xs[i] = masked_score(xs[i], mk->attn_mask, mk->attn_off, mk->attn_kind, mk->attn_3d,
+                                 mk->kpm, mk->kpm_off, mk->kpm_kind, mk->causal, b, n, L, S,
+                                 min(l0 + i, L - 1), j);
         return vload8(0, xs);
     }
-    if (kpm_kind == MASK_BOOL && kpm[kpm_off + n * S + j])
+    if (mk->kpm_kind == MASK_BOOL && mk->kpm[mk->kpm_off + n * S + j])
         x -= INFINITY;
-    else if (kpm_kind == MASK_FLOAT)
-        x += ((__global const float *)(kpm + kpm_off))[n * S + j];
-    if (causal) {
+    else if (mk->kpm_kind == MASK_FLOAT)
+        x += ((__global const float *)(mk->kpm + mk->kpm_off))[n * S + j];
+    if (mk->causal) {
         const int8 l = (int8)(0, 1, 2, 3, 4, 5, 6, 7) + l0;
-        const int8 last = causal == CAUSAL_TOP_LEFT ? l : l + (S - L); /* last key seen */
+        const int8 last = mk->causal == CAUSAL_TOP_LEFT ? l : l + (S - L); /* last key seen */
         x = select(x, x - (float8)(INFINITY), (int8)(j) > last);
     }
     return x;
 }
 
 /* p of key j for lanes l0.. after dropout (kept: scaled; dropped: 0). */
-static float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed, ulong b, int L,
+FUSED_INLINE float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed, ulong b, int L,
                             int Sp, int l0, int j)
 {
     float ps[8];
@@ -71,27 +92,9 @@ static float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed
     return vload8(0, ps);
 }
 
-__kernel void mha_attention_fused(__global const float *qt, __global const float *k,
-                                  __global const float *v, __global float *out, int N, int H,
-                                  int L, int S, int Sp, int D, float scale,
-                                  __global const uchar *attn_mask, ulong attn_off, int attn_kind,
-                                  int attn_3d, __global const uchar *kpm, ulong kpm_off,
-                                  int kpm_kind, int causal, int dropout, float p_drop,
-                                  float keep_scale, ulong seed)
+/* q = the work-item's block of Q^T of head b, (D, FQ) vectors, lanes past L zero. */
+FUSED_INLINE void fused_load_q(float8 *q, __global const float *qt, ulong b, int D, int L, int l0)
 {
-    const int rows = 8 * FQ;
-    const int Lb = (L + rows - 1) / rows;
-    ulong gid = get_global_id(0);
-    if (gid >= (ulong)N * H * Lb)
-        return;
-    ulong b = gid / Lb;
-    ulong n = b / H;
-    const int h = (int)(b % H);
-    const int l0 = (int)(gid % Lb) * rows;
-    const bool masks = attn_kind != MASK_NONE || kpm_kind != MASK_NONE || causal;
-
-    /* this block of Q^T, lanes past L zero */
-    float8 q[FD_MAX * FQ];
     __global const float *qb = qt + b * (ulong)D * L + l0;
     for (int d = 0; d < D; ++d)
         for (int u = 0; u < FQ; ++u) {
@@ -105,7 +108,112 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
                 q[d * FQ + u] = vload8(0, t);
             }
         }
+}
 
+/* kr: the rows of keys j0..j0+FK-1 in K and V (past S' the last key again,
+ * its score is -inf); s: their scaled, masked scores. */
+FUSED_INLINE void fused_scores(float8 s[FK][FQ], int *kr, const float8 *q, __global const float *kb,
+                         int D, float scale, const fused_masks *mk, ulong b, ulong n, int L,
+                         int S, int Sp, int l0, int j0)
+{
+    #pragma unroll
+    for (int kk = 0; kk < FK; ++kk)
+        kr[kk] = min(j0 + kk, Sp - 1) * D;
+    #pragma unroll
+    for (int kk = 0; kk < FK; ++kk)
+        #pragma unroll
+        for (int u = 0; u < FQ; ++u)
+            s[kk][u] = (float8)(0.0f);
+    for (int d = 0; d < D; ++d)
+        #pragma unroll
+        for (int kk = 0; kk < FK; ++kk) {
+            const float8 kd = (float8)(kb[kr[kk] + d]);
+            #pragma unroll
+            for (int u = 0; u < FQ; ++u)
+                s[kk][u] = fma(kd, q[d * FQ + u], s[kk][u]);
+        }
+    const bool masks = mk->attn_kind != MASK_NONE || mk->kpm_kind != MASK_NONE || mk->causal;
+    #pragma unroll
+    for (int kk = 0; kk < FK; ++kk)
+        #pragma unroll
+        for (int u = 0; u < FQ; ++u) {
+            float8 x = s[kk][u] * scale;
+            if (j0 + kk >= Sp)
+                x = (float8)(-INFINITY);
+            else if (masks)
+                x = fused_masked(x, mk, b, n, L, S, l0 + u * 8, j0 + kk);
+            s[kk][u] = x;
+        }
+}
+
+/* O^T += V^T p for the keys of kr, rescaling O^T by alpha first when given. */
+FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const float8 *alpha,
+                     __global const float *vb, const int *kr, int D)
+{
+    if (rescale) {
+        for (int d = 0; d < D; ++d)
+            #pragma unroll
+            for (int u = 0; u < FQ; ++u) {
+                float8 acc = o[d * FQ + u] * alpha[u];
+                #pragma unroll
+                for (int kk = 0; kk < FK; ++kk)
+                    acc = fma((float8)(vb[kr[kk] + d]), s[kk][u], acc);
+                o[d * FQ + u] = acc;
+            }
+    } else {
+        for (int d = 0; d < D; ++d)
+            #pragma unroll
+            for (int u = 0; u < FQ; ++u) {
+                float8 acc = o[d * FQ + u];
+                #pragma unroll
+                for (int kk = 0; kk < FK; ++kk)
+                    acc = fma((float8)(vb[kr[kk] + d]), s[kk][u], acc);
+                o[d * FQ + u] = acc;
+            }
+    }
+}
+
+/* out rows (l, n), columns h*D + d, of lanes l < L: O^T times r per lane. */
+FUSED_INLINE void fused_store(__global float *out, const float8 *o, const float8 *r, int N, int H,
+                        int L, int D, ulong n, int h, int l0)
+{
+    const ulong E = (ulong)H * D;
+    for (int u = 0; u < FQ; ++u) {
+        float rs[8];
+        vstore8(r[u], 0, rs);
+        for (int i = 0; i < 8; ++i) {
+            const int l = l0 + u * 8 + i;
+            if (l >= L)
+                break;
+            __global float *row = out + ((ulong)l * N + n) * E + (ulong)h * D;
+            for (int d = 0; d < D; ++d)
+                row[d] = ((const float *)&o[d * FQ + u])[i] * rs[i];
+        }
+    }
+}
+
+/* Online softmax over the keys: a work-item per FQ*8 queries of head b. */
+__kernel void mha_attention_fused(__global const float *qt, __global const float *k,
+                                  __global const float *v, __global float *out, int N, int H,
+                                  int L, int S, int Sp, int D, float scale,
+                                  __global const uchar *attn_mask, ulong attn_off, int attn_kind,
+                                  int attn_3d, __global const uchar *kpm, ulong kpm_off,
+                                  int kpm_kind, int causal, int dropout, float p_drop,
+                                  float keep_scale, ulong seed)
+{
+    const int rows = 8 * FQ;
+    const int Lb = (L + rows - 1) / rows;
+    ulong gid = get_global_id(0);
+    if (gid >= (ulong)N * H * Lb)
+        return;
+    const ulong b = gid / Lb, n = b / H;
+    const int l0 = (int)(gid % Lb) * rows;
+    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind, causal};
+    __global const float *kb = k + b * (ulong)Sp * D;
+    __global const float *vb = v + b * (ulong)Sp * D;
+
+    float8 q[FD_MAX * FQ];
+    fused_load_q(q, qt, b, D, L, l0);
     float8 o[FD_MAX * FQ]; /* O^T: o[d*FQ + u] lane i = output (l0 + 8u + i, d) */
     float8 m[FQ], sum[FQ];
     for (int i = 0; i < D * FQ; ++i)
@@ -114,41 +222,11 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
         m[u] = (float8)(-INFINITY);
         sum[u] = (float8)(0.0f);
     }
-    __global const float *kb = k + b * (ulong)Sp * D;
-    __global const float *vb = v + b * (ulong)Sp * D;
 
     for (int j0 = 0; j0 < Sp; j0 += FK) {
-        /* keys j0..j0+FK-1; past S' the last key is read again, its p is 0 */
         int kr[FK];
-        #pragma unroll
-        for (int kk = 0; kk < FK; ++kk)
-            kr[kk] = min(j0 + kk, Sp - 1) * D;
         float8 s[FK][FQ];
-        #pragma unroll
-        for (int kk = 0; kk < FK; ++kk)
-            #pragma unroll
-            for (int u = 0; u < FQ; ++u)
-                s[kk][u] = (float8)(0.0f);
-        for (int d = 0; d < D; ++d)
-            #pragma unroll
-            for (int kk = 0; kk < FK; ++kk) {
-                const float8 kd = (float8)(kb[kr[kk] + d]);
-                #pragma unroll
-                for (int u = 0; u < FQ; ++u)
-                    s[kk][u] = fma(kd, q[d * FQ + u], s[kk][u]);
-            }
-        #pragma unroll
-        for (int kk = 0; kk < FK; ++kk)
-            #pragma unroll
-            for (int u = 0; u < FQ; ++u) {
-                float8 x = s[kk][u] * scale;
-                if (j0 + kk >= Sp)
-                    x = (float8)(-INFINITY);
-                else if (masks)
-                    x = fused_masked(x, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off,
-                                     kpm_kind, causal, b, n, L, S, l0 + u * 8, j0 + kk);
-                s[kk][u] = x;
-            }
+        fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
 
         /* online softmax; while every key so far is masked (max -inf) the
          * reference is 0, so exp gives 0 and never -inf - -inf = NaN. A NaN
@@ -180,44 +258,133 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
                 for (int u = 0; u < FQ; ++u)
                     s[kk][u] = fused_dropout(s[kk][u], p_drop, keep_scale, seed, b, L, Sp,
                                              l0 + u * 8, j0 + kk);
-
-        /* O^T += V^T p, rescaling O^T first when a max grew */
-        if (rescale) {
-            for (int d = 0; d < D; ++d)
-                #pragma unroll
-                for (int u = 0; u < FQ; ++u) {
-                    float8 acc = o[d * FQ + u] * alpha[u];
-                    #pragma unroll
-                    for (int kk = 0; kk < FK; ++kk)
-                        acc = fma((float8)(vb[kr[kk] + d]), s[kk][u], acc);
-                    o[d * FQ + u] = acc;
-                }
-        } else {
-            for (int d = 0; d < D; ++d)
-                #pragma unroll
-                for (int u = 0; u < FQ; ++u) {
-                    float8 acc = o[d * FQ + u];
-                    #pragma unroll
-                    for (int kk = 0; kk < FK; ++kk)
-                        acc = fma((float8)(vb[kr[kk] + d]), s[kk][u], acc);
-                    o[d * FQ + u] = acc;
-                }
-        }
+        fused_pv(o, s, rescale, alpha, vb, kr, D); /* rescaled when a max grew */
     }
 
-    /* out row (l, n), columns h*D + d: O / sum, 0 for a fully masked row
-     * (sum 0), as mha_merge_heads does with the softmax's 1/sum */
-    const ulong E = (ulong)H * D;
-    for (int u = 0; u < FQ; ++u) {
-        float r[8];
-        vstore8(select((float8)(1.0f) / sum[u], (float8)(0.0f), sum[u] == (float8)(0.0f)), 0, r);
-        for (int i = 0; i < 8; ++i) {
-            const int l = l0 + u * 8 + i;
-            if (l >= L)
-                break;
-            __global float *row = out + ((ulong)l * N + n) * E + (ulong)h * D;
-            for (int d = 0; d < D; ++d)
-                row[d] = ((float *)&o[d * FQ + u])[i] * r[i];
+    /* O / sum, 0 for a fully masked row (sum 0), as mha_merge_heads does
+     * with the softmax's 1/sum */
+    float8 r[FQ];
+    for (int u = 0; u < FQ; ++u)
+        r[u] = select((float8)(1.0f) / sum[u], (float8)(0.0f), sum[u] == (float8)(0.0f));
+    fused_store(out, o, r, N, H, L, D, n, (int)(b % H), l0);
+}
+
+/*
+ * mha_attention_fused_weights: the same, and the weights the API returns,
+ * query-major: averaged over the heads into w[w_off + (n*L + l)*S' + j]
+ * (hp = H), or per head into w[w_off + (b*L + l)*S' + j] (hp = 1). Two passes
+ * over the keys: the first finds each row's max and sum, the second
+ * recomputes the scores, normalises them (so the weights need no later
+ * rescale), applies dropout, writes them and accumulates P.V. A work-item
+ * takes FQ*8 queries of hp heads in turn (those of n, or head b), so it alone
+ * writes its rows of w and the average needs no atomics. Three products of
+ * L*S'*D per head instead of two, but no L x S' matrix in scratch memory and
+ * no GEMM around it.
+ */
+__kernel void mha_attention_fused_weights(__global const float *qt, __global const float *k,
+                                          __global const float *v, __global float *out,
+                                          __global float *w, ulong w_off, int hp, int N, int H,
+                                          int L, int S, int Sp, int D, float scale,
+                                          __global const uchar *attn_mask, ulong attn_off,
+                                          int attn_kind, int attn_3d,
+                                          __global const uchar *kpm, ulong kpm_off, int kpm_kind,
+                                          int causal, int dropout, float p_drop,
+                                          float keep_scale, ulong seed)
+{
+    const int rows = 8 * FQ;
+    const int Lb = (L + rows - 1) / rows;
+    const ulong planes = (ulong)N * H / hp; /* output planes (L, S') */
+    ulong gid = get_global_id(0);
+    if (gid >= planes * Lb)
+        return;
+    const ulong c = gid / Lb; /* plane: n when averaging, else b */
+    const int l0 = (int)(gid % Lb) * rows;
+    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind, causal};
+    const float8 share = (float8)(1.0f / hp);
+    __global float *wc = w + w_off + c * (ulong)L * Sp; /* element (l, j) at l*Sp + j */
+    float8 q[FD_MAX * FQ];
+    float8 o[FD_MAX * FQ];
+
+    for (int hi = 0; hi < hp; ++hi) {
+        const ulong b = c * hp + hi, n = b / H;
+        __global const float *kb = k + b * (ulong)Sp * D;
+        __global const float *vb = v + b * (ulong)Sp * D;
+        fused_load_q(q, qt, b, D, L, l0);
+
+        /* pass 1: max and sum per row */
+        float8 m[FQ], sum[FQ];
+        for (int u = 0; u < FQ; ++u) {
+            m[u] = (float8)(-INFINITY);
+            sum[u] = (float8)(0.0f);
         }
+        for (int j0 = 0; j0 < Sp; j0 += FK) {
+            int kr[FK];
+            float8 s[FK][FQ];
+            fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
+            #pragma unroll
+            for (int u = 0; u < FQ; ++u) {
+                float8 mn = m[u];
+                #pragma unroll
+                for (int kk = 0; kk < FK; ++kk)
+                    mn = nan_maxv(mn, s[kk][u]);
+                const float8 ref = select(mn, (float8)(0.0f), mn == (float8)(-INFINITY));
+                float8 add = (float8)(0.0f);
+                #pragma unroll
+                for (int kk = 0; kk < FK; ++kk)
+                    add += exp(s[kk][u] - ref);
+                sum[u] = sum[u] * exp(m[u] - ref) + add;
+                m[u] = mn;
+            }
+        }
+        /* p = exp(x - ref) / sum: a fully masked row (sum 0) gets zeros, a
+         * NaN row (max NaN) NaNs */
+        float8 ref[FQ], inv[FQ];
+        for (int u = 0; u < FQ; ++u) {
+            ref[u] = select(m[u], (float8)(0.0f), m[u] == (float8)(-INFINITY));
+            inv[u] = select((float8)(1.0f) / sum[u], (float8)(0.0f), sum[u] == (float8)(0.0f));
+        }
+
+        /* pass 2: weights and P.V */
+        for (int i = 0; i < D * FQ; ++i)
+            o[i] = (float8)(0.0f);
+        for (int j0 = 0; j0 < Sp; j0 += FK) {
+            int kr[FK];
+            float8 s[FK][FQ];
+            fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
+            #pragma unroll
+            for (int kk = 0; kk < FK; ++kk)
+                #pragma unroll
+                for (int u = 0; u < FQ; ++u) {
+                    float8 p = exp(s[kk][u] - ref[u]) * inv[u];
+                    if (dropout)
+                        p = fused_dropout(p, p_drop, keep_scale, seed, b, L, Sp, l0 + u * 8,
+                                          j0 + kk);
+                    s[kk][u] = p;
+                }
+            /* the weights of keys j0.. < S' for lanes l < L (the first head
+             * stores, the others add): FK = 4 consecutive floats of row l */
+            #pragma unroll
+            for (int u = 0; u < FQ; ++u) {
+                float ps[FK][8];
+                #pragma unroll
+                for (int kk = 0; kk < FK; ++kk)
+                    vstore8(s[kk][u] * share, 0, ps[kk]);
+                for (int i = 0; i < 8 && l0 + u * 8 + i < L; ++i) {
+                    __global float *wl = wc + (ulong)(l0 + u * 8 + i) * Sp + j0;
+                    if (j0 + FK <= Sp) {
+                        float4 x = (float4)(ps[0][i], ps[1][i], ps[2][i], ps[3][i]);
+                        vstore4(hi == 0 ? x : x + vload4(0, wl), 0, wl);
+                    } else {
+                        for (int kk = 0; j0 + kk < Sp; ++kk)
+                            wl[kk] = hi == 0 ? ps[kk][i] : wl[kk] + ps[kk][i];
+                    }
+                }
+            }
+            fused_pv(o, s, false, s[0], vb, kr, D);
+        }
+        float8 one[FQ];
+        for (int u = 0; u < FQ; ++u)
+            one[u] = (float8)(1.0f);
+        fused_store(out, o, one, N, H, L, D, n, (int)(b % H), l0);
     }
 }

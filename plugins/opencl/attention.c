@@ -154,7 +154,8 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         (st = create_kernel(ctx, "mha_weights_out", &att->k_weights)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_attention_fused", &att->k_fused)) != MHA_STATUS_OK)
+        (st = create_kernel(ctx, "mha_attention_fused", &att->k_fused)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_attention_fused_weights", &att->k_fused_weights)) != MHA_STATUS_OK)
         goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
@@ -204,7 +205,7 @@ void ocl_attention_destroy(void *attention)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
     cl_kernel kernels[] = {att->k_split,   att->k_softmax, att->k_softmax_items,
                            att->k_softmax_columns, att->k_weights, att->k_merge,
-                           att->k_output, att->k_fused};
+                           att->k_output, att->k_fused, att->k_fused_weights};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

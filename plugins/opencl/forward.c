@@ -8,9 +8,10 @@
  *   mha_split_heads    bias, per-head Q^T (D, L), K^T (D, S') or K (S', D),
  *                      V (S', D), bias_kv / zero_attn rows
  *   then one of two paths for the attention products (ocl_path, use_fused):
- *   fused              mha_attention_fused (cl/fused.cl): scores, masks,
- *                      softmax, dropout and P V with no L x S' matrix, the heads
- *                      side by side in rows (l, n); CPUs, no weights asked for
+ *   fused              mha_attention_fused(_weights) (cl/fused.cl): scores,
+ *                      masks, softmax, dropout and P V with no L x S' matrix, the
+ *                      heads side by side in rows (l, n), and the weights when
+ *                      asked for; CPUs
  *   or GEMM:
  *   scores             CLBlast strided-batched SGEMM over N*H heads: scale Q K^T,
  *                      keys-major (P^T per head, see cl/attention.cl)
@@ -390,12 +391,11 @@ static void arg_masks(ocl_args *a, const mha_problem *pr, const mha_forward_args
     arg_ulong(a, args->dropout_seed);
 }
 
-/* Whether this call runs the attention products as mha_attention_fused
- * (see ocl_path). Weights to return need the L x S' matrix, and GEMM-only
- * timing has no fused kernel to leave out. */
-static bool use_fused(const ocl_attention *att, const mha_problem *pr, bool want_weights)
+/* Whether this call runs the attention products in a fused kernel (see
+ * ocl_path). GEMM-only timing has no fused kernel to leave out. */
+static bool use_fused(const ocl_attention *att, const mha_problem *pr)
 {
-    if (want_weights || att->context->gemm_only || pr->head_dim > OCL_FUSED_HEAD_DIM_MAX)
+    if (att->context->gemm_only || pr->head_dim > OCL_FUSED_HEAD_DIM_MAX)
         return false;
     if (att->path != OCL_PATH_AUTO)
         return att->path == OCL_PATH_FUSED;
@@ -457,22 +457,31 @@ static mha_status begin(ocl_attention *att, const mha_opencl_forward *ext)
     return st;
 }
 
-/* Steps 4-7 in one kernel, mha_attention_fused: scores, masks, softmax,
- * dropout and P V without the L x S' matrix, writing the merged heads (rows
- * (l, n)) for the output projection. */
+/* Steps 4-7 in one kernel (cl/fused.cl): scores, masks, softmax, dropout
+ * and P V without the L x S' matrix, writing the merged heads (rows (l, n))
+ * for the output projection; mha_attention_fused_weights also writes the
+ * weights into *wout when it is not NULL. */
 static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
-                                  const mha_forward_args *args, const ocl_masks *masks)
+                                  const mha_forward_args *args, const ocl_masks *masks,
+                                  const ocl_view *wout)
 {
     const size_t R = (size_t)pr->tgt_len * (size_t)pr->batch, E = (size_t)pr->embed_dim;
     const size_t B = (size_t)pr->batch * (size_t)pr->num_heads, L = (size_t)pr->tgt_len;
+    const bool average = args->average_attn_weights;
     mha_status st;
-    ocl_args a = {att->k_fused, "mha_attention_fused", 0, CL_SUCCESS};
+    ocl_args a = {wout ? att->k_fused_weights : att->k_fused,
+                  wout ? "mha_attention_fused_weights" : "mha_attention_fused", 0, CL_SUCCESS};
     if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "merged heads")) != MHA_STATUS_OK)
         return st;
     arg_mem(&a, att->q_h.mem);
     arg_mem(&a, att->k_h.mem);
     arg_mem(&a, att->v_h.mem);
     arg_mem(&a, att->ocat.mem);
+    if (wout) {
+        arg_mem(&a, wout->mem);
+        arg_ulong(&a, wout->offset / sizeof(float));
+        arg_int(&a, average ? pr->num_heads : 1); /* heads per output plane */
+    }
     arg_int(&a, pr->batch);
     arg_int(&a, pr->num_heads);
     arg_int(&a, pr->tgt_len);
@@ -481,13 +490,16 @@ static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
     arg_int(&a, pr->head_dim);
     arg_float(&a, pr->scale);
     arg_masks(&a, pr, args, masks);
-    /* a work-item per OCL_FUSED_ROWS queries of a head, alone in its
-     * work-group: PoCL gives each work-item of a group its own copy of
-     * the kernel's private arrays, and large groups overflowed its stack */
-    const size_t items = B * ((L + OCL_FUSED_ROWS - 1) / OCL_FUSED_ROWS);
+    /* a work-item per OCL_FUSED_ROWS queries of a head (of all heads of a
+     * batch entry when averaging weights), alone in its work-group: PoCL
+     * gives each work-item of a group its own copy of the kernel's private
+     * arrays, and large groups overflowed its stack */
+    const size_t planes = wout && average ? (size_t)pr->batch : B;
+    const size_t items = planes * ((L + OCL_FUSED_ROWS - 1) / OCL_FUSED_ROWS);
     if ((st = launch(att, &a, items, 1)) != MHA_STATUS_OK)
         return st;
-    return mark(att, "attention", false);
+    return mark(att, !wout ? "attention" : average ? "attention_average" : "attention_weights",
+                false);
 }
 
 /* Steps 4-7 as CLBlast GEMMs around a softmax kernel, the L x S' matrix in
@@ -718,7 +730,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
      * per head, K^T (D, S') for the scores GEMM or K (S', D) for the fused
      * kernel, V (S', D) */
-    const bool fused = use_fused(att, pr, want_weights);
+    const bool fused = use_fused(att, pr);
     if ((st = split_heads(att, pr, q_off, q_ld, pr->tgt_len, pr->tgt_len, att->off_bin, 0, false,
                           true, &att->q_h, "q heads")) != MHA_STATUS_OK ||
         (st = split_heads(att, pr, k_off, k_ld, pr->src_len, pr->src_len_total, att->off_bin + E,
@@ -729,7 +741,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         goto done;
 
     /* 4-7. the attention products; the merged heads in att->ocat */
-    st = fused ? fused_attention(att, pr, args, &masks)
+    st = fused ? fused_attention(att, pr, args, &masks, want_weights ? &wout : NULL)
                : gemm_attention(att, pr, args, &masks, want_weights ? &wout : NULL);
     if (st != MHA_STATUS_OK)
         goto done;

@@ -166,10 +166,11 @@ typedef enum ocl_softmax {
 
 /* How the attention products run. GEMM: scores and P.V as CLBlast GEMMs with
  * a softmax kernel between them (the L x S' matrix in memory). FUSED:
- * mha_attention_fused (cl/fused.cl), one kernel, no matrix; used when no
- * weights are asked for and head_dim <= OCL_FUSED_HEAD_DIM_MAX. AUTO: FUSED
- * on CPU devices, where it measured 2.5-3.5x faster than GEMM
- * (docs/performance.md), GEMM elsewhere (its private arrays do not suit GPUs). */
+ * mha_attention_fused, or mha_attention_fused_weights when weights are asked
+ * for (cl/fused.cl), one kernel, no matrix; when head_dim <=
+ * OCL_FUSED_HEAD_DIM_MAX. AUTO: FUSED on CPU devices, where it measured
+ * faster than GEMM (docs/performance.md), GEMM elsewhere (its private arrays
+ * do not suit GPUs). */
 typedef enum ocl_path {
     OCL_PATH_AUTO,
     OCL_PATH_GEMM,
@@ -192,7 +193,7 @@ typedef struct ocl_attention {
     cl_command_queue last_queue;
     /* own instances */
     cl_kernel k_split, k_softmax, k_softmax_items, k_softmax_columns, k_weights, k_merge,
-        k_output, k_fused;
+        k_output, k_fused, k_fused_weights;
     size_t softmax_wg_max;
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
     ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO */

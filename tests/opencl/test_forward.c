@@ -434,11 +434,11 @@ static void test_softmax_kernels(void **state)
 }
 
 /* The two paths of the attention products (MHA_OPENCL_ATTENTION): the fused
- * kernel CPUs get when no weights are asked for, and CLBlast's GEMMs around a
- * softmax kernel. Query counts cut by the fused kernel's 24-query work-items,
- * key counts that are not multiples of its 4-key steps, head_dim up to its
- * limit of 128 (and 129, where it falls back to the GEMMs); every mask kind,
- * causal both ways, bias_kv / zero_attn keys, dropout. */
+ * kernels CPUs get, and CLBlast's GEMMs around a softmax kernel. Query counts
+ * cut by the fused kernels' 24-query work-items, key counts that are not
+ * multiples of their 4-key steps, head_dim up to their limit of 128 (and
+ * 129, where they fall back to the GEMMs); weights averaged, per head or
+ * none, every mask kind, causal both ways, bias_kv / zero_attn keys, dropout. */
 static void test_attention_paths(void **state)
 {
     fixture *f = *state;
@@ -452,7 +452,8 @@ static void test_attention_paths(void **state)
             ocl_case r, c;
             ocl_case_random(&r, 7000u + id);
             c = r; /* c takes r's configuration; its arrays are refilled below */
-            c.need_weights = false;
+            c.need_weights = id % 3u != 0;
+            c.average = id % 2u == 0;
             c.L = 1 + (int64_t)((id * 11u) % 61u); /* up to 3 work-items, partly filled */
             c.S = c.self_attention ? c.L : 1 + (int64_t)((id * 7u) % 43u);
             c.attn_mask = (ocl_test_mask)(id % 3u);
@@ -629,6 +630,7 @@ static void test_stats(void **state)
     c.L = 6, c.S = 9, c.bias = true, c.need_weights = true, c.average = true;
     ocl_case_fill(&c, 31);
     mha_attention *att = NULL;
+    char *saved = env_set("MHA_OPENCL_ATTENTION", "gemm"); /* the fused path: at the end */
     assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     mha_attention_stats st = {.struct_size = sizeof st};
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
@@ -667,9 +669,6 @@ static void test_stats(void **state)
     /* Without weights, on the GEMM path: no averaging stage; reading stats
      * twice gives the same answer. */
     c.need_weights = false;
-    mha_attention_destroy(att);
-    char *saved = env_set("MHA_OPENCL_ATTENTION", "gemm");
-    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     assert_int_equal(st.stage_count, 8);
@@ -680,18 +679,28 @@ static void test_stats(void **state)
     assert_int_equal(again.stage_count, 8);
     assert_true(again.stages[0].milliseconds == st.stages[0].milliseconds);
     mha_attention_destroy(att);
-    /* The fused path: one stage from the heads to the merged heads. */
+    /* The fused path: one stage from the heads to the merged heads, named
+     * after the weights it writes. */
     setenv("MHA_OPENCL_ATTENTION", "fused", 1);
     assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     env_restore("MHA_OPENCL_ATTENTION", saved);
-    assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
-    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
-    assert_int_equal(st.stage_count, 5);
-    assert_true(has_stage(&st, "projections", true));
-    assert_true(has_stage(&st, "heads", false));
-    assert_true(has_stage(&st, "attention", false));
-    assert_true(has_stage(&st, "output", true));
-    assert_true(has_stage(&st, "output_bias", false));
+    static const char *fused_stage[] = {"attention", "attention_average", "attention_weights"};
+    /* room for per-head weights (N, H, L, S'), S' <= S + 2 */
+    float *wh = calloc((size_t)(c.N * c.H * c.L * (c.S + 2)), sizeof(float));
+    for (int weights = 0; weights < 3; ++weights) {
+        c.need_weights = weights > 0;
+        c.average = weights == 1;
+        assert_int_equal(ocl_case_run(&c, f->ocl, att, out, c.need_weights ? wh : NULL, NULL),
+                         MHA_STATUS_OK);
+        assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+        assert_int_equal(st.stage_count, 5);
+        assert_true(has_stage(&st, "projections", true));
+        assert_true(has_stage(&st, "heads", false));
+        assert_true(has_stage(&st, fused_stage[weights], false));
+        assert_true(has_stage(&st, "output", true));
+        assert_true(has_stage(&st, "output_bias", false));
+    }
+    free(wh);
     mha_attention_destroy(att);
     free(out), free(w);
     ocl_case_free(&c);
