@@ -2,9 +2,8 @@
 # gemm-only-pairs.sh - the opencl plugin's full pipeline against its CLBlast
 # GEMMs alone (MHA_OPENCL_GEMM_ONLY=1, docs/opencl.md), on the standard suite's
 # cases with L >= 512 and the decoding case. Each round times a case full
-# (default path: fused on CPUs when no weights are asked for), on the GEMM
-# path (MHA_OPENCL_ATTENTION=gemm; cases without weights), then GEMM-only, so
-# they run side by side; prints a markdown table.
+# (default path: fused on CPUs), on the GEMM path (MHA_OPENCL_ATTENTION=gemm),
+# then GEMM-only, so they run side by side; prints a markdown table.
 #
 # usage: bench/gemm-only-pairs.sh [--mha PATH] [--rounds K] [--reps R]
 #
@@ -52,10 +51,8 @@ while read -r n l s w; do
     [ "$w" = 1 ] && wflag=--need-weights && desc="$desc weights"
     echo "gemm-only-pairs: $desc, $ROUNDS rounds" >&2
     fulls="" gemms="" onlys="" ratios="" min_full="" min_gemm="" min_only=""
-    # runs: full (default path), gemm (GEMM path; not with weights, where
-    # full is the GEMM path), only (GEMM-only)
-    runs="full only"
-    [ "$w" = 0 ] && runs="full gemm only"
+    # runs: full (default path), gemm (GEMM path), only (GEMM-only)
+    runs="full gemm only"
     r=0
     while [ "$r" -lt "$ROUNDS" ]; do
         r=$((r + 1))
@@ -73,17 +70,14 @@ while read -r n l s w; do
         lo_only=$(field "$work/run-only.json" min_ms)
         min_full=$(awk -v a="$lo_full" -v b="${min_full:-$lo_full}" 'BEGIN { print (a < b ? a : b) }')
         min_only=$(awk -v a="$lo_only" -v b="${min_only:-$lo_only}" 'BEGIN { print (a < b ? a : b) }')
-        if [ "$w" = 0 ]; then
-            lo_gemm=$(field "$work/run-gemm.json" min_ms)
-            min_gemm=$(awk -v a="$lo_gemm" -v b="${min_gemm:-$lo_gemm}" 'BEGIN { print (a < b ? a : b) }')
-            gemms="$gemms${gemms:+, }$(field "$work/run-gemm.json" median_ms)"
-        fi
+        lo_gemm=$(field "$work/run-gemm.json" min_ms)
+        min_gemm=$(awk -v a="$lo_gemm" -v b="${min_gemm:-$lo_gemm}" 'BEGIN { print (a < b ? a : b) }')
+        gemms="$gemms${gemms:+, }$(field "$work/run-gemm.json" median_ms)"
         fulls="$fulls${fulls:+, }$ms_full"
         onlys="$onlys${onlys:+, }$ms_only"
         ratios="$ratios${ratios:+, }$(awk -v a="$ms_full" -v b="$ms_only" 'BEGIN { printf "%.2f", a / b }')"
     done
     best=$(awk -v a="$min_full" -v b="$min_only" 'BEGIN { printf "%.2f (%s / %s ms)", a / b, a, b }')
-    gbest="= full"
-    [ "$w" = 0 ] && gbest=$(awk -v a="$min_gemm" -v b="$min_only" 'BEGIN { printf "%.2f (%s / %s ms)", a / b, a, b }')
-    echo "| $desc | $fulls | ${gemms:-= full} | $onlys | $ratios | $best | $gbest |"
+    gbest=$(awk -v a="$min_gemm" -v b="$min_only" 'BEGIN { printf "%.2f (%s / %s ms)", a / b, a, b }')
+    echo "| $desc | $fulls | $gemms | $onlys | $ratios | $best | $gbest |"
 done

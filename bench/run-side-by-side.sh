@@ -27,7 +27,7 @@
 #   --gemm-only-rounds K
 #                    for the opencl plugin, bench/gemm-only-pairs.sh --rounds K:
 #                    each case with L >= 512 (and the decoding case) K times in
-#                    turn full, on the GEMM path (without weights) and with
+#                    turn full, on the GEMM path and with
 #                    MHA_OPENCL_GEMM_ONLY=1 (the GEMM path's CLBlast GEMMs alone
 #                    on the same shapes), so they ran side by side:
 #                    gemm-only.md, appended to results.md (default 3; 0: skip)
@@ -292,7 +292,7 @@ if [ -n "$gemm_only_md" ]; then
         echo
         echo "## opencl: full pipeline against its CLBlast GEMMs alone"
         echo
-        echo "By bench/gemm-only-pairs.sh: each case timed $GEMM_ONLY_ROUNDS times in turn full (default path), on the GEMM path (MHA_OPENCL_ATTENTION=gemm, cases without weights) and with MHA_OPENCL_GEMM_ONLY=1 (\`mha bench --reps 5 --warmup 1\`), so they ran side by side; the last two columns compare the fastest calls of all rounds, the steadier figure on a shared machine. The issue's target is full / GEMM-only <= 1.15 for L >= 512; GEMM-only is the GEMM path's CLBlast calls, so on the fused path a ratio under 1 is the fused kernel beating that path's lower bound."
+        echo "By bench/gemm-only-pairs.sh: each case timed $GEMM_ONLY_ROUNDS times in turn full (default path), on the GEMM path (MHA_OPENCL_ATTENTION=gemm) and with MHA_OPENCL_GEMM_ONLY=1 (\`mha bench --reps 5 --warmup 1\`), so they ran side by side; the last two columns compare the fastest calls of all rounds, the steadier figure on a shared machine. The issue's target is full / GEMM-only <= 1.15 for L >= 512; GEMM-only is the GEMM path's CLBlast calls, so on the fused path a ratio under 1 is the fused kernel beating that path's lower bound."
         echo
         cat "$gemm_only_md"
     } >>"$OUT/results.md"
