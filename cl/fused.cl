@@ -146,6 +146,35 @@ FUSED_INLINE void fused_scores(float8 s[FK][FQ], int *kr, const float8 *q, __glo
         }
 }
 
+/* One step of the online softmax over the keys of s: ref is the new max m,
+ * or 0 while every key so far is masked (max -inf), so exp gives 0 and never
+ * -inf - -inf = NaN; a NaN score makes the max NaN and with it the row, as in
+ * mha_softmax. s becomes exp(s - ref), alpha exp(m_old - ref), the factor of
+ * what was summed before; returns whether some alpha is not 1. */
+FUSED_INLINE bool fused_softmax_step(float8 s[FK][FQ], float8 *m, float8 *sum, float8 *alpha)
+{
+    bool rescale = false;
+    #pragma unroll
+    for (int u = 0; u < FQ; ++u) {
+        float8 mn = m[u];
+        #pragma unroll
+        for (int kk = 0; kk < FK; ++kk)
+            mn = nan_maxv(mn, s[kk][u]);
+        const float8 ref = select(mn, (float8)(0.0f), mn == (float8)(-INFINITY));
+        alpha[u] = exp(m[u] - ref);
+        rescale = rescale || any(alpha[u] != (float8)(1.0f));
+        m[u] = mn;
+        float8 add = (float8)(0.0f);
+        #pragma unroll
+        for (int kk = 0; kk < FK; ++kk) {
+            s[kk][u] = exp(s[kk][u] - ref);
+            add += s[kk][u];
+        }
+        sum[u] = sum[u] * alpha[u] + add;
+    }
+    return rescale;
+}
+
 /* O^T += V^T p for the keys of kr, rescaling O^T by alpha first when given. */
 FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const float8 *alpha,
                      __global const float *vb, const int *kr, int D)
@@ -228,29 +257,8 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
         float8 s[FK][FQ];
         fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
 
-        /* online softmax; while every key so far is masked (max -inf) the
-         * reference is 0, so exp gives 0 and never -inf - -inf = NaN. A NaN
-         * score makes the max NaN and with it the row, as in mha_softmax. */
         float8 alpha[FQ];
-        bool rescale = false;
-        #pragma unroll
-        for (int u = 0; u < FQ; ++u) {
-            float8 mn = m[u];
-            #pragma unroll
-            for (int kk = 0; kk < FK; ++kk)
-                mn = nan_maxv(mn, s[kk][u]);
-            const float8 ref = select(mn, (float8)(0.0f), mn == (float8)(-INFINITY));
-            alpha[u] = exp(m[u] - ref);
-            rescale = rescale || any(alpha[u] != (float8)(1.0f));
-            m[u] = mn;
-            float8 add = (float8)(0.0f);
-            #pragma unroll
-            for (int kk = 0; kk < FK; ++kk) {
-                s[kk][u] = exp(s[kk][u] - ref);
-                add += s[kk][u];
-            }
-            sum[u] = sum[u] * alpha[u] + add;
-        }
+        const bool rescale = fused_softmax_step(s, m, sum, alpha);
         if (dropout) /* the sums above are of the kept and dropped p alike */
             #pragma unroll
             for (int kk = 0; kk < FK; ++kk)
@@ -319,22 +327,9 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
         }
         for (int j0 = 0; j0 < Sp; j0 += FK) {
             int kr[FK];
-            float8 s[FK][FQ];
+            float8 s[FK][FQ], alpha[FQ];
             fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
-            #pragma unroll
-            for (int u = 0; u < FQ; ++u) {
-                float8 mn = m[u];
-                #pragma unroll
-                for (int kk = 0; kk < FK; ++kk)
-                    mn = nan_maxv(mn, s[kk][u]);
-                const float8 ref = select(mn, (float8)(0.0f), mn == (float8)(-INFINITY));
-                float8 add = (float8)(0.0f);
-                #pragma unroll
-                for (int kk = 0; kk < FK; ++kk)
-                    add += exp(s[kk][u] - ref);
-                sum[u] = sum[u] * exp(m[u] - ref) + add;
-                m[u] = mn;
-            }
+            fused_softmax_step(s, m, sum, alpha);
         }
         /* p = exp(x - ref) / sum: a fully masked row (sum 0) gets zeros, a
          * NaN row (max NaN) NaNs */
