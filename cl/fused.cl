@@ -52,8 +52,8 @@ typedef struct fused_masks {
 
 /* Scores x of key j for lanes l0.., with the masks; j >= S (bias_kv,
  * zero_attn) is never masked. */
-FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong n, int L, int S, int l0,
-                           int j)
+FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong n, int L, int S,
+                                 int l0, int j)
 {
     if (j >= S)
         return x;
@@ -79,8 +79,8 @@ FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong
 }
 
 /* p of key j for lanes l0.. after dropout (kept: scaled; dropped: 0). */
-FUSED_INLINE float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed, ulong b, int L,
-                            int Sp, int l0, int j)
+FUSED_INLINE float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed, ulong b,
+                                  int L, int Sp, int l0, int j)
 {
     float ps[8];
     vstore8(p, 0, ps);
@@ -113,8 +113,8 @@ FUSED_INLINE void fused_load_q(float8 *q, __global const float *qt, ulong b, int
 /* kr: the rows of keys j0..j0+FK-1 in K and V (past S' the last key again,
  * its score is -inf); s: their scaled, masked scores. */
 FUSED_INLINE void fused_scores(float8 s[FK][FQ], int *kr, const float8 *q, __global const float *kb,
-                         int D, float scale, const fused_masks *mk, ulong b, ulong n, int L,
-                         int S, int Sp, int l0, int j0)
+                               int D, float scale, const fused_masks *mk, ulong b, ulong n, int L,
+                               int S, int Sp, int l0, int j0)
 {
     #pragma unroll
     for (int kk = 0; kk < FK; ++kk)
@@ -177,7 +177,7 @@ FUSED_INLINE bool fused_softmax_step(float8 s[FK][FQ], float8 *m, float8 *sum, f
 
 /* O^T += V^T p for the keys of kr, rescaling O^T by alpha first when given. */
 FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const float8 *alpha,
-                     __global const float *vb, const int *kr, int D)
+                           __global const float *vb, const int *kr, int D)
 {
     if (rescale) {
         for (int d = 0; d < D; ++d)
@@ -204,7 +204,7 @@ FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const floa
 
 /* out rows (l, n), columns h*D + d, of lanes l < L: O^T times r per lane. */
 FUSED_INLINE void fused_store(__global float *out, const float8 *o, const float8 *r, int N, int H,
-                        int L, int D, ulong n, int h, int l0)
+                              int L, int D, ulong n, int h, int l0)
 {
     const ulong E = (ulong)H * D;
     for (int u = 0; u < FQ; ++u) {
@@ -237,7 +237,8 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
         return;
     const ulong b = gid / Lb, n = b / H;
     const int l0 = (int)(gid % Lb) * rows;
-    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind, causal};
+    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
+                            kpm,       kpm_off,  kpm_kind,  causal};
     __global const float *kb = k + b * (ulong)Sp * D;
     __global const float *vb = v + b * (ulong)Sp * D;
 
@@ -307,7 +308,8 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
         return;
     const ulong c = gid / Lb; /* plane: n when averaging, else b */
     const int l0 = (int)(gid % Lb) * rows;
-    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind, causal};
+    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
+                            kpm,       kpm_off,  kpm_kind,  causal};
     const float8 share = (float8)(1.0f / hp);
     __global float *wc = w + w_off + c * (ulong)L * Sp; /* element (l, j) at l*Sp + j */
     float8 q[FD_MAX * FQ];
