@@ -97,6 +97,17 @@ static void check_case(fixture *f, ocl_case *c, uint32_t id)
     free(w_r);
 }
 
+/* c, a copy of the random case r with some fields changed, gets data of its
+ * own for its new shape (r's arrays are freed). */
+static void refill(ocl_case *c, ocl_case *r, uint32_t seed)
+{
+    c->w_in = c->w_q = c->w_k = c->w_v = c->b_in = c->w_o = c->b_o = c->bias_k = c->bias_v = NULL;
+    c->query = c->key = c->value = NULL;
+    c->attn_mask_data = c->kpm_data = NULL;
+    ocl_case_free(r);
+    ocl_case_fill(c, seed);
+}
+
 /* Sets an environment variable the plugin reads when it creates an attention
  * object; returns its old value (NULL: unset) for env_restore. */
 static char *env_set(const char *name, const char *value)
@@ -420,11 +431,7 @@ static void test_softmax_kernels(void **state)
             c.attn_mask = (ocl_test_mask)(id % 3u);
             c.kpm = (ocl_test_mask)((id / 3u) % 3u);
             c.causal = (mha_causal)((id / 9u) % 3u);
-            c.w_in = c.w_q = c.w_k = c.w_v = c.b_in = c.w_o = c.b_o = c.bias_k = c.bias_v = NULL;
-            c.query = c.key = c.value = NULL;
-            c.attn_mask_data = c.kpm_data = NULL;
-            ocl_case_free(&r);
-            ocl_case_fill(&c, 5000u + id);
+            refill(&c, &r, 5000u + id);
             check_case(f, &c, 5000u + id);
             ocl_case_free(&c);
         }
@@ -465,11 +472,7 @@ static void test_attention_paths(void **state)
                 c.H = 2;
                 c.E = c.kdim = c.vdim = 2 * head_dims[id - 30];
             }
-            c.w_in = c.w_q = c.w_k = c.w_v = c.b_in = c.w_o = c.b_o = c.bias_k = c.bias_v = NULL;
-            c.query = c.key = c.value = NULL;
-            c.attn_mask_data = c.kpm_data = NULL;
-            ocl_case_free(&r);
-            ocl_case_fill(&c, 7000u + id);
+            refill(&c, &r, 7000u + id);
             check_case(f, &c, 7000u + id);
             ocl_case_free(&c);
         }
