@@ -51,12 +51,12 @@ static mha_status softmax_group_limit(ocl_attention *att)
     return MHA_STATUS_OK;
 }
 
-static mha_status write_floats(ocl_attention *att, size_t offset, const float *src, size_t count,
-                               const char *what)
+static mha_status write_floats(ocl_attention *att, cl_mem mem, size_t offset, const float *src,
+                               size_t count, const char *what)
 {
     cl_int err = ocl_fault(att->context, "clEnqueueWriteBuffer");
     if (err == CL_SUCCESS)
-        err = clEnqueueWriteBuffer(att->queue, att->weights.mem, CL_TRUE, offset * sizeof(float),
+        err = clEnqueueWriteBuffer(att->queue, mem, CL_TRUE, offset * sizeof(float),
                                    count * sizeof(float), src, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueWriteBuffer(%s): %s (%d)",
@@ -64,43 +64,61 @@ static mha_status write_floats(ocl_attention *att, size_t offset, const float *s
     return MHA_STATUS_OK;
 }
 
+/* Uploads W (rows, cols), row-major as PyTorch keeps it, transposed: W^T
+ * (cols, rows) in a buffer of its own. `staging` holds rows*cols floats. */
+static mha_status upload_transposed(ocl_attention *att, ocl_buffer *dst, const float *w,
+                                    size_t rows, size_t cols, float *staging, const char *what)
+{
+    mha_status st = ocl_buffer_create(att->context, &att->stats, dst, CL_MEM_READ_ONLY,
+                                      rows * cols * sizeof(float), what);
+    if (st != MHA_STATUS_OK)
+        return st;
+    for (size_t r = 0; r < rows; ++r)
+        for (size_t c = 0; c < cols; ++c)
+            staging[c * rows + r] = w[r * cols + c];
+    return write_floats(att, dst->mem, 0, staging, rows * cols, what);
+}
+
 static mha_status upload_weights(ocl_attention *att, const mha_weights *w)
 {
     const size_t E = (size_t)att->E, kd = (size_t)att->kdim, vd = (size_t)att->vdim;
-    att->off_wq = 0;
-    att->off_wk = att->off_wq + E * E;
-    att->off_wv = att->off_wk + E * kd;
-    att->off_wo = att->off_wv + E * vd;
-    att->off_bin = att->off_wo + E * E;
+    const size_t widest = kd > vd ? (kd > E ? kd : E) : (vd > E ? vd : E);
+    const float *wq = w->in_proj_weight ? w->in_proj_weight : w->q_proj_weight;
+    const float *wk = w->in_proj_weight ? w->in_proj_weight + E * E : w->k_proj_weight;
+    const float *wv = w->in_proj_weight ? w->in_proj_weight + 2 * E * E : w->v_proj_weight;
+    float *staging = ocl_host->alloc(E * widest * sizeof(float));
+    if (!staging)
+        return ocl_out_of_host_memory("weights staging");
+    mha_status st = upload_transposed(att, &att->w_q, wq, E, E, staging, "q_proj_weight");
+    if (st == MHA_STATUS_OK)
+        st = upload_transposed(att, &att->w_k, wk, E, kd, staging, "k_proj_weight");
+    if (st == MHA_STATUS_OK)
+        st = upload_transposed(att, &att->w_v, wv, E, vd, staging, "v_proj_weight");
+    if (st == MHA_STATUS_OK)
+        st = upload_transposed(att, &att->w_o, w->out_proj_weight, E, E, staging,
+                               "out_proj_weight");
+    ocl_host->free(staging);
+    if (st != MHA_STATUS_OK)
+        return st;
+
+    att->off_bin = 0;
     att->off_bo = att->off_bin + 3 * E;
     att->off_bias_k = att->off_bo + E;
     att->off_bias_v = att->off_bias_k + E;
     const size_t total = att->off_bias_v + E;
-
-    mha_status st = ocl_buffer_create(att->context, &att->stats, &att->weights,
-                                      CL_MEM_READ_ONLY, total * sizeof(float), "weights");
-    if (st != MHA_STATUS_OK)
-        return st;
-    if (w->in_proj_weight) {
-        st = write_floats(att, att->off_wq, w->in_proj_weight, 3 * E * E, "in_proj_weight");
-    } else {
-        st = write_floats(att, att->off_wq, w->q_proj_weight, E * E, "q_proj_weight");
-        if (st == MHA_STATUS_OK)
-            st = write_floats(att, att->off_wk, w->k_proj_weight, E * kd, "k_proj_weight");
-        if (st == MHA_STATUS_OK)
-            st = write_floats(att, att->off_wv, w->v_proj_weight, E * vd, "v_proj_weight");
-    }
-    if (st == MHA_STATUS_OK)
-        st = write_floats(att, att->off_wo, w->out_proj_weight, E * E, "out_proj_weight");
+    st = ocl_buffer_create(att->context, &att->stats, &att->biases, CL_MEM_READ_ONLY,
+                           total * sizeof(float), "biases");
     if (st == MHA_STATUS_OK && att->bias) {
-        st = write_floats(att, att->off_bin, w->in_proj_bias, 3 * E, "in_proj_bias");
+        st = write_floats(att, att->biases.mem, att->off_bin, w->in_proj_bias, 3 * E,
+                          "in_proj_bias");
         if (st == MHA_STATUS_OK)
-            st = write_floats(att, att->off_bo, w->out_proj_bias, E, "out_proj_bias");
+            st = write_floats(att, att->biases.mem, att->off_bo, w->out_proj_bias, E,
+                              "out_proj_bias");
     }
     if (st == MHA_STATUS_OK && att->add_bias_kv) {
-        st = write_floats(att, att->off_bias_k, w->bias_k, E, "bias_k");
+        st = write_floats(att, att->biases.mem, att->off_bias_k, w->bias_k, E, "bias_k");
         if (st == MHA_STATUS_OK)
-            st = write_floats(att, att->off_bias_v, w->bias_v, E, "bias_v");
+            st = write_floats(att, att->biases.mem, att->off_bias_v, w->bias_v, E, "bias_v");
     }
     return st;
 }
@@ -147,7 +165,8 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         }
         att->queue_profiling = true;
     }
-    if ((st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
+    if ((st = create_kernel(ctx, "mha_transpose", &att->k_transpose)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax_items", &att->k_softmax_items)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_softmax_columns", &att->k_softmax_columns)) != MHA_STATUS_OK ||
@@ -196,14 +215,17 @@ void ocl_attention_destroy(void *attention)
     if (att->queue)
         clFinish(att->queue);
     ocl_attention_drop_marks(att);
-    ocl_buffer *buffers[] = {&att->weights,   &att->x_q, &att->x_k,    &att->x_v,
-                             &att->proj,      &att->q_h, &att->k_h,    &att->v_h,
+    ocl_buffer *buffers[] = {&att->w_q,       &att->w_k,  &att->w_v,   &att->w_o,
+                             &att->biases,    &att->x_q,  &att->x_k,   &att->x_v,
+                             &att->xt_q,      &att->xt_k, &att->xt_v,
+                             &att->proj_q,    &att->proj_k, &att->proj_v,
+                             &att->q_h,       &att->k_h,  &att->v_h,
                              &att->scores,    &att->row_scale,         &att->o_h,
                              &att->ocat,      &att->y,   &att->out,    &att->avg,
                              &att->attn_mask, &att->kpm, &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
-    cl_kernel kernels[] = {att->k_split,   att->k_softmax, att->k_softmax_items,
+    cl_kernel kernels[] = {att->k_transpose, att->k_split, att->k_softmax, att->k_softmax_items,
                            att->k_softmax_columns, att->k_weights, att->k_merge,
                            att->k_output, att->k_fused, att->k_fused_weights};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)

@@ -3,8 +3,9 @@
  *
  *   inputs             host tensors are uploaded into reused scratch buffers;
  *                      cl_mem tensors (interop) are used in place
- *   projections        CLBlast SGEMM (one over 3E columns for self-attention,
- *                      one over 2E for key == value)
+ *   projections        mha_transpose: each distinct input X transposed, padded
+ *                      to CLBlast's tiles; then a CLBlast SGEMM per projection
+ *                      with W^T as uploaded, so that CLBlast copies nothing
  *   mha_split_heads    bias, per-head Q^T (D, L), K^T (D, S') or K (S', D),
  *                      V (S', D), bias_kv / zero_attn rows
  *   then one of two paths for the attention products (ocl_path, use_fused):
@@ -19,7 +20,8 @@
  *   mha_weights_out    the weights asked for, query-major (averaged or per head)
  *   P V                strided-batched SGEMM, per head (N*H, L, D); then
  *                      mha_merge_heads: heads side by side in rows (l, n)
- *   output projection  CLBlast SGEMM, then mha_output (bias, caller's layout)
+ *   output projection  mha_transpose of the merged heads, CLBlast SGEMM, then
+ *                      mha_output (bias, caller's layout)
  *   outputs            downloaded into host tensors, or written into cl_mem ones
  *
  * The call runs on one in-order queue: the attention object's, or the one
@@ -217,49 +219,110 @@ static mha_status download(ocl_attention *att, cl_mem mem, void *dst, size_t byt
 }
 
 /*
- * CLBlast's GEMM calls are made column-major: a row-major C (m x n) =
- * op(A) op(B) is the column-major C^T (n x m) = op(B)^T op(A)^T, i.e. the
- * same buffers and leading dimensions with A and B swapped, m and n swapped.
- * With GEMMK = 0 kernels CLBlast's padded path wants column-major A, B^T and
- * column-major C: a row-major call transposes A, B and C in extra kernels,
- * this one C never, and A or B only where their layout needs it.
+ * The projections, X W^T for X (rows, kdim) row-major and PyTorch's W
+ * (E, kdim), are made as CLBlast's padded GEMM kernel (GEMMK = 0) reads its
+ * operands in place: column-major C^T (E x rows) = A B^T with A = W^T
+ * (kdim, E) as uploaded (attention.c), B = X^T (kdim, rows') from our
+ * mha_transpose, each at offset 0 of a buffer of its own, and rows' padded
+ * to CLBlast's tile. Handed X and W as they come, CLBlast transposes both in
+ * kernels of its own and pads C in and out: on PoCL that cost 25-35% of a
+ * 16384 x 1024 x 512 projection (bench/results/2026-12-01-layout).
  */
 
-/* Row-major C (m x n) = A (m x k) * op(B), op(B) = B^T with B stored (n x k)
- * when tb, else B stored (k x n); offsets in floats. Uses our own temporary
- * buffer so CLBlast allocates nothing. */
-static mha_status gemm_rm(ocl_attention *att, CLBlastTranspose tb, size_t m, size_t n, size_t k,
-                          cl_mem a, size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld,
-                          cl_mem c, size_t c_off, size_t c_ld, const char *what)
+/* Reserves scratch that a kernel fills; in GEMM-only timing, where our
+ * kernels are left out, a new buffer is zeroed instead (denormals or NaNs
+ * left in it would skew the GEMMs' timing). */
+static mha_status reserve_scratch(ocl_attention *att, ocl_buffer *buf, size_t bytes,
+                                  const char *what)
 {
-    size_t temp = 0;
-    CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, "CLBlastSGemmTempBufferSize");
-    if (s == CLBlastSuccess)
-        s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, tb, CLBlastTransposeNo, n, m, k,
-                                       b_off, b_ld, a_off, a_ld, c_off, c_ld, &att->run_queue,
-                                       &temp);
-    if (s != CLBlastSuccess)
-        return ocl_clblast_fail(s, "CLBlastSGemmTempBufferSize");
-    mha_status st = reserve(att, &att->gemm_temp, temp > 64 ? temp : 64, "gemm temp");
-    if (st != MHA_STATUS_OK)
+    const uint64_t before = att->stats.allocations;
+    mha_status st = reserve(att, buf, bytes, what);
+    if (st != MHA_STATUS_OK || !att->context->gemm_only || att->stats.allocations == before)
         return st;
-    s = (CLBlastStatusCode)ocl_fault(att->context, what);
+    const cl_float zero = 0.0f;
+    cl_int err = clEnqueueFillBuffer(att->run_queue, buf->mem, &zero, sizeof zero, 0, buf->size,
+                                     0, NULL, NULL);
+    return err == CL_SUCCESS ? MHA_STATUS_OK : ocl_cl_fail(err, "clEnqueueFillBuffer");
+}
+
+/* The temporary buffer CLBlast needs for C^T (m x n) = A (m x k) B^T laid
+ * out as project() hands them. */
+static mha_status gemm_temp_size(ocl_attention *att, size_t m, size_t n, size_t k, size_t *temp)
+{
+    CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, "CLBlastSGemmTempBufferSize");
+    *temp = 0;
     if (s == CLBlastSuccess)
-        s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, tb, CLBlastTransposeNo, n, m, k,
-                                       1.0f, b, b_off, b_ld, a, a_off, a_ld, 0.0f, c, c_off, c_ld,
-                                       &att->run_queue, NULL, att->gemm_temp.mem);
-    if (s != CLBlastSuccess)
-        return ocl_clblast_fail(s, what);
+        s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, CLBlastTransposeNo,
+                                       CLBlastTransposeYes, m, n, k, 0, m, 0, n, 0, m,
+                                       &att->run_queue, temp);
+    return s == CLBlastSuccess ? MHA_STATUS_OK : ocl_clblast_fail(s, "CLBlastSGemmTempBufferSize");
+}
+
+/* The rows to give a projection of `rows` input rows (kdim k) so that CLBlast
+ * copies nothing: the fewest padding rows with the smallest temporary buffer
+ * it asks for. CLBlast does not tell its tile sizes, only what a call needs;
+ * these are the multiples its tuned tiles come in. */
+static mha_status padded_rows(ocl_attention *att, size_t rows, size_t k, size_t *padded)
+{
+    static const size_t multiples[] = {1, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+    size_t best_temp = SIZE_MAX;
+    *padded = rows;
+    for (size_t i = 0; i < sizeof multiples / sizeof multiples[0] && best_temp > 0; ++i) {
+        const size_t n = (rows + multiples[i] - 1) / multiples[i] * multiples[i];
+        size_t temp = 0;
+        mha_status st = gemm_temp_size(att, (size_t)att->E, n, k, &temp);
+        if (st != MHA_STATUS_OK)
+            return st;
+        if (temp < best_temp) {
+            best_temp = temp;
+            *padded = n;
+        }
+    }
     return MHA_STATUS_OK;
 }
 
-/* Row-major C (m x n) = A (m x k) * B^T, B stored (n x k). */
-static mha_status gemm_nt(ocl_attention *att, size_t m, size_t n, size_t k, cl_mem a,
-                          size_t a_off, size_t a_ld, cl_mem b, size_t b_off, size_t b_ld, cl_mem c,
-                          size_t c_off, size_t c_ld, const char *what)
+/* xt (cols, ld) = the rows (rows, cols) at src_off floats into src, row
+ * stride src_ld, transposed; columns rows..ld of xt zero (mha_transpose). */
+static mha_status transpose_rows(ocl_attention *att, cl_mem src, size_t src_off, size_t src_ld,
+                                 size_t rows, size_t cols, ocl_buffer *xt, size_t ld,
+                                 const char *what)
 {
-    return gemm_rm(att, CLBlastTransposeYes, m, n, k, a, a_off, a_ld, b, b_off, b_ld, c, c_off,
-                   c_ld, what);
+    mha_status st = reserve_scratch(att, xt, cols * ld * sizeof(float), what);
+    if (st != MHA_STATUS_OK)
+        return st;
+    ocl_args a = {att->k_transpose, "mha_transpose", 0, CL_SUCCESS};
+    arg_mem(&a, src);
+    arg_ulong(&a, src_off);
+    arg_ulong(&a, src_ld);
+    arg_int(&a, (int64_t)rows);
+    arg_int(&a, (int64_t)cols);
+    arg_mem(&a, xt->mem);
+    arg_int(&a, (int64_t)ld);
+    return launch(att, &a, (ld + 7) / 8 * ((cols + 7) / 8), 0);
+}
+
+/* c (rows, E) row-major = X W^T, from xt = X^T (k, rows) and wt = W^T (k, E)
+ * (rows padded by padded_rows). Hands CLBlast our own temporary buffer, if
+ * it wants one at all, so that it allocates nothing. */
+static mha_status project(ocl_attention *att, size_t rows, size_t k, cl_mem wt, cl_mem xt,
+                          ocl_buffer *c, const char *what)
+{
+    const size_t E = (size_t)att->E;
+    size_t temp = 0;
+    mha_status st = reserve(att, c, rows * E * sizeof(float), "projections");
+    if (st == MHA_STATUS_OK)
+        st = gemm_temp_size(att, E, rows, k, &temp);
+    if (st == MHA_STATUS_OK)
+        st = reserve(att, &att->gemm_temp, temp > 64 ? temp : 64, "gemm temp");
+    if (st != MHA_STATUS_OK)
+        return st;
+    CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(att->context, what);
+    if (s == CLBlastSuccess)
+        s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, CLBlastTransposeNo,
+                                       CLBlastTransposeYes, E, rows, k, 1.0f, wt, 0, E, xt, 0,
+                                       rows, 0.0f, c->mem, 0, E, &att->run_queue, NULL,
+                                       att->gemm_temp.mem);
+    return s == CLBlastSuccess ? MHA_STATUS_OK : ocl_clblast_fail(s, what);
 }
 
 /* Column-major C_i (m x n) = alpha op(A_i) (m x k) * op(B_i) (k x n) for i < batch,
@@ -315,39 +378,29 @@ static mha_status mask_view(ocl_attention *att, const mha_tensor *t, ocl_buffer 
                       view);
 }
 
-/* mha_split_heads for one of q, k, v: per head (T, D), or (D, T) when
- * transposed. */
-static mha_status split_heads(ocl_attention *att, const mha_problem *pr, size_t src_off,
-                              size_t src_ld, int64_t src_rows, int64_t total_rows,
-                              size_t bias_off, size_t extra_off, bool has_extra, bool transposed,
-                              ocl_buffer *dst, const char *what)
+/* mha_split_heads for one of q, k, v, from its projection `src` (rows of E):
+ * per head (T, D), or (D, T) when transposed. */
+static mha_status split_heads(ocl_attention *att, const mha_problem *pr, cl_mem src,
+                              int64_t src_rows, int64_t total_rows, size_t bias_off,
+                              size_t extra_off, bool has_extra, bool transposed, ocl_buffer *dst,
+                              const char *what)
 {
     const int64_t N = pr->batch, H = pr->num_heads, D = pr->head_dim;
     const bool bf = pr->batched && pr->batch_first;
     ocl_args a = {att->k_split, "mha_split_heads", 0, CL_SUCCESS};
     size_t bytes = (size_t)N * (size_t)H * (size_t)total_rows * (size_t)D * sizeof(float);
-    const uint64_t before = att->stats.allocations;
-    mha_status st = reserve(att, dst, bytes, what);
+    mha_status st = reserve_scratch(att, dst, bytes, what);
     if (st != MHA_STATUS_OK)
         return st;
-    if (att->context->gemm_only && att->stats.allocations != before) {
-        /* Nothing writes the heads in GEMM-only mode: zeros, not whatever
-         * the allocation held (denormals or NaNs would skew the timing). */
-        const cl_float zero = 0.0f;
-        cl_int err = clEnqueueFillBuffer(att->run_queue, dst->mem, &zero, sizeof zero, 0,
-                                         dst->size, 0, NULL, NULL);
-        if (err != CL_SUCCESS)
-            return ocl_cl_fail(err, "clEnqueueFillBuffer(heads)");
-    }
-    arg_mem(&a, att->proj.mem);
-    arg_ulong(&a, src_off);
-    arg_ulong(&a, src_ld);
+    arg_mem(&a, src);
+    arg_ulong(&a, 0);
+    arg_ulong(&a, (uint64_t)att->E);
     arg_ulong(&a, bf ? 1u : (uint64_t)N);               /* step between positions */
     arg_ulong(&a, bf ? (uint64_t)src_rows : 1u);        /* step between batches */
-    arg_mem(&a, att->weights.mem);
+    arg_mem(&a, att->biases.mem);
     arg_ulong(&a, bias_off);
     arg_int(&a, att->bias);
-    arg_mem(&a, att->weights.mem);
+    arg_mem(&a, att->biases.mem);
     arg_ulong(&a, extra_off);
     arg_int(&a, has_extra);
     arg_mem(&a, dst->mem);
@@ -649,7 +702,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     const size_t kd = (size_t)pr->kdim, vd = (size_t)pr->vdim;
     const size_t R = L * N, Rk = S * N, B = N * (size_t)pr->num_heads;
     const bool self = pr->self_attention;
-    const bool kv_fused = !self && pr->kv_same && kd == vd;
+    const bool kv_same = !self && pr->kv_same && kd == vd;
     const bool want_weights = args->need_weights && args->attn_weights.data;
     const mha_opencl_forward *ext = find_forward_ext(args);
     ocl_masks masks;
@@ -670,7 +723,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
                              "key", &xk)) != MHA_STATUS_OK)
             goto done;
         xv = xk;
-        if (!kv_fused &&
+        if (!kv_same &&
             (st = input_view(att, &args->value, &att->x_v, Rk * vd * sizeof(float),
                              sizeof(float), "value", &xv)) != MHA_STATUS_OK)
             goto done;
@@ -687,56 +740,50 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     if ((st = mark(att, NULL, false)) != MHA_STATUS_OK)
         goto done;
 
-    /* 2. projections; offsets and leading dimensions of q, k, v in proj */
-    size_t q_off = 0, q_ld = E, k_off, k_ld, v_off, v_ld;
+    /* 2. projections: each distinct input transposed once, then one GEMM per
+     * projection into its own buffer (see project) */
+    size_t Rp = R, Rkp, Rvp; /* rows of the GEMMs, padded */
     const size_t fq = xq.offset / sizeof(float), fk = xk.offset / sizeof(float);
     const size_t fv = xv.offset / sizeof(float);
-    cl_mem w = att->weights.mem;
-    if (self) {
-        q_ld = k_ld = v_ld = 3 * E;
-        k_off = E;
-        v_off = 2 * E;
-        if ((st = reserve(att, &att->proj, R * 3 * E * sizeof(float), "projections")) != MHA_STATUS_OK ||
-            (st = gemm_nt(att, R, 3 * E, E, xq.mem, fq, E, w, att->off_wq, E, att->proj.mem, 0,
-                          3 * E, "CLBlastSgemm(in_proj)")) != MHA_STATUS_OK)
+    if ((st = padded_rows(att, R, E, &Rp)) != MHA_STATUS_OK ||
+        (st = transpose_rows(att, xq.mem, fq, E, R, E, &att->xt_q, Rp, "query^T")) != MHA_STATUS_OK ||
+        (st = project(att, Rp, E, att->w_q.mem, att->xt_q.mem, &att->proj_q,
+                      "CLBlastSgemm(q_proj)")) != MHA_STATUS_OK)
+        goto done;
+    cl_mem xt_k = att->xt_q.mem, xt_v = att->xt_q.mem;
+    Rkp = Rvp = Rp;
+    if (!self) {
+        if ((st = padded_rows(att, Rk, kd, &Rkp)) != MHA_STATUS_OK ||
+            (st = transpose_rows(att, xk.mem, fk, kd, Rk, kd, &att->xt_k, Rkp, "key^T")) != MHA_STATUS_OK)
             goto done;
-    } else {
-        if ((st = reserve(att, &att->proj, (R * E + 2 * Rk * E) * sizeof(float), "projections")) != MHA_STATUS_OK ||
-            (st = gemm_nt(att, R, E, E, xq.mem, fq, E, w, att->off_wq, E, att->proj.mem, 0, E,
-                          "CLBlastSgemm(q_proj)")) != MHA_STATUS_OK)
-            goto done;
-        if (kv_fused) {
-            k_off = R * E;
-            v_off = R * E + E;
-            k_ld = v_ld = 2 * E;
-            /* Wk and Wv are adjacent rows (2E, kdim) of the weights buffer */
-            if ((st = gemm_nt(att, Rk, 2 * E, kd, xk.mem, fk, kd, w, att->off_wk, kd,
-                              att->proj.mem, k_off, 2 * E, "CLBlastSgemm(kv_proj)")) != MHA_STATUS_OK)
-                goto done;
-        } else {
-            k_off = R * E;
-            v_off = R * E + Rk * E;
-            k_ld = v_ld = E;
-            if ((st = gemm_nt(att, Rk, E, kd, xk.mem, fk, kd, w, att->off_wk, kd,
-                              att->proj.mem, k_off, E, "CLBlastSgemm(k_proj)")) != MHA_STATUS_OK ||
-                (st = gemm_nt(att, Rk, E, vd, xv.mem, fv, vd, w, att->off_wv, vd,
-                              att->proj.mem, v_off, E, "CLBlastSgemm(v_proj)")) != MHA_STATUS_OK)
-                goto done;
-        }
+        xt_k = xt_v = att->xt_k.mem;
+        Rvp = Rkp;
     }
-    if ((st = mark(att, "projections", true)) != MHA_STATUS_OK)
+    if (!self && !kv_same) {
+        if ((st = padded_rows(att, Rk, vd, &Rvp)) != MHA_STATUS_OK ||
+            (st = transpose_rows(att, xv.mem, fv, vd, Rk, vd, &att->xt_v, Rvp, "value^T")) != MHA_STATUS_OK)
+            goto done;
+        xt_v = att->xt_v.mem;
+    }
+    if ((st = project(att, Rkp, kd, att->w_k.mem, xt_k, &att->proj_k,
+                      "CLBlastSgemm(k_proj)")) != MHA_STATUS_OK ||
+        (st = project(att, Rvp, vd, att->w_v.mem, xt_v, &att->proj_v,
+                      "CLBlastSgemm(v_proj)")) != MHA_STATUS_OK ||
+        (st = mark(att, "projections", true)) != MHA_STATUS_OK)
         goto done;
 
     /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
      * per head, K^T (D, S') for the scores GEMM or K (S', D) for the fused
      * kernel, V (S', D) */
     const bool fused = use_fused(att, pr);
-    if ((st = split_heads(att, pr, q_off, q_ld, pr->tgt_len, pr->tgt_len, att->off_bin, 0, false,
-                          true, &att->q_h, "q heads")) != MHA_STATUS_OK ||
-        (st = split_heads(att, pr, k_off, k_ld, pr->src_len, pr->src_len_total, att->off_bin + E,
-                          att->off_bias_k, att->add_bias_kv, !fused, &att->k_h, "k heads")) != MHA_STATUS_OK ||
-        (st = split_heads(att, pr, v_off, v_ld, pr->src_len, pr->src_len_total, att->off_bin + 2 * E,
-                          att->off_bias_v, att->add_bias_kv, false, &att->v_h, "v heads")) != MHA_STATUS_OK ||
+    if ((st = split_heads(att, pr, att->proj_q.mem, pr->tgt_len, pr->tgt_len, att->off_bin, 0,
+                          false, true, &att->q_h, "q heads")) != MHA_STATUS_OK ||
+        (st = split_heads(att, pr, att->proj_k.mem, pr->src_len, pr->src_len_total,
+                          att->off_bin + E, att->off_bias_k, att->add_bias_kv, !fused, &att->k_h,
+                          "k heads")) != MHA_STATUS_OK ||
+        (st = split_heads(att, pr, att->proj_v.mem, pr->src_len, pr->src_len_total,
+                          att->off_bin + 2 * E, att->off_bias_v, att->add_bias_kv, false,
+                          &att->v_h, "v heads")) != MHA_STATUS_OK ||
         (st = mark(att, "heads", false)) != MHA_STATUS_OK)
         goto done;
 
@@ -746,9 +793,11 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     if (st != MHA_STATUS_OK)
         goto done;
 
-    /* 8. output projection, bias and layout */
-    if ((st = reserve(att, &att->y, R * E * sizeof(float), "out_proj")) != MHA_STATUS_OK ||
-        (st = gemm_nt(att, R, E, E, att->ocat.mem, 0, E, w, att->off_wo, E, att->y.mem, 0, E,
+    /* 8. output projection (the merged heads transposed into xt_q, whose
+     * padded rows suit the same GEMM shape), bias and layout */
+    if ((st = transpose_rows(att, att->ocat.mem, 0, E, R, E, &att->xt_q, Rp,
+                             "merged heads^T")) != MHA_STATUS_OK ||
+        (st = project(att, Rp, E, att->w_o.mem, att->xt_q.mem, &att->y,
                       "CLBlastSgemm(out_proj)")) != MHA_STATUS_OK ||
         (st = mark(att, "output", true)) != MHA_STATUS_OK)
         goto done;
@@ -757,7 +806,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         arg_mem(&a, att->y.mem);
         arg_mem(&a, out.mem);
         arg_ulong(&a, out.offset / sizeof(float));
-        arg_mem(&a, w);
+        arg_mem(&a, att->biases.mem);
         arg_ulong(&a, att->off_bo);
         arg_int(&a, att->bias);
         arg_int(&a, pr->batch);

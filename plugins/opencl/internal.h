@@ -192,7 +192,7 @@ typedef struct ocl_attention {
     cl_event last_event;
     cl_command_queue last_queue;
     /* own instances */
-    cl_kernel k_split, k_softmax, k_softmax_items, k_softmax_columns, k_weights, k_merge,
+    cl_kernel k_transpose, k_split, k_softmax, k_softmax_items, k_softmax_columns, k_weights, k_merge,
         k_output, k_fused, k_fused_weights;
     size_t softmax_wg_max;
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
@@ -202,13 +202,20 @@ typedef struct ocl_attention {
     bool bias, add_bias_kv, add_zero_attn;
     float dropout;
 
-    /* All weights in one read-only buffer; offsets in floats:
-     * Wq (E,E) | Wk (E,kdim) | Wv (E,vdim) | Wo (E,E) | b_in (3E) | bo (E) | bias_k (E) | bias_v (E) */
-    ocl_buffer weights;
-    size_t off_wq, off_wk, off_wv, off_wo, off_bin, off_bo, off_bias_k, off_bias_v;
+    /* The projection weights transposed, each in a buffer of its own (offset
+     * 0): Wq^T (E, E), Wk^T (kdim, E), Wv^T (vdim, E), Wo^T (E, E), the
+     * layout CLBlast's GEMM kernel reads without copying (forward.c). */
+    ocl_buffer w_q, w_k, w_v, w_o;
+    /* The biases in one buffer; offsets in floats:
+     * b_in (3E) | bo (E) | bias_k (E) | bias_v (E) */
+    ocl_buffer biases;
+    size_t off_bin, off_bo, off_bias_k, off_bias_v;
 
-    /* Scratch, grown on demand and reused. */
-    ocl_buffer x_q, x_k, x_v, proj, q_h, k_h, v_h, scores, row_scale, o_h, ocat, y, out, avg;
+    /* Scratch, grown on demand and reused. x_*: uploaded inputs; xt_*: the
+     * inputs transposed and padded for the projections (xt_q also serves the
+     * merged heads before the output projection); proj_*: projections. */
+    ocl_buffer x_q, x_k, x_v, xt_q, xt_k, xt_v, proj_q, proj_k, proj_v;
+    ocl_buffer q_h, k_h, v_h, scores, row_scale, o_h, ocat, y, out, avg;
     ocl_buffer attn_mask, kpm, gemm_temp;
 
     ocl_alloc_stats stats;

@@ -480,6 +480,34 @@ static void test_attention_paths(void **state)
     env_restore("MHA_OPENCL_ATTENTION", saved);
 }
 
+/* Projections big enough for CLBlast's tiled kernel, with rows (N*L, N*S)
+ * that are multiples of none of its usual tiles: the plugin pads the
+ * transposed inputs (forward.c, padded_rows) and each GEMM must read them
+ * with that padding. Self-attention (one input for three projections), key ==
+ * value, and separate key and value of other widths, both batch layouts. */
+static void test_projection_padding(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    for (uint32_t id = 0; id < 6; ++id) {
+        ocl_case c;
+        memset(&c, 0, sizeof c);
+        c.E = 128, c.H = 4, c.N = 3, c.batched = true, c.batch_first = id % 2u == 1;
+        c.L = 175, c.S = 171, c.bias = true, c.kpm = OCL_TM_BOOL;
+        c.need_weights = id >= 4, c.average = true;
+        const uint32_t kind = id / 2u % 3u; /* 0 self, 1 key == value, 2 other widths */
+        c.self_attention = kind == 0;
+        c.kv_same = kind == 1;
+        c.kdim = kind == 2 ? 96 : 128;
+        c.vdim = kind == 2 ? 80 : 128;
+        if (c.self_attention)
+            c.S = c.L;
+        ocl_case_fill(&c, 8100u + id);
+        check_case(f, &c, 8100u + id);
+        ocl_case_free(&c);
+    }
+}
+
 /* A row whose only unmasked score is NaN is NaN, as in the reference (and
  * PyTorch), not a fully masked row of zeros. Two ways to get there: a NaN in a
  * float attn_mask with -inf elsewhere in the row, and a NaN query with a bool
@@ -638,7 +666,8 @@ static void test_stats(void **state)
     mha_attention_stats st = {.struct_size = sizeof st};
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     assert_true(st.stats_supported);
-    assert_int_equal(st.device_allocations, 1); /* the weights, one buffer */
+    /* the weights: Wq^T, Wk^T, Wv^T, Wo^T and the biases, a buffer each */
+    assert_int_equal(st.device_allocations, 5);
     const uint64_t weight_bytes = st.device_bytes;
     /* Wq Wk Wv Wo, in_proj_bias, out_proj.bias, bias_k, bias_v */
     assert_int_equal(weight_bytes, (4 * 16 * 16 + 3 * 16 + 3 * 16) * sizeof(float));
@@ -793,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_softmax_kernels),
         cmocka_unit_test(test_attention_paths),
+        cmocka_unit_test(test_projection_padding),
         cmocka_unit_test(test_nan_only_unmasked),
         cmocka_unit_test(test_dropout_mask),
         cmocka_unit_test(test_steady_state_allocations),
