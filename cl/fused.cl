@@ -22,7 +22,14 @@
  * On a GPU the private arrays would be far too large: the plugin uses this
  * kernel on CPUs only (docs/opencl.md).
  *
- * qt: Q^T per head (N*H, D, L); k, v: per head (N*H, S', D); output: the
+ * qt: Q^T per head (N*H, D, L). k, v: key j of batch entry n, head h at
+ * j*key_stride + n*batch_stride + h*head_stride, D floats: either per head
+ * (N*H, S', D), or the projections as the GEMMs left them (rows of E, no
+ * bias; S' = S), read in place when decoding (forward.c). Their bias then
+ * comes in here: q.(k + b_k) = q.k + q.b_k starts each score (softmax would
+ * ignore that constant of the row, but a NaN or inf in b_k must still reach
+ * it), and sum_j p_j (v_j + b_v) = P.V + b_v sum_j p_j (p after dropout)
+ * ends the output. output: the
  * merged heads, row (l, n) of E = H*D columns, head h at columns h*D.., for
  * the output projection. Masks, causal and dropout as mha_softmax
  * (attention.cl), with the same dropout stream (element (b, l, j) of the
@@ -110,20 +117,34 @@ FUSED_INLINE void fused_load_q(float8 *q, __global const float *qt, ulong b, int
         }
 }
 
-/* kr: the rows of keys j0..j0+FK-1 in K and V (past S' the last key again,
- * its score is -inf); s: their scaled, masked scores. */
-FUSED_INLINE void fused_scores(float8 s[FK][FQ], int *kr, const float8 *q, __global const float *kb,
-                               int D, float scale, const fused_masks *mk, ulong b, ulong n, int L,
-                               int S, int Sp, int l0, int j0)
+/* cb = q.b_k per lane, the key bias's share of every score (zero without
+ * one: bk NULL). */
+FUSED_INLINE void fused_key_bias(float8 *cb, const float8 *q, __global const float *bk, int D)
+{
+    for (int u = 0; u < FQ; ++u)
+        cb[u] = (float8)(0.0f);
+    if (!bk)
+        return;
+    for (int d = 0; d < D; ++d)
+        for (int u = 0; u < FQ; ++u)
+            cb[u] = fma((float8)(bk[d]), q[d * FQ + u], cb[u]);
+}
+
+/* kr: the offsets of keys j0..j0+FK-1 in K and V (past S' the last key
+ * again, its score is -inf); s: their scaled, masked scores, from cb. */
+FUSED_INLINE void fused_scores(float8 s[FK][FQ], ulong *kr, const float8 *q, const float8 *cb,
+                               __global const float *kb, ulong key_stride, int D, float scale,
+                               const fused_masks *mk, ulong b, ulong n, int L, int S, int Sp,
+                               int l0, int j0)
 {
     #pragma unroll
     for (int kk = 0; kk < FK; ++kk)
-        kr[kk] = min(j0 + kk, Sp - 1) * D;
+        kr[kk] = (ulong)min(j0 + kk, Sp - 1) * key_stride;
     #pragma unroll
     for (int kk = 0; kk < FK; ++kk)
         #pragma unroll
         for (int u = 0; u < FQ; ++u)
-            s[kk][u] = (float8)(0.0f);
+            s[kk][u] = cb[u];
     for (int d = 0; d < D; ++d)
         #pragma unroll
         for (int kk = 0; kk < FK; ++kk) {
@@ -177,7 +198,7 @@ FUSED_INLINE bool fused_softmax_step(float8 s[FK][FQ], float8 *m, float8 *sum, f
 
 /* O^T += V^T p for the keys of kr, rescaling O^T by alpha first when given. */
 FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const float8 *alpha,
-                           __global const float *vb, const int *kr, int D)
+                           __global const float *vb, const ulong *kr, int D)
 {
     if (rescale) {
         for (int d = 0; d < D; ++d)
@@ -202,6 +223,29 @@ FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const floa
     }
 }
 
+/* kept = kept * alpha + the p of s, when the value bias needs that sum. */
+FUSED_INLINE void fused_kept(float8 *kept, float8 s[FK][FQ], const float8 *alpha)
+{
+    #pragma unroll
+    for (int u = 0; u < FQ; ++u) {
+        float8 add = (float8)(0.0f);
+        #pragma unroll
+        for (int kk = 0; kk < FK; ++kk)
+            add += s[kk][u];
+        kept[u] = kept[u] * alpha[u] + add;
+    }
+}
+
+/* O^T += b_v kept^T, the value bias's share (nothing without one: bv NULL). */
+FUSED_INLINE void fused_value_bias(float8 *o, const float8 *kept, __global const float *bv, int D)
+{
+    if (!bv)
+        return;
+    for (int d = 0; d < D; ++d)
+        for (int u = 0; u < FQ; ++u)
+            o[d * FQ + u] = fma((float8)(bv[d]), kept[u], o[d * FQ + u]);
+}
+
 /* out rows (l, n), columns h*D + d, of lanes l < L: O^T times r per lane. */
 FUSED_INLINE void fused_store(__global float *out, const float8 *o, const float8 *r, int N, int H,
                               int L, int D, ulong n, int h, int l0)
@@ -223,7 +267,10 @@ FUSED_INLINE void fused_store(__global float *out, const float8 *o, const float8
 
 /* Online softmax over the keys: a work-item per FQ*8 queries of head b. */
 __kernel void mha_attention_fused(__global const float *qt, __global const float *k,
-                                  __global const float *v, __global float *out, int N, int H,
+                                  __global const float *v, ulong key_stride, ulong batch_stride,
+                                  ulong head_stride, __global const float *kv_bias,
+                                  ulong k_bias_off, ulong v_bias_off, int has_kv_bias,
+                                  __global float *out, int N, int H,
                                   int L, int S, int Sp, int D, float scale,
                                   __global const uchar *attn_mask, ulong attn_off, int attn_kind,
                                   int attn_3d, __global const uchar *kpm, ulong kpm_off,
@@ -239,24 +286,28 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
     const int l0 = (int)(gid % Lb) * rows;
     const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
                             kpm,       kpm_off,  kpm_kind,  causal};
-    __global const float *kb = k + b * (ulong)Sp * D;
-    __global const float *vb = v + b * (ulong)Sp * D;
+    const ulong h = b % H, at = n * batch_stride + h * head_stride;
+    __global const float *kb = k + at, *vb = v + at;
+    __global const float *bk = has_kv_bias ? kv_bias + k_bias_off + h * D : 0;
+    __global const float *bv = has_kv_bias ? kv_bias + v_bias_off + h * D : 0;
 
-    float8 q[FD_MAX * FQ];
+    float8 q[FD_MAX * FQ], cb[FQ];
     fused_load_q(q, qt, b, D, L, l0);
+    fused_key_bias(cb, q, bk, D);
     float8 o[FD_MAX * FQ]; /* O^T: o[d*FQ + u] lane i = output (l0 + 8u + i, d) */
-    float8 m[FQ], sum[FQ];
+    float8 m[FQ], sum[FQ], kept[FQ];
     for (int i = 0; i < D * FQ; ++i)
         o[i] = (float8)(0.0f);
     for (int u = 0; u < FQ; ++u) {
         m[u] = (float8)(-INFINITY);
         sum[u] = (float8)(0.0f);
+        kept[u] = (float8)(0.0f);
     }
 
     for (int j0 = 0; j0 < Sp; j0 += FK) {
-        int kr[FK];
+        ulong kr[FK];
         float8 s[FK][FQ];
-        fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
+        fused_scores(s, kr, q, cb, kb, key_stride, D, scale, &mk, b, n, L, S, Sp, l0, j0);
 
         float8 alpha[FQ];
         const bool rescale = fused_softmax_step(s, m, sum, alpha);
@@ -267,15 +318,18 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
                 for (int u = 0; u < FQ; ++u)
                     s[kk][u] = fused_dropout(s[kk][u], p_drop, keep_scale, seed, b, L, Sp,
                                              l0 + u * 8, j0 + kk);
+        if (bv)
+            fused_kept(kept, s, alpha);
         fused_pv(o, s, rescale, alpha, vb, kr, D); /* rescaled when a max grew */
     }
+    fused_value_bias(o, kept, bv, D);
 
     /* O / sum, 0 for a fully masked row (sum 0), as mha_merge_heads does
      * with the softmax's 1/sum */
     float8 r[FQ];
     for (int u = 0; u < FQ; ++u)
         r[u] = select((float8)(1.0f) / sum[u], (float8)(0.0f), sum[u] == (float8)(0.0f));
-    fused_store(out, o, r, N, H, L, D, n, (int)(b % H), l0);
+    fused_store(out, o, r, N, H, L, D, n, (int)h, l0);
 }
 
 /*
@@ -291,7 +345,10 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
  * no GEMM around it.
  */
 __kernel void mha_attention_fused_weights(__global const float *qt, __global const float *k,
-                                          __global const float *v, __global float *out,
+                                          __global const float *v, ulong key_stride,
+                                          ulong batch_stride, ulong head_stride,
+                                          __global const float *kv_bias, ulong k_bias_off,
+                                          ulong v_bias_off, int has_kv_bias, __global float *out,
                                           __global float *w, ulong w_off, int hp, int N, int H,
                                           int L, int S, int Sp, int D, float scale,
                                           __global const uchar *attn_mask, ulong attn_off,
@@ -312,14 +369,16 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
                             kpm,       kpm_off,  kpm_kind,  causal};
     const float8 share = (float8)(1.0f / hp);
     __global float *wc = w + w_off + c * (ulong)L * Sp; /* element (l, j) at l*Sp + j */
-    float8 q[FD_MAX * FQ];
+    float8 q[FD_MAX * FQ], cb[FQ];
     float8 o[FD_MAX * FQ];
 
     for (int hi = 0; hi < hp; ++hi) {
-        const ulong b = c * hp + hi, n = b / H;
-        __global const float *kb = k + b * (ulong)Sp * D;
-        __global const float *vb = v + b * (ulong)Sp * D;
+        const ulong b = c * hp + hi, n = b / H, h = b % H, at = n * batch_stride + h * head_stride;
+        __global const float *kb = k + at, *vb = v + at;
+        __global const float *bk = has_kv_bias ? kv_bias + k_bias_off + h * D : 0;
+        __global const float *bv = has_kv_bias ? kv_bias + v_bias_off + h * D : 0;
         fused_load_q(q, qt, b, D, L, l0);
+        fused_key_bias(cb, q, bk, D);
 
         /* pass 1: max and sum per row */
         float8 m[FQ], sum[FQ];
@@ -328,9 +387,9 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
             sum[u] = (float8)(0.0f);
         }
         for (int j0 = 0; j0 < Sp; j0 += FK) {
-            int kr[FK];
+            ulong kr[FK];
             float8 s[FK][FQ], alpha[FQ];
-            fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
+            fused_scores(s, kr, q, cb, kb, key_stride, D, scale, &mk, b, n, L, S, Sp, l0, j0);
             fused_softmax_step(s, m, sum, alpha);
         }
         /* p = exp(x - ref) / sum: a fully masked row (sum 0) gets zeros, a
@@ -342,12 +401,17 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
         }
 
         /* pass 2: weights and P.V */
+        float8 kept[FQ], one[FQ];
         for (int i = 0; i < D * FQ; ++i)
             o[i] = (float8)(0.0f);
+        for (int u = 0; u < FQ; ++u) {
+            kept[u] = (float8)(0.0f);
+            one[u] = (float8)(1.0f);
+        }
         for (int j0 = 0; j0 < Sp; j0 += FK) {
-            int kr[FK];
+            ulong kr[FK];
             float8 s[FK][FQ];
-            fused_scores(s, kr, q, kb, D, scale, &mk, b, n, L, S, Sp, l0, j0);
+            fused_scores(s, kr, q, cb, kb, key_stride, D, scale, &mk, b, n, L, S, Sp, l0, j0);
             #pragma unroll
             for (int kk = 0; kk < FK; ++kk)
                 #pragma unroll
@@ -377,11 +441,11 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
                     }
                 }
             }
+            if (bv)
+                fused_kept(kept, s, one);
             fused_pv(o, s, false, s[0], vb, kr, D);
         }
-        float8 one[FQ];
-        for (int u = 0; u < FQ; ++u)
-            one[u] = (float8)(1.0f);
-        fused_store(out, o, one, N, H, L, D, n, (int)(b % H), l0);
+        fused_value_bias(o, kept, bv, D);
+        fused_store(out, o, one, N, H, L, D, n, (int)h, l0);
     }
 }

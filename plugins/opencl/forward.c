@@ -7,7 +7,8 @@
  *                      to CLBlast's tiles; then a CLBlast SGEMM per projection
  *                      with W^T as uploaded, so that CLBlast copies nothing
  *   mha_split_heads    bias, per-head Q^T (D, L), K^T (D, S') or K (S', D),
- *                      V (S', D), bias_kv / zero_attn rows
+ *                      V (S', D), bias_kv / zero_attn rows; the fused kernels
+ *                      read K and V in place when there are no such rows
  *   then one of two paths for the attention products (ocl_path, use_fused):
  *   fused              mha_attention_fused(_weights) (cl/fused.cl): scores,
  *                      masks, softmax, dropout and P V with no L x S' matrix, the
@@ -226,7 +227,7 @@ static mha_status download(ocl_attention *att, cl_mem mem, void *dst, size_t byt
  * mha_transpose, each at offset 0 of a buffer of its own, and rows' padded
  * to CLBlast's tile. Handed X and W as they come, CLBlast transposes both in
  * kernels of its own and pads C in and out: on PoCL that cost 25-35% of a
- * 16384 x 1024 x 512 projection (bench/results/2026-12-01-layout).
+ * 16384 x 1024 x 512 projection (bench/results/2026-11-30-layout).
  */
 
 /* Reserves scratch that a kernel fills; in GEMM-only timing, where our
@@ -514,9 +515,18 @@ static mha_status begin(ocl_attention *att, const mha_opencl_forward *ext)
  * and P V without the L x S' matrix, writing the merged heads (rows (l, n))
  * for the output projection; mha_attention_fused_weights also writes the
  * weights into *wout when it is not NULL. */
+/* Where the fused kernels read K and V: key j of batch entry n, head h at
+ * j*key_stride + n*batch_stride + h*head_stride floats; bias: the in_proj
+ * bias is still to be added (K and V read from the projections in place). */
+typedef struct ocl_kv {
+    cl_mem k, v;
+    size_t key_stride, batch_stride, head_stride;
+    bool bias;
+} ocl_kv;
+
 static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
                                   const mha_forward_args *args, const ocl_masks *masks,
-                                  const ocl_view *wout)
+                                  const ocl_kv *kv, const ocl_view *wout)
 {
     const size_t R = (size_t)pr->tgt_len * (size_t)pr->batch, E = (size_t)pr->embed_dim;
     const size_t B = (size_t)pr->batch * (size_t)pr->num_heads, L = (size_t)pr->tgt_len;
@@ -527,8 +537,15 @@ static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
     if ((st = reserve(att, &att->ocat, R * E * sizeof(float), "merged heads")) != MHA_STATUS_OK)
         return st;
     arg_mem(&a, att->q_h.mem);
-    arg_mem(&a, att->k_h.mem);
-    arg_mem(&a, att->v_h.mem);
+    arg_mem(&a, kv->k);
+    arg_mem(&a, kv->v);
+    arg_ulong(&a, kv->key_stride);
+    arg_ulong(&a, kv->batch_stride);
+    arg_ulong(&a, kv->head_stride);
+    arg_mem(&a, att->biases.mem);
+    arg_ulong(&a, att->off_bin + E);
+    arg_ulong(&a, att->off_bin + 2 * E);
+    arg_int(&a, kv->bias);
     arg_mem(&a, att->ocat.mem);
     if (wout) {
         arg_mem(&a, wout->mem);
@@ -773,23 +790,44 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         goto done;
 
     /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
-     * per head, K^T (D, S') for the scores GEMM or K (S', D) for the fused
-     * kernel, V (S', D) */
+     * per head; K^T (D, S') for the scores GEMM or K (S', D) for the fused
+     * kernel, V (S', D). When one work-item takes all the queries of a head
+     * (decoding), the fused kernel reads each key once: it then reads K and V
+     * from the projections in place, adding their bias, unless bias_kv or
+     * zero_attn rows come after the keys. With more queries per head the
+     * per-head copies pay off: the kernel re-reads every key per block of
+     * queries, and rows of the projections lie N*E floats apart (N=4 L=512:
+     * attention 25-27 ms from the copies, 32-34 in place). */
     const bool fused = use_fused(att, pr);
+    const bool kv_in_place =
+        fused && pr->src_len_total == pr->src_len && pr->tgt_len <= OCL_FUSED_ROWS;
     if ((st = split_heads(att, pr, att->proj_q.mem, pr->tgt_len, pr->tgt_len, att->off_bin, 0,
-                          false, true, &att->q_h, "q heads")) != MHA_STATUS_OK ||
-        (st = split_heads(att, pr, att->proj_k.mem, pr->src_len, pr->src_len_total,
-                          att->off_bin + E, att->off_bias_k, att->add_bias_kv, !fused, &att->k_h,
-                          "k heads")) != MHA_STATUS_OK ||
-        (st = split_heads(att, pr, att->proj_v.mem, pr->src_len, pr->src_len_total,
-                          att->off_bin + 2 * E, att->off_bias_v, att->add_bias_kv, false,
-                          &att->v_h, "v heads")) != MHA_STATUS_OK ||
-        (st = mark(att, "heads", false)) != MHA_STATUS_OK)
+                          false, true, &att->q_h, "q heads")) != MHA_STATUS_OK)
+        goto done;
+    if (!kv_in_place &&
+        ((st = split_heads(att, pr, att->proj_k.mem, pr->src_len, pr->src_len_total,
+                           att->off_bin + E, att->off_bias_k, att->add_bias_kv, !fused, &att->k_h,
+                           "k heads")) != MHA_STATUS_OK ||
+         (st = split_heads(att, pr, att->proj_v.mem, pr->src_len, pr->src_len_total,
+                           att->off_bin + 2 * E, att->off_bias_v, att->add_bias_kv, false,
+                           &att->v_h, "v heads")) != MHA_STATUS_OK))
+        goto done;
+    if ((st = mark(att, "heads", false)) != MHA_STATUS_OK)
         goto done;
 
     /* 4-7. the attention products; the merged heads in att->ocat */
-    st = fused ? fused_attention(att, pr, args, &masks, want_weights ? &wout : NULL)
-               : gemm_attention(att, pr, args, &masks, want_weights ? &wout : NULL);
+    if (fused) {
+        const bool bf = pr->batched && pr->batch_first;
+        const size_t D = (size_t)pr->head_dim, H = (size_t)pr->num_heads;
+        ocl_kv kv = {att->k_h.mem, att->v_h.mem, D, H * Sp * D, Sp * D, false};
+        if (kv_in_place) { /* rows (s, n), or (n, s) when batch-first */
+            kv = (ocl_kv){att->proj_k.mem, att->proj_v.mem, bf ? E : N * E, bf ? S * E : E, D,
+                          att->bias};
+        }
+        st = fused_attention(att, pr, args, &masks, &kv, want_weights ? &wout : NULL);
+    } else {
+        st = gemm_attention(att, pr, args, &masks, want_weights ? &wout : NULL);
+    }
     if (st != MHA_STATUS_OK)
         goto done;
 
