@@ -63,6 +63,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     fixture *f = *state;
+    if (!f) /* group_setup failed and said why */
+        return 0;
     mha_backend_close(f->ocl);
     mha_backend_close(f->ref);
     return 0;
