@@ -29,9 +29,9 @@
  * comes in here: q.(k + b_k) = q.k + q.b_k starts each score (softmax would
  * ignore that constant of the row, but a NaN or inf in b_k must still reach
  * it), and sum_j p_j (v_j + b_v) = P.V + b_v sum_j p_j (p after dropout)
- * ends the output. output: the
- * merged heads, row (l, n) of E = H*D columns, head h at columns h*D.., for
- * the output projection. Masks, causal and dropout as mha_softmax
+ * ends the output.
+ * output: the merged heads, row (l, n) of E = H*D columns, head h at columns
+ * h*D.., for the output projection. Masks, causal and dropout as mha_softmax
  * (attention.cl), with the same dropout stream (element (b, l, j) of the
  * attention matrix). D <= FD_MAX.
  */

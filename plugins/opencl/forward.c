@@ -379,6 +379,19 @@ static mha_status mask_view(ocl_attention *att, const mha_tensor *t, ocl_buffer 
                       view);
 }
 
+/* Rows of q, k or v (and of their projections) lie (t, n), or (n, t) when
+ * batch-first: row t of batch entry n is t*step_t + n*step_n, of `rows` per
+ * batch entry. */
+typedef struct ocl_row_steps {
+    uint64_t t, n;
+} ocl_row_steps;
+
+static ocl_row_steps row_steps(const mha_problem *pr, int64_t rows)
+{
+    const bool bf = pr->batched && pr->batch_first;
+    return (ocl_row_steps){bf ? 1u : (uint64_t)pr->batch, bf ? (uint64_t)rows : 1u};
+}
+
 /* mha_split_heads for one of q, k, v, from its projection `src` (rows of E):
  * per head (T, D), or (D, T) when transposed. */
 static mha_status split_heads(ocl_attention *att, const mha_problem *pr, cl_mem src,
@@ -387,7 +400,7 @@ static mha_status split_heads(ocl_attention *att, const mha_problem *pr, cl_mem 
                               const char *what)
 {
     const int64_t N = pr->batch, H = pr->num_heads, D = pr->head_dim;
-    const bool bf = pr->batched && pr->batch_first;
+    const ocl_row_steps step = row_steps(pr, src_rows);
     ocl_args a = {att->k_split, "mha_split_heads", 0, CL_SUCCESS};
     size_t bytes = (size_t)N * (size_t)H * (size_t)total_rows * (size_t)D * sizeof(float);
     mha_status st = reserve_scratch(att, dst, bytes, what);
@@ -396,8 +409,8 @@ static mha_status split_heads(ocl_attention *att, const mha_problem *pr, cl_mem 
     arg_mem(&a, src);
     arg_ulong(&a, 0);
     arg_ulong(&a, (uint64_t)att->E);
-    arg_ulong(&a, bf ? 1u : (uint64_t)N);               /* step between positions */
-    arg_ulong(&a, bf ? (uint64_t)src_rows : 1u);        /* step between batches */
+    arg_ulong(&a, step.t);
+    arg_ulong(&a, step.n);
     arg_mem(&a, att->biases.mem);
     arg_ulong(&a, bias_off);
     arg_int(&a, att->bias);
@@ -511,10 +524,6 @@ static mha_status begin(ocl_attention *att, const mha_opencl_forward *ext)
     return st;
 }
 
-/* Steps 4-7 in one kernel (cl/fused.cl): scores, masks, softmax, dropout
- * and P V without the L x S' matrix, writing the merged heads (rows (l, n))
- * for the output projection; mha_attention_fused_weights also writes the
- * weights into *wout when it is not NULL. */
 /* Where the fused kernels read K and V: key j of batch entry n, head h at
  * j*key_stride + n*batch_stride + h*head_stride floats; bias: the in_proj
  * bias is still to be added (K and V read from the projections in place). */
@@ -524,6 +533,10 @@ typedef struct ocl_kv {
     bool bias;
 } ocl_kv;
 
+/* Steps 4-7 in one kernel (cl/fused.cl): scores, masks, softmax, dropout
+ * and P V without the L x S' matrix, writing the merged heads (rows (l, n))
+ * for the output projection; mha_attention_fused_weights also writes the
+ * weights into *wout when it is not NULL. */
 static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
                                   const mha_forward_args *args, const ocl_masks *masks,
                                   const ocl_kv *kv, const ocl_view *wout)
@@ -817,12 +830,11 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
 
     /* 4-7. the attention products; the merged heads in att->ocat */
     if (fused) {
-        const bool bf = pr->batched && pr->batch_first;
         const size_t D = (size_t)pr->head_dim, H = (size_t)pr->num_heads;
         ocl_kv kv = {att->k_h.mem, att->v_h.mem, D, H * Sp * D, Sp * D, false};
-        if (kv_in_place) { /* rows (s, n), or (n, s) when batch-first */
-            kv = (ocl_kv){att->proj_k.mem, att->proj_v.mem, bf ? E : N * E, bf ? S * E : E, D,
-                          att->bias};
+        if (kv_in_place) {
+            const ocl_row_steps step = row_steps(pr, pr->src_len);
+            kv = (ocl_kv){att->proj_k.mem, att->proj_v.mem, step.t * E, step.n * E, D, att->bias};
         }
         st = fused_attention(att, pr, args, &masks, &kv, want_weights ? &wout : NULL);
     } else {
