@@ -7,8 +7,8 @@
 /* Developer variable: "items", "columns" or "group" forces that softmax kernel
  * (tests run all three on any device); otherwise OCL_SOFTMAX_AUTO. */
 #define OCL_SOFTMAX_ENV "MHA_OPENCL_SOFTMAX"
-/* Developer variable: "gemm" or "fused" forces that path for the attention
- * products (see ocl_path); otherwise OCL_PATH_AUTO. */
+/* Developer variable: "gemm", "fused" or "absorbed" forces that path for the
+ * attention products (see ocl_path); otherwise OCL_PATH_AUTO. */
 #define OCL_PATH_ENV "MHA_OPENCL_ATTENTION"
 
 #define OCL_SOFTMAX_WG_CAP 256
@@ -174,7 +174,11 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK ||
         (st = create_kernel(ctx, "mha_attention_fused", &att->k_fused)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_attention_fused_weights", &att->k_fused_weights)) != MHA_STATUS_OK)
+        (st = create_kernel(ctx, "mha_attention_fused_weights", &att->k_fused_weights)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_absorb_queries", &att->k_absorb_queries)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_absorbed_scores", &att->k_absorbed_scores)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_absorbed_values", &att->k_absorbed_values)) != MHA_STATUS_OK ||
+        (st = create_kernel(ctx, "mha_absorbed_output", &att->k_absorbed_output)) != MHA_STATUS_OK)
         goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
@@ -193,6 +197,8 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
             att->path = OCL_PATH_GEMM;
         else if (path && strcmp(path, "fused") == 0)
             att->path = OCL_PATH_FUSED;
+        else if (path && strcmp(path, "absorbed") == 0)
+            att->path = OCL_PATH_ABSORBED;
     }
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
@@ -227,7 +233,9 @@ void ocl_attention_destroy(void *attention)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
     cl_kernel kernels[] = {att->k_transpose, att->k_split, att->k_softmax, att->k_softmax_items,
                            att->k_softmax_columns, att->k_weights, att->k_merge,
-                           att->k_output, att->k_fused, att->k_fused_weights};
+                           att->k_output, att->k_fused, att->k_fused_weights,
+                           att->k_absorb_queries, att->k_absorbed_scores,
+                           att->k_absorbed_values, att->k_absorbed_output};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
         if (kernels[i])
             clReleaseKernel(kernels[i]);

@@ -469,6 +469,25 @@ static bool use_fused(const ocl_attention *att, const mha_problem *pr)
     return (att->context->device->type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
+/* Whether this call takes the absorbed path (see ocl_path): by the flops of
+ * one batch entry, projecting K and V and their two products against the
+ * absorbed products (cl/absorbed.cl). */
+static bool use_absorbed(const ocl_attention *att, const mha_problem *pr)
+{
+    if (att->context->gemm_only || pr->src_len_total != pr->src_len)
+        return false;
+    if (att->path != OCL_PATH_AUTO)
+        return att->path == OCL_PATH_ABSORBED;
+    if (!(att->context->device->type & CL_DEVICE_TYPE_CPU))
+        return false; /* unmeasured on other devices */
+    const double L = (double)pr->tgt_len, S = (double)pr->src_len;
+    const double E = (double)pr->embed_dim, H = (double)pr->num_heads;
+    const double kv = (double)pr->kdim + (double)pr->vdim;
+    const double projected = S * E * kv + 2.0 * L * S * E;
+    const double absorbed = H * L * S * kv + L * E * kv;
+    return absorbed * OCL_ABSORBED_MIN_GAIN <= projected;
+}
+
 static const mha_opencl_forward *find_forward_ext(const mha_forward_args *args)
 {
     for (const mha_extension *e = args->next; e; e = e->next)
@@ -585,6 +604,83 @@ static mha_status fused_attention(ocl_attention *att, const mha_problem *pr,
                 false);
 }
 
+/* The softmax kernel over att->scores (keys-major, (N*H, S', L)) with masks
+ * and dropout, then the weights into *wout when it is not NULL. Without
+ * weights to return, the work-item kernels leave P unnormalised (one pass
+ * less over it): *deferred then tells that att->row_scale holds each row's
+ * 1/sum for whoever consumes P. */
+static mha_status softmax_and_weights(ocl_attention *att, const mha_problem *pr,
+                                      const mha_forward_args *args, const ocl_masks *masks,
+                                      const ocl_view *wout, bool *deferred)
+{
+    const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len;
+    const size_t Sp = (size_t)pr->src_len_total, B = N * (size_t)pr->num_heads;
+    mha_status st;
+    ocl_softmax kind = att->softmax;
+    if (kind == OCL_SOFTMAX_AUTO)
+        kind = (att->context->device->type & CL_DEVICE_TYPE_CPU) ? OCL_SOFTMAX_ITEMS
+               : B * L >= OCL_SOFTMAX_COLUMNS_MIN                  ? OCL_SOFTMAX_COLUMNS
+                                                                   : OCL_SOFTMAX_GROUP;
+    const bool group = kind == OCL_SOFTMAX_GROUP;
+    *deferred = !group && !wout;
+    const size_t local = group ? softmax_local_size(att, pr->src_len_total) : 0;
+    /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane;
+     * columns: one per row; group: a work-group per row */
+    const size_t global = kind == OCL_SOFTMAX_ITEMS
+                              ? B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS)
+                          : kind == OCL_SOFTMAX_COLUMNS ? B * L
+                                                        : B * L * local;
+    ocl_args a = {kind == OCL_SOFTMAX_ITEMS     ? att->k_softmax_items
+                  : kind == OCL_SOFTMAX_COLUMNS ? att->k_softmax_columns
+                                                : att->k_softmax,
+                  kind == OCL_SOFTMAX_ITEMS     ? "mha_softmax_items"
+                  : kind == OCL_SOFTMAX_COLUMNS ? "mha_softmax_columns"
+                                                : "mha_softmax",
+                  0, CL_SUCCESS};
+    arg_mem(&a, att->scores.mem);
+    arg_int(&a, pr->num_heads);
+    arg_int(&a, pr->tgt_len);
+    arg_int(&a, pr->src_len);
+    arg_int(&a, pr->src_len_total);
+    arg_float(&a, 1.0f); /* the scores come scaled */
+    arg_masks(&a, pr, args, masks);
+    if (!group) {
+        if (*deferred && (st = reserve(att, &att->row_scale, B * L * sizeof(float),
+                                       "row scale")) != MHA_STATUS_OK)
+            return st;
+        arg_int(&a, (int64_t)B);
+        arg_mem(&a, *deferred ? att->row_scale.mem : att->scores.mem);
+        arg_int(&a, *deferred);
+    } else {
+        arg(&a, local * sizeof(cl_float), NULL);
+    }
+    if ((st = launch(att, &a, global, local)) != MHA_STATUS_OK ||
+        (!wout && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
+        return st;
+
+    /* weights, query-major: averaged over the heads, or per head (timed with
+     * the softmax: a stats record holds at most MHA_MAX_STAGES stages) */
+    if (wout) {
+        const bool average = args->average_attn_weights;
+        const size_t planes = average ? N : B; /* output planes (L, S') */
+        ocl_args w = {att->k_weights, "mha_weights_out", 0, CL_SUCCESS};
+        arg_mem(&w, att->scores.mem);
+        arg_mem(&w, wout->mem);
+        arg_ulong(&w, wout->offset / sizeof(float));
+        arg_int(&w, (int64_t)planes);
+        arg_int(&w, average ? pr->num_heads : 1);
+        arg_int(&w, pr->tgt_len);
+        arg_int(&w, pr->src_len_total);
+        /* a work-item per 8x8 tile (cl/attention.cl) */
+        const size_t tiles = planes * ((L + 7) / 8) * ((Sp + 7) / 8);
+        const char *stage = average ? "softmax_average" : "softmax_weights";
+        if ((st = launch(att, &w, tiles, 0)) != MHA_STATUS_OK ||
+            (st = mark(att, stage, false)) != MHA_STATUS_OK)
+            return st;
+    }
+    return MHA_STATUS_OK;
+}
+
 /* Steps 4-7 as CLBlast GEMMs around a softmax kernel, the L x S' matrix in
  * att->scores; the weights go to *wout when it is not NULL. */
 static mha_status gemm_attention(ocl_attention *att, const mha_problem *pr,
@@ -594,7 +690,7 @@ static mha_status gemm_attention(ocl_attention *att, const mha_problem *pr,
     const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len;
     const size_t Sp = (size_t)pr->src_len_total, E = (size_t)pr->embed_dim;
     const size_t D = (size_t)pr->head_dim, R = L * N, B = N * (size_t)pr->num_heads;
-    bool deferred = false; /* P left unnormalised, see the softmax below */
+    bool deferred = false; /* P left unnormalised (softmax_and_weights) */
     mha_status st;
 
     /* 4. scaled scores per head, keys-major: column-major (L x S') =
@@ -607,74 +703,9 @@ static mha_status gemm_attention(ocl_attention *att, const mha_problem *pr,
         (st = mark(att, "scores", true)) != MHA_STATUS_OK)
         return st;
 
-    /* 5. softmax with masks and dropout */
-    {
-        ocl_softmax kind = att->softmax;
-        if (kind == OCL_SOFTMAX_AUTO)
-            kind = (att->context->device->type & CL_DEVICE_TYPE_CPU) ? OCL_SOFTMAX_ITEMS
-                   : B * L >= OCL_SOFTMAX_COLUMNS_MIN                  ? OCL_SOFTMAX_COLUMNS
-                                                                       : OCL_SOFTMAX_GROUP;
-        const bool group = kind == OCL_SOFTMAX_GROUP;
-        /* Without weights to return, the work-item kernels leave P
-         * unnormalised (one pass less over it) and mha_merge_heads applies
-         * 1/sum. */
-        deferred = !group && !wout;
-        const size_t local = group ? softmax_local_size(att, pr->src_len_total) : 0;
-        /* items: one work-item per OCL_SOFTMAX_ITEM_ROWS rows of a plane;
-         * columns: one per row; group: a work-group per row */
-        const size_t global =
-            kind == OCL_SOFTMAX_ITEMS
-                ? B * ((L + OCL_SOFTMAX_ITEM_ROWS - 1) / OCL_SOFTMAX_ITEM_ROWS)
-                : kind == OCL_SOFTMAX_COLUMNS ? B * L : B * L * local;
-        ocl_args a = {kind == OCL_SOFTMAX_ITEMS     ? att->k_softmax_items
-                      : kind == OCL_SOFTMAX_COLUMNS ? att->k_softmax_columns
-                                                    : att->k_softmax,
-                      kind == OCL_SOFTMAX_ITEMS     ? "mha_softmax_items"
-                      : kind == OCL_SOFTMAX_COLUMNS ? "mha_softmax_columns"
-                                                    : "mha_softmax",
-                      0, CL_SUCCESS};
-        arg_mem(&a, att->scores.mem);
-        arg_int(&a, pr->num_heads);
-        arg_int(&a, pr->tgt_len);
-        arg_int(&a, pr->src_len);
-        arg_int(&a, pr->src_len_total);
-        arg_float(&a, 1.0f); /* applied by the scores GEMM */
-        arg_masks(&a, pr, args, masks);
-        if (!group) {
-            if (deferred && (st = reserve(att, &att->row_scale, B * L * sizeof(float),
-                                          "row scale")) != MHA_STATUS_OK)
-                return st;
-            arg_int(&a, (int64_t)B);
-            arg_mem(&a, deferred ? att->row_scale.mem : att->scores.mem);
-            arg_int(&a, deferred);
-        } else {
-            arg(&a, local * sizeof(cl_float), NULL);
-        }
-        if ((st = launch(att, &a, global, local)) != MHA_STATUS_OK ||
-            (!wout && (st = mark(att, "softmax", false)) != MHA_STATUS_OK))
-            return st;
-    }
-
-    /* 6. weights, query-major: averaged over the heads, or per head (timed
-     * with the softmax: a stats record holds at most MHA_MAX_STAGES stages) */
-    if (wout) {
-        const bool average = args->average_attn_weights;
-        const size_t planes = average ? N : B; /* output planes (L, S') */
-        ocl_args a = {att->k_weights, "mha_weights_out", 0, CL_SUCCESS};
-        arg_mem(&a, att->scores.mem);
-        arg_mem(&a, wout->mem);
-        arg_ulong(&a, wout->offset / sizeof(float));
-        arg_int(&a, (int64_t)planes);
-        arg_int(&a, average ? pr->num_heads : 1);
-        arg_int(&a, pr->tgt_len);
-        arg_int(&a, pr->src_len_total);
-        /* a work-item per 8x8 tile (cl/attention.cl) */
-        const size_t tiles = planes * ((L + 7) / 8) * ((Sp + 7) / 8);
-        const char *stage = average ? "softmax_average" : "softmax_weights";
-        if ((st = launch(att, &a, tiles, 0)) != MHA_STATUS_OK ||
-            (st = mark(att, stage, false)) != MHA_STATUS_OK)
-            return st;
-    }
+    /* 5-6. softmax, and the weights */
+    if ((st = softmax_and_weights(att, pr, args, masks, wout, &deferred)) != MHA_STATUS_OK)
+        return st;
 
     /* 7. O = P V per head, packed (B, L, D): column-major (D x L) = V^T P^T,
      * P^T being the keys-major scores; then the heads side by side in rows
@@ -701,6 +732,166 @@ static mha_status gemm_attention(ocl_attention *att, const mha_problem *pr,
             return st;
         return mark(att, "merge", false);
     }
+}
+
+/* Steps 3-7 from the projections: heads, then the fused kernels or the
+ * GEMMs (see ocl_path); the merged heads in att->ocat, the weights in *wout
+ * when it is not NULL. */
+static mha_status projected_attention(ocl_attention *att, const mha_problem *pr,
+                                      const mha_forward_args *args, const ocl_masks *masks,
+                                      const ocl_view *wout)
+{
+    const size_t E = (size_t)pr->embed_dim, Sp = (size_t)pr->src_len_total;
+    mha_status st;
+
+    /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
+     * per head; K^T (D, S') for the scores GEMM or K (S', D) for the fused
+     * kernel, V (S', D). When one work-item takes all the queries of a head
+     * (decoding), the fused kernel reads each key once: it then reads K and V
+     * from the projections in place, adding their bias, unless bias_kv or
+     * zero_attn rows come after the keys. With more queries per head the
+     * per-head copies pay off: the kernel re-reads every key per block of
+     * queries, and rows of the projections lie N*E floats apart (N=4 L=512:
+     * attention 25-27 ms from the copies, 32-34 in place). */
+    const bool fused = use_fused(att, pr);
+    const bool kv_in_place =
+        fused && pr->src_len_total == pr->src_len && pr->tgt_len <= OCL_FUSED_ROWS;
+    if ((st = split_heads(att, pr, att->proj_q.mem, pr->tgt_len, pr->tgt_len, att->off_bin, 0,
+                          false, true, &att->q_h, "q heads")) != MHA_STATUS_OK)
+        return st;
+    if (!kv_in_place &&
+        ((st = split_heads(att, pr, att->proj_k.mem, pr->src_len, pr->src_len_total,
+                           att->off_bin + E, att->off_bias_k, att->add_bias_kv, !fused, &att->k_h,
+                           "k heads")) != MHA_STATUS_OK ||
+         (st = split_heads(att, pr, att->proj_v.mem, pr->src_len, pr->src_len_total,
+                           att->off_bin + 2 * E, att->off_bias_v, att->add_bias_kv, false,
+                           &att->v_h, "v heads")) != MHA_STATUS_OK))
+        return st;
+    if ((st = mark(att, "heads", false)) != MHA_STATUS_OK)
+        return st;
+
+    /* 4-7. the attention products */
+    if (fused) {
+        const size_t D = (size_t)pr->head_dim, H = (size_t)pr->num_heads;
+        ocl_kv kv = {att->k_h.mem, att->v_h.mem, D, H * Sp * D, Sp * D, false};
+        if (kv_in_place) {
+            const ocl_row_steps step = row_steps(pr, pr->src_len);
+            kv = (ocl_kv){att->proj_k.mem, att->proj_v.mem, step.t * E, step.n * E, D, att->bias};
+        }
+        return fused_attention(att, pr, args, masks, &kv, wout);
+    }
+    return gemm_attention(att, pr, args, masks, wout);
+}
+
+/* Steps 3-7 with the key and value projections absorbed (cl/absorbed.cl):
+ * the queries through W_k, scores against the caller's key rows xk, the
+ * softmax kernel, the weighted sums of the caller's value rows xv, through
+ * W_v into the merged heads in att->ocat; the weights go to *wout when it is
+ * not NULL. The L x S matrix is in att->scores, as on the GEMM path. */
+static mha_status absorbed_attention(ocl_attention *att, const mha_problem *pr,
+                                     const mha_forward_args *args, const ocl_masks *masks,
+                                     const ocl_view *xk, const ocl_view *xv,
+                                     const ocl_view *wout)
+{
+    const size_t N = (size_t)pr->batch, L = (size_t)pr->tgt_len, S = (size_t)pr->src_len;
+    const size_t E = (size_t)pr->embed_dim, kd = (size_t)pr->kdim, vd = (size_t)pr->vdim;
+    const size_t rows = N * (size_t)pr->num_heads * L; /* (n, h, l) */
+    const ocl_row_steps q_step = row_steps(pr, pr->tgt_len), x_step = row_steps(pr, pr->src_len);
+    bool deferred = false;
+    mha_status st;
+
+    /* 3-4. a = scale W_k,h^T q (+ c = scale q.b_k) in q_h, then the scores */
+    {
+        ocl_args a = {att->k_absorb_queries, "mha_absorb_queries", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->q_h, rows * (kd + 1) * sizeof(float),
+                          "absorbed queries")) != MHA_STATUS_OK)
+            return st;
+        arg_mem(&a, att->proj_q.mem);
+        arg_ulong(&a, q_step.t);
+        arg_ulong(&a, q_step.n);
+        arg_mem(&a, att->w_k.mem);
+        arg_mem(&a, att->biases.mem);
+        arg_ulong(&a, att->off_bin);
+        arg_ulong(&a, att->off_bin + E);
+        arg_int(&a, att->bias);
+        arg_mem(&a, att->q_h.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->head_dim);
+        arg_int(&a, pr->kdim);
+        arg_float(&a, pr->scale);
+        if ((st = launch(att, &a, rows * (kd + 1), 0)) != MHA_STATUS_OK)
+            return st;
+    }
+    {
+        ocl_args a = {att->k_absorbed_scores, "mha_absorbed_scores", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->scores, rows * S * sizeof(float), "scores")) != MHA_STATUS_OK)
+            return st;
+        arg_mem(&a, att->q_h.mem);
+        arg_mem(&a, xk->mem);
+        arg_ulong(&a, xk->offset / sizeof(float));
+        arg_ulong(&a, x_step.t);
+        arg_ulong(&a, x_step.n);
+        arg_mem(&a, att->scores.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len);
+        arg_int(&a, pr->kdim);
+        const size_t keys = (S + OCL_ABSORBED_KEYS - 1) / OCL_ABSORBED_KEYS;
+        if ((st = launch(att, &a, N * keys, 1)) != MHA_STATUS_OK ||
+            (st = mark(att, "scores", false)) != MHA_STATUS_OK)
+            return st;
+    }
+
+    /* 5-6. softmax, and the weights */
+    if ((st = softmax_and_weights(att, pr, args, masks, wout, &deferred)) != MHA_STATUS_OK)
+        return st;
+
+    /* 7. u = P x_v, with the row sums of P as a last column, in o_h; then
+     * W_v u + b_v sum(P) */
+    {
+        ocl_args a = {att->k_absorbed_values, "mha_absorbed_values", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->o_h, rows * (vd + 1) * sizeof(float),
+                          "absorbed values")) != MHA_STATUS_OK)
+            return st;
+        arg_mem(&a, att->scores.mem);
+        arg_mem(&a, xv->mem);
+        arg_ulong(&a, xv->offset / sizeof(float));
+        arg_ulong(&a, x_step.t);
+        arg_ulong(&a, x_step.n);
+        arg_mem(&a, att->o_h.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->src_len);
+        arg_int(&a, pr->vdim);
+        if ((st = launch(att, &a, N * ((vd + 1 + 15) / 16), 1)) != MHA_STATUS_OK) /* 16 columns */
+            return st;
+    }
+    {
+        ocl_args a = {att->k_absorbed_output, "mha_absorbed_output", 0, CL_SUCCESS};
+        if ((st = reserve(att, &att->ocat, L * N * E * sizeof(float), "merged heads")) !=
+            MHA_STATUS_OK)
+            return st;
+        arg_mem(&a, att->o_h.mem);
+        arg_mem(&a, att->w_v.mem);
+        arg_mem(&a, att->biases.mem);
+        arg_ulong(&a, att->off_bin + 2 * E);
+        arg_int(&a, att->bias);
+        arg_mem(&a, deferred ? att->row_scale.mem : att->o_h.mem);
+        arg_int(&a, deferred);
+        arg_mem(&a, att->ocat.mem);
+        arg_int(&a, pr->batch);
+        arg_int(&a, pr->num_heads);
+        arg_int(&a, pr->tgt_len);
+        arg_int(&a, pr->head_dim);
+        arg_int(&a, pr->vdim);
+        if ((st = launch(att, &a, L * N * E, 0)) != MHA_STATUS_OK)
+            return st;
+    }
+    return mark(att, "pv", false);
 }
 
 /* The end of a call that enqueued everything: *done for the caller, and the
@@ -780,66 +971,34 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         (st = project(att, Rp, E, att->w_q.mem, att->xt_q.mem, &att->proj_q,
                       "CLBlastSgemm(q_proj)")) != MHA_STATUS_OK)
         goto done;
+    /* the absorbed path reads the keys and values as given, never projected */
+    const bool absorbed = use_absorbed(att, pr);
     cl_mem xt_k = att->xt_q.mem, xt_v = att->xt_q.mem;
     Rkp = Rvp = Rp;
-    if (!self) {
+    if (!self && !absorbed) {
         if ((st = padded_rows(att, Rk, kd, &Rkp)) != MHA_STATUS_OK ||
             (st = transpose_rows(att, xk.mem, fk, kd, Rk, kd, &att->xt_k, Rkp, "key^T")) != MHA_STATUS_OK)
             goto done;
         xt_k = xt_v = att->xt_k.mem;
         Rvp = Rkp;
     }
-    if (!self && !kv_same) {
+    if (!self && !kv_same && !absorbed) {
         if ((st = padded_rows(att, Rk, vd, &Rvp)) != MHA_STATUS_OK ||
             (st = transpose_rows(att, xv.mem, fv, vd, Rk, vd, &att->xt_v, Rvp, "value^T")) != MHA_STATUS_OK)
             goto done;
         xt_v = att->xt_v.mem;
     }
-    if ((st = project(att, Rkp, kd, att->w_k.mem, xt_k, &att->proj_k,
-                      "CLBlastSgemm(k_proj)")) != MHA_STATUS_OK ||
-        (st = project(att, Rvp, vd, att->w_v.mem, xt_v, &att->proj_v,
-                      "CLBlastSgemm(v_proj)")) != MHA_STATUS_OK ||
-        (st = mark(att, "projections", true)) != MHA_STATUS_OK)
+    if (!absorbed &&
+        ((st = project(att, Rkp, kd, att->w_k.mem, xt_k, &att->proj_k,
+                       "CLBlastSgemm(k_proj)")) != MHA_STATUS_OK ||
+         (st = project(att, Rvp, vd, att->w_v.mem, xt_v, &att->proj_v,
+                       "CLBlastSgemm(v_proj)")) != MHA_STATUS_OK))
         goto done;
-
-    /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
-     * per head; K^T (D, S') for the scores GEMM or K (S', D) for the fused
-     * kernel, V (S', D). When one work-item takes all the queries of a head
-     * (decoding), the fused kernel reads each key once: it then reads K and V
-     * from the projections in place, adding their bias, unless bias_kv or
-     * zero_attn rows come after the keys. With more queries per head the
-     * per-head copies pay off: the kernel re-reads every key per block of
-     * queries, and rows of the projections lie N*E floats apart (N=4 L=512:
-     * attention 25-27 ms from the copies, 32-34 in place). */
-    const bool fused = use_fused(att, pr);
-    const bool kv_in_place =
-        fused && pr->src_len_total == pr->src_len && pr->tgt_len <= OCL_FUSED_ROWS;
-    if ((st = split_heads(att, pr, att->proj_q.mem, pr->tgt_len, pr->tgt_len, att->off_bin, 0,
-                          false, true, &att->q_h, "q heads")) != MHA_STATUS_OK)
+    if ((st = mark(att, "projections", true)) != MHA_STATUS_OK)
         goto done;
-    if (!kv_in_place &&
-        ((st = split_heads(att, pr, att->proj_k.mem, pr->src_len, pr->src_len_total,
-                           att->off_bin + E, att->off_bias_k, att->add_bias_kv, !fused, &att->k_h,
-                           "k heads")) != MHA_STATUS_OK ||
-         (st = split_heads(att, pr, att->proj_v.mem, pr->src_len, pr->src_len_total,
-                           att->off_bin + 2 * E, att->off_bias_v, att->add_bias_kv, false,
-                           &att->v_h, "v heads")) != MHA_STATUS_OK))
-        goto done;
-    if ((st = mark(att, "heads", false)) != MHA_STATUS_OK)
-        goto done;
-
-    /* 4-7. the attention products; the merged heads in att->ocat */
-    if (fused) {
-        const size_t D = (size_t)pr->head_dim, H = (size_t)pr->num_heads;
-        ocl_kv kv = {att->k_h.mem, att->v_h.mem, D, H * Sp * D, Sp * D, false};
-        if (kv_in_place) {
-            const ocl_row_steps step = row_steps(pr, pr->src_len);
-            kv = (ocl_kv){att->proj_k.mem, att->proj_v.mem, step.t * E, step.n * E, D, att->bias};
-        }
-        st = fused_attention(att, pr, args, &masks, &kv, want_weights ? &wout : NULL);
-    } else {
-        st = gemm_attention(att, pr, args, &masks, want_weights ? &wout : NULL);
-    }
+    /* 3-7. the attention products; the merged heads in att->ocat */
+    st = absorbed ? absorbed_attention(att, pr, args, &masks, &xk, &xv, want_weights ? &wout : NULL)
+                  : projected_attention(att, pr, args, &masks, want_weights ? &wout : NULL);
     if (st != MHA_STATUS_OK)
         goto done;
 

@@ -5,7 +5,7 @@
  *   plugin.c     entry point, function table, describe/init/shutdown/score
  *   errors.c     cl_int / CLBlastStatusCode -> mha_status, with the error's name
  *   platform.c   platform and device enumeration, device specs, device_info
- *   program.c    building the embedded kernels (cl/philox.cl, cl/attention.cl), build log on failure
+ *   program.c    building the embedded kernels (the cl/ sources in order), build log on failure
  *   cache.c      on-disk cache of program binaries
  *   tuning.c     CLBlast tuning parameters from a file (bench/tune-clblast.sh)
  *   context.c    contexts (one device, one program) and their capabilities
@@ -170,12 +170,19 @@ typedef enum ocl_softmax {
  * for (cl/fused.cl), one kernel, no matrix; when head_dim <=
  * OCL_FUSED_HEAD_DIM_MAX. AUTO: FUSED on CPU devices, where it measured
  * faster than GEMM (docs/performance.md), GEMM elsewhere (its private arrays
- * do not suit GPUs). */
+ * do not suit GPUs). ABSORBED: the key and value projections folded into the
+ * queries and the outputs (cl/absorbed.cl), no K or V at all; when there are
+ * no bias_kv / zero_attn rows. AUTO takes it on CPU devices when it needs at
+ * most 1/OCL_ABSORBED_MIN_GAIN of the flops of projecting K and V (few queries
+ * against many keys: decoding), forced, whenever it applies. */
 typedef enum ocl_path {
     OCL_PATH_AUTO,
     OCL_PATH_GEMM,
     OCL_PATH_FUSED,
+    OCL_PATH_ABSORBED,
 } ocl_path;
+#define OCL_ABSORBED_MIN_GAIN 3
+#define OCL_ABSORBED_KEYS 8 /* keys per work-item of mha_absorbed_scores: AS_KEYS */
 #define OCL_FUSED_HEAD_DIM_MAX 128 /* FD_MAX in cl/fused.cl */
 #define OCL_FUSED_ROWS 24          /* queries per work-item: 8 * FQ in cl/fused.cl */
 
@@ -193,7 +200,8 @@ typedef struct ocl_attention {
     cl_command_queue last_queue;
     /* own instances */
     cl_kernel k_transpose, k_split, k_softmax, k_softmax_items, k_softmax_columns, k_weights, k_merge,
-        k_output, k_fused, k_fused_weights;
+        k_output, k_fused, k_fused_weights, k_absorb_queries, k_absorbed_scores,
+        k_absorbed_values, k_absorbed_output;
     size_t softmax_wg_max;
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
     ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO */
@@ -248,5 +256,7 @@ extern const unsigned char mha_cl_attention[];
 extern const size_t mha_cl_attention_len;
 extern const unsigned char mha_cl_fused[];
 extern const size_t mha_cl_fused_len;
+extern const unsigned char mha_cl_absorbed[];
+extern const size_t mha_cl_absorbed_len;
 
 #endif /* MHA_OPENCL_INTERNAL_H */

@@ -1,5 +1,5 @@
 /* program.c - builds the embedded kernels (cl/philox.cl + cl/attention.cl +
- * cl/fused.cl, one program in that order),
+ * cl/fused.cl + cl/absorbed.cl, one program in that order),
  * through the binary cache of cache.c. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +55,7 @@ static uint64_t program_key(const ocl_device *dev, const char *options)
     h = ocl_hash_bytes(h, mha_cl_philox, mha_cl_philox_len);
     h = ocl_hash_bytes(h, mha_cl_attention, mha_cl_attention_len);
     h = ocl_hash_bytes(h, mha_cl_fused, mha_cl_fused_len);
+    h = ocl_hash_bytes(h, mha_cl_absorbed, mha_cl_absorbed_len);
     h = ocl_hash_bytes(h, options, strlen(options) + 1);
     h = ocl_hash_bytes(h, dev->info.name, strlen(dev->info.name) + 1);
     h = ocl_hash_bytes(h, dev->info.vendor, strlen(dev->info.vendor) + 1);
@@ -113,9 +114,10 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
     cl_program program = NULL;
     cl_int err = CL_SUCCESS;
     cl_device_id device = dev->device;
-    const char *sources[3] = {(const char *)mha_cl_philox, (const char *)mha_cl_attention,
-                              (const char *)mha_cl_fused};
-    size_t lengths[3] = {mha_cl_philox_len, mha_cl_attention_len, mha_cl_fused_len};
+    const char *sources[4] = {(const char *)mha_cl_philox, (const char *)mha_cl_attention,
+                              (const char *)mha_cl_fused, (const char *)mha_cl_absorbed};
+    size_t lengths[4] = {mha_cl_philox_len, mha_cl_attention_len, mha_cl_fused_len,
+                         mha_cl_absorbed_len};
     char path[4200], options[OCL_OPTIONS_MAX];
     const char *extra = getenv(OCL_BUILD_OPTIONS_ENV);
 
@@ -135,7 +137,7 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
     }
     err = ocl_fault(ctx, "clCreateProgramWithSource");
     if (err == CL_SUCCESS)
-        program = clCreateProgramWithSource(context, 3, sources, lengths, &err);
+        program = clCreateProgramWithSource(context, 4, sources, lengths, &err);
     if (err != CL_SUCCESS) {
         program = NULL;
         status = ocl_cl_fail(err, "clCreateProgramWithSource");

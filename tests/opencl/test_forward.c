@@ -110,13 +110,17 @@ static void refill(ocl_case *c, ocl_case *r, uint32_t seed)
     ocl_case_fill(c, seed);
 }
 
-/* Sets an environment variable the plugin reads when it creates an attention
- * object; returns its old value (NULL: unset) for env_restore. */
+/* Sets (value NULL: unsets) an environment variable the plugin reads when it
+ * creates an attention object; returns its old value (NULL: unset) for
+ * env_restore. */
 static char *env_set(const char *name, const char *value)
 {
     const char *old = getenv(name);
     char *saved = old ? strdup(old) : NULL;
-    setenv(name, value, 1);
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
     return saved;
 }
 
@@ -442,8 +446,11 @@ static void test_softmax_kernels(void **state)
     env_restore("MHA_OPENCL_ATTENTION", saved_path);
 }
 
-/* The two paths of the attention products (MHA_OPENCL_ATTENTION): the fused
- * kernels CPUs get, and CLBlast's GEMMs around a softmax kernel. Query counts
+/* The three paths of the attention products (MHA_OPENCL_ATTENTION): the fused
+ * kernels CPUs get, CLBlast's GEMMs around a softmax kernel, and the absorbed
+ * key/value projections (where there are no bias_kv / zero_attn rows; else
+ * the GEMMs), whose rows of H*L queries span several of its 8-row passes
+ * here, with key and value widths of 1 to 9 (partial float8s). Query counts
  * cut by the fused kernels' 24-query work-items, key counts that are not
  * multiples of their 4-key steps, head_dim up to their limit of 128 (and
  * 129, where they fall back to the GEMMs); weights averaged, per head or
@@ -452,10 +459,10 @@ static void test_attention_paths(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    static const char *paths[] = {"fused", "gemm"};
+    static const char *paths[] = {"fused", "gemm", "absorbed"};
     static const int64_t head_dims[] = {64, 128, 129};
     char *saved = env_set("MHA_OPENCL_ATTENTION", paths[0]);
-    for (int p = 0; p < 2; ++p) {
+    for (int p = 0; p < 3; ++p) {
         setenv("MHA_OPENCL_ATTENTION", paths[p], 1);
         for (uint32_t id = 0; id < 33; ++id) {
             ocl_case r, c;
@@ -513,30 +520,35 @@ static void test_projection_padding(void **state)
 /* A row whose only unmasked score is NaN is NaN, as in the reference (and
  * PyTorch), not a fully masked row of zeros. Two ways to get there: a NaN in a
  * float attn_mask with -inf elsewhere in the row, and a NaN query with a bool
- * mask that leaves one key. */
+ * mask that leaves one key. A third: a NaN in the key bias makes every score
+ * of its head NaN, also where it is not added to the keys but enters as q.b_k
+ * (the fused kernels reading K in place, the absorbed path), which softmax
+ * would otherwise ignore as a constant of the row. */
 static void test_nan_only_unmasked(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    for (int way = 0; way < 2; ++way)
+    for (int way = 0; way < 3; ++way)
         for (int weights = 0; weights < 2; ++weights) {
             ocl_case c;
             memset(&c, 0, sizeof c);
             c.E = 6, c.H = 2, c.kdim = c.vdim = 6, c.N = 2, c.batched = true;
             c.L = 4, c.S = 5, c.bias = true, c.need_weights = weights, c.average = way;
-            c.attn_mask = way == 0 ? OCL_TM_FLOAT : OCL_TM_BOOL;
+            c.attn_mask = way == 0 ? OCL_TM_FLOAT : way == 1 ? OCL_TM_BOOL : OCL_TM_NONE;
             ocl_case_fill(&c, 900u + (uint32_t)way);
             const size_t S = (size_t)c.S;
             if (way == 0) {
                 float *m = c.attn_mask_data; /* (L, S): row 1 */
                 for (size_t j = 0; j < S; ++j)
                     m[1 * S + j] = j == 2 ? NAN : -INFINITY;
-            } else {
+            } else if (way == 1) {
                 uint8_t *m = c.attn_mask_data; /* (L, S): row 2 keeps key 3 only */
                 for (size_t j = 0; j < S; ++j)
                     m[2 * S + j] = j != 3;
                 /* query row (l = 2, n = 1), layout (L, N, E) */
                 c.query[(2 * (size_t)c.N + 1) * (size_t)c.E + 4] = NAN;
+            } else {
+                c.b_in[c.E] = NAN; /* b_k[0]: every score of head 0 */
             }
             float *out = calloc(c.out_count, sizeof(float));
             float *w = calloc(c.weights_count + 1, sizeof(float));
@@ -740,6 +752,56 @@ static void test_stats(void **state)
     ocl_case_free(&c);
 }
 
+/* Left to choose (no MHA_OPENCL_ATTENTION), a CPU device takes the absorbed
+ * path for one query against many keys (it needs 1/18 of the flops of
+ * projecting them) and not for self-attention; the absorbed path's stages. */
+static void test_absorbed_choice(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    mha_device_info info = {.struct_size = sizeof info};
+    assert_int_equal(mha_backend_device_info(f->ocl, &info), MHA_STATUS_OK);
+    if (strcmp(info.kind, "cpu") != 0) {
+        print_message("not a CPU device (%s): skipped\n", info.kind);
+        skip();
+    }
+    char *saved = env_set("MHA_OPENCL_ATTENTION", NULL);
+    for (int self = 0; self < 2; ++self)
+        for (int weights = 0; weights < 2; ++weights) {
+            ocl_case c;
+            memset(&c, 0, sizeof c);
+            c.E = c.kdim = c.vdim = 64, c.H = 2, c.N = 2, c.batched = true;
+            c.L = self ? 40 : 1, c.S = 40, c.self_attention = self, c.kv_same = !self;
+            c.bias = true, c.kpm = OCL_TM_BOOL, c.need_weights = weights, c.average = true;
+            ocl_case_fill(&c, 950u + (uint32_t)(2 * self + weights));
+            check_case(f, &c, 950u + (uint32_t)(2 * self + weights));
+            mha_attention *att = NULL;
+            float *out = calloc(c.out_count, sizeof(float));
+            float *w = calloc(c.weights_count + 1, sizeof(float));
+            assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+            assert_int_equal(ocl_case_run(&c, f->ocl, att, out, weights ? w : NULL, NULL),
+                             MHA_STATUS_OK);
+            mha_attention_stats st = {.struct_size = sizeof st};
+            assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+            if (self) { /* the fused kernels */
+                assert_true(has_stage(&st, "heads", false));
+                assert_false(has_stage(&st, "scores", false));
+            } else { /* projections (q only) scores softmax pv output output_bias */
+                assert_int_equal(st.stage_count, 6);
+                assert_true(has_stage(&st, "projections", true));
+                assert_true(has_stage(&st, "scores", false));
+                assert_true(has_stage(&st, weights ? "softmax_average" : "softmax", false));
+                assert_true(has_stage(&st, "pv", false));
+                assert_true(has_stage(&st, "output", true));
+                assert_true(has_stage(&st, "output_bias", false));
+            }
+            mha_attention_destroy(att);
+            free(out), free(w);
+            ocl_case_free(&c);
+        }
+    env_restore("MHA_OPENCL_ATTENTION", saved);
+}
+
 /* Threads, each with its own attention object on the shared backend. */
 #define OCL_THREADS 4
 #define OCL_THREAD_CASES 6
@@ -829,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_dropout_mask),
         cmocka_unit_test(test_steady_state_allocations),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_absorbed_choice),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("opencl_forward", tests, group_setup, group_teardown);
