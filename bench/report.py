@@ -30,6 +30,17 @@ SHORT = {  # plot labels
 }
 
 
+
+def pipeline_path(r):
+    """The opencl plugin's path from a record's stages: "fused" (a stage named
+    attention*), "absorbed" (scores that are not a GEMM), or None."""
+    stages = r.get("stages") or {}
+    if any(name.startswith("attention") for name in stages):
+        return "fused"
+    if "scores" in stages and "scores" not in (r.get("gemm_stages") or []):
+        return "absorbed"
+    return None
+
 def load(path):
     with open(path) as fh:
         return json.load(fh)
@@ -78,10 +89,12 @@ def main():
         "most 1000). GFLOP/s = FLOP / median, FLOP = 2NLE² + 2NS·E·kdim + 2NS·E·vdim + "
         "4NLSE + 2NLE² (docs/performance.md). **× PyTorch** = PyTorch's median / ours "
         "(above 1: faster than PyTorch). **/ GEMM-only** = ours / the plugin's GEMM stages "
-        "in this run (target ≤ 1.15), n/a when the plugin reports no stages; **(fused)**: the "
-        "opencl plugin's fused path, whose only GEMMs are the projections, so the ratio "
-        "measures everything else (the attention products included) and the target applies "
-        "to the GEMM-only pairs below instead. **allocs** = device "
+        "in this run (target ≤ 1.15), n/a when the plugin reports no stages; **(fused)**, "
+        "**(absorbed)**: the opencl plugin's fused or absorbed path (docs/opencl.md), whose "
+        "only GEMMs are the projections it makes, so the ratio measures everything else (the "
+        "attention products included) and the target applies to the GEMM-only pairs below "
+        "instead; the absorbed path does not project K and V, so its GFLOP/s counts products "
+        "it never computes (an effective rate). **allocs** = device "
         "allocations made by the timed calls (target 0). **first call** = cold (fresh "
         "backend and object) / warm (second object on the same backend), ms. n/a: the "
         "plugin keeps no statistics.\n")
@@ -107,8 +120,8 @@ def main():
                 t = torch[v].get(case)
                 row.append(fmt(t["median_ms"] / r["median_ms"]) if t else "n/a")
             g = r.get("gemm_ms")
-            fused = "attention" in (r.get("stages") or {})
-            row.append((fmt(r["median_ms"] / g) + (" (fused)" if fused else "")) if g else "n/a")
+            path = pipeline_path(r)
+            row.append((fmt(r["median_ms"] / g) + (f" ({path})" if path else "")) if g else "n/a")
             row.append(fmt(g, 1))
             peak = r.get("peak_device_bytes")
             row.append(fmt(peak / 1048576.0, 1) if peak is not None else "n/a")

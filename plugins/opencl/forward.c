@@ -839,6 +839,10 @@ static mha_status absorbed_attention(ocl_attention *att, const mha_problem *pr,
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len);
         arg_int(&a, pr->kdim);
+        /* this kernel and mha_absorbed_values run alone in their work-groups:
+         * PoCL's packing of work-items into vectors suits their float8 code
+         * badly (decoding's pv 10.7-11.3 ms in groups of PoCL's choice, 7.5-8.3
+         * alone; scores alike) */
         const size_t keys = (S + OCL_ABSORBED_KEYS - 1) / OCL_ABSORBED_KEYS;
         if ((st = launch(att, &a, N * keys, 1)) != MHA_STATUS_OK ||
             (st = mark(att, "scores", false)) != MHA_STATUS_OK)

@@ -174,7 +174,8 @@ typedef enum ocl_softmax {
  * queries and the outputs (cl/absorbed.cl), no K or V at all; when there are
  * no bias_kv / zero_attn rows. AUTO takes it on CPU devices when it needs at
  * most 1/OCL_ABSORBED_MIN_GAIN of the flops of projecting K and V (few queries
- * against many keys: decoding), forced, whenever it applies. */
+ * against many keys: decoding; measured break-even near 1/2 on the EPYC,
+ * docs/performance.md), forced, whenever it applies. */
 typedef enum ocl_path {
     OCL_PATH_AUTO,
     OCL_PATH_GEMM,

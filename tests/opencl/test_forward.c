@@ -413,16 +413,19 @@ static void test_edges(void **state)
 /* The three softmax kernels (MHA_OPENCL_SOFTMAX: the 256-rows work-item kernel
  * CPUs get, and the one-row work-item and work-group ones GPUs get) on planes
  * and rows long enough for the vector loops and their remainders: every mask
- * kind, causal both ways, bias_kv / zero_attn columns, dropout. */
+ * kind, causal both ways, bias_kv / zero_attn columns, dropout; on both paths
+ * that run one (the absorbed path consumes a deferred 1/sum, or not, too). */
 static void test_softmax_kernels(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     static const char *kernels[] = {"items", "columns", "group"};
-    char *saved_path = env_set("MHA_OPENCL_ATTENTION", "gemm"); /* the path with a softmax kernel */
+    static const char *paths[] = {"gemm", "absorbed"}; /* the paths with a softmax kernel */
+    char *saved_path = env_set("MHA_OPENCL_ATTENTION", paths[0]);
     char *saved = env_set("MHA_OPENCL_SOFTMAX", kernels[0]);
-    for (int k = 0; k < 3; ++k) {
-        setenv("MHA_OPENCL_SOFTMAX", kernels[k], 1);
+    for (int k = 0; k < 6; ++k) {
+        setenv("MHA_OPENCL_ATTENTION", paths[k / 3], 1);
+        setenv("MHA_OPENCL_SOFTMAX", kernels[k % 3], 1);
         for (uint32_t id = 0; id < 24; ++id) {
             ocl_case r, c;
             ocl_case_random(&r, 5000u + id);
