@@ -6,10 +6,17 @@
  *   projections        mha_transpose: each distinct input X transposed, padded
  *                      to CLBlast's tiles; then a CLBlast SGEMM per projection
  *                      with W^T as uploaded, so that CLBlast copies nothing
+ *                      (the query's alone on the absorbed path)
+ *   then one of three paths for the attention products (ocl_path, use_fused,
+ *   use_absorbed):
+ *   absorbed           (cl/absorbed.cl) no K or V: the queries through W_k,
+ *                      scores against the key rows as given, the softmax
+ *                      below, the weighted sum of the value rows as given
+ *                      through W_v into rows (l, n); few queries, CPUs
+ *   or from the projections:
  *   mha_split_heads    bias, per-head Q^T (D, L), K^T (D, S') or K (S', D),
  *                      V (S', D), bias_kv / zero_attn rows; the fused kernels
  *                      read K and V in place when there are no such rows
- *   then one of two paths for the attention products (ocl_path, use_fused):
  *   fused              mha_attention_fused(_weights) (cl/fused.cl): scores,
  *                      masks, softmax, dropout and P V with no L x S' matrix, the
  *                      heads side by side in rows (l, n), and the weights when
@@ -966,7 +973,8 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
         goto done;
 
     /* 2. projections: each distinct input transposed once, then one GEMM per
-     * projection into its own buffer (see project) */
+     * projection into its own buffer (see project); the query's alone on the
+     * absorbed path */
     size_t Rp = R, Rkp, Rvp; /* rows of the GEMMs, padded */
     const size_t fq = xq.offset / sizeof(float), fk = xk.offset / sizeof(float);
     const size_t fv = xv.offset / sizeof(float);
