@@ -30,7 +30,6 @@ SHORT = {  # plot labels
 }
 
 
-
 def pipeline_path(r):
     """The opencl plugin's path from a record's stages: "fused" (a stage named
     attention*), "absorbed" (scores that are not a GEMM), or None."""
@@ -40,6 +39,7 @@ def pipeline_path(r):
     if "scores" in stages and "scores" not in (r.get("gemm_stages") or []):
         return "absorbed"
     return None
+
 
 def load(path):
     with open(path) as fh:

@@ -54,7 +54,8 @@ __kernel void mha_absorb_queries(__global const float *q, ulong step_t, ulong st
         a[rows * kdim + r] = scale * acc;
 }
 
-/* x[0..n) as a float8, zeros past n (the last columns of a row). */
+/* x[0..n) as a float8, zeros past n (the last columns of a row; all zeros,
+ * nothing read, when n <= 0). */
 static float8 load_part8(__global const float *x, int n)
 {
     if (n >= 8)
@@ -146,10 +147,9 @@ static float8 value_part8(__global const float *xj, int c0, int vdim)
 {
     if (c0 + 8 <= vdim)
         return vload8(0, xj + c0);
-    float t[8];
-    for (int i = 0; i < 8; ++i)
-        t[i] = c0 + i < vdim ? xj[c0 + i] : c0 + i == vdim ? 1.0f : 0.0f;
-    return vload8(0, t);
+    const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+    return load_part8(xj + c0, vdim - c0) +
+           select((float8)(0.0f), (float8)(1.0f), lane == (int8)(vdim - c0));
 }
 
 /* u[r*(vdim + 1) + c] = sum_j p[r, j] x_j[c] for c < vdim, and sum_j p[r, j]
