@@ -37,7 +37,9 @@ void mha_free(void *pointer);
 
 /* The table handed to every plugin. */
 const mha_host_services *mha_host_services_table(void);
-/* Forwards to the log callback if one is set (see mha_set_log_callback). */
+/* Forwards to the log callback if one is set (see mha_set_log_callback), or
+ * to stderr under MHA_TRACE; mha_trace is level MHA_LOG_DEBUG. */
+void mha_log(mha_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 void mha_trace(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* Registry (registry.c). Every function takes the registry lock itself.

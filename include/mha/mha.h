@@ -86,6 +86,23 @@ MHA_API const char *mha_last_error(void);
 typedef void (*mha_log_fn)(const char *message, void *user);
 MHA_API void mha_set_log_callback(mha_log_fn callback, void *user);
 
+/* How much a diagnostic matters (ABI 1.1). DEBUG: traces (which plugin files
+ * were tried, cache hits); INFO: a long step a user may want to be told about
+ * (building device programs on a first run, and where they are cached);
+ * WARNING: something was skipped or ignored. */
+typedef enum mha_log_level {
+    MHA_LOG_DEBUG = 0,
+    MHA_LOG_INFO = 1,
+    MHA_LOG_WARNING = 2
+} mha_log_level;
+typedef void (*mha_log_level_fn)(mha_log_level level, const char *message, void *user);
+/* Like mha_set_log_callback, with each message's level. One callback is
+ * installed at a time: setting either kind replaces the other. Without a
+ * callback, messages go to stderr when the environment variable MHA_TRACE is
+ * set to a non-empty value other than "0" (the only case in which the library
+ * prints), and are dropped otherwise. */
+MHA_API void mha_set_log_level_callback(mha_log_level_fn callback, void *user);
+
 /* Allocator hook: every host allocation libmha makes, and every allocation a
  * plugin makes through the host-services table (mha_host_services in
  * plugin.h), goes through these functions; `user` is passed to each. Device

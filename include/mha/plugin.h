@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define MHA_PLUGIN_ABI_MAJOR 1
-#define MHA_PLUGIN_ABI_MINOR 0
+#define MHA_PLUGIN_ABI_MINOR 1
 #define MHA_PLUGIN_ENTRY_SYMBOL "mha_plugin_entry"
 
 #if defined(__GNUC__)
@@ -56,14 +56,30 @@ typedef struct mha_host_services {
         __attribute__((format(printf, 2, 3)))
 #endif
         ;
-    /* Debug trace, a no-op unless MHA_TRACE is set in the environment. */
+    /* Debug trace (level MHA_LOG_DEBUG): to the log callback, or to stderr
+     * when MHA_TRACE is set and no callback is installed. */
     void (*trace)(const char *format, ...)
 #if defined(__GNUC__)
         __attribute__((format(printf, 1, 2)))
 #endif
         ;
     const mha_extension *next;
+    /* --- ABI 1.1 -------------------------------------------------------- */
+    /* A diagnostic with its level (mha_log_level): MHA_LOG_INFO for a long
+     * step a user should hear about (building device programs). Check
+     * MHA_HOST_HAS(host, log) first: a 1.0 host has no such member. */
+    void (*log)(mha_log_level level, const char *format, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
+    /* Append new members here only. */
 } mha_host_services;
+
+/* True when the host's service table has `member` (tables only grow). */
+#define MHA_HOST_HAS(host, member)                                                   \
+    ((host)->struct_size >= offsetof(mha_host_services, member) + sizeof((host)->member) && \
+     (host)->member != NULL)
 
 /* The normalised shape of one forward call, computed and checked by the host.
  * All sizes are > 0 and their products fit in int64_t and size_t. */
