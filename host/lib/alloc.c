@@ -6,14 +6,14 @@
  * given to realloc or free is never NULL, and calloc's product has been
  * checked for overflow. The current allocator is read without a lock: it may
  * only change while the registry is empty (no plugin loaded, no object alive),
- * which mha_set_allocator checks, and its documented rule is that no other
- * mha call runs at the same time.
+ * which mha_set_allocator (set_allocator.c) checks before alloc_replace, and
+ * its documented rule is that no other mha call runs at the same time. This
+ * file depends on nothing else of libmha.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
 #include "internal.h"
 
 static void *default_malloc(size_t size, void *user)
@@ -58,29 +58,9 @@ static mha_allocator current = {
     .user = NULL,
 };
 
-#define ALLOCATOR_SIZE_V1 (offsetof(mha_allocator, user) + sizeof(void *))
 
-mha_status mha_set_allocator(const mha_allocator *allocator)
+void alloc_replace(const mha_allocator *allocator)
 {
-    mha_error_clear();
-    if (allocator) {
-        if (allocator->struct_size < ALLOCATOR_SIZE_V1)
-            return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                                 "allocator.struct_size is %zu but must be at least %zu",
-                                 allocator->struct_size, (size_t)ALLOCATOR_SIZE_V1);
-        const char *missing = !allocator->malloc    ? "malloc"
-                              : !allocator->calloc  ? "calloc"
-                              : !allocator->realloc ? "realloc"
-                              : !allocator->free    ? "free"
-                                                    : NULL;
-        if (missing)
-            return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "allocator.%s is NULL", missing);
-    }
-    /* Memory from the old allocator must not reach the new one's free. */
-    if (!registry_lock_if_empty())
-        return mha_error_set(MHA_STATUS_BUSY,
-                             "plugins are loaded or objects are alive; call mha_set_allocator "
-                             "before any other mha call, or after mha_shutdown");
     const mha_allocator *chosen = allocator ? allocator : &default_allocator;
     memset(&current, 0, sizeof current);
     current.struct_size = sizeof current;
@@ -89,8 +69,6 @@ mha_status mha_set_allocator(const mha_allocator *allocator)
     current.realloc = chosen->realloc;
     current.free = chosen->free;
     current.user = chosen->user;
-    registry_unlock();
-    return MHA_STATUS_OK;
 }
 
 void *mha_malloc(size_t size)

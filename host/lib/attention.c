@@ -24,9 +24,10 @@ mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
     if (!backend)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "backend is NULL");
     mha_config resolved;
+    mha_weights full_weights;
     mha_status status = validate_config(config, &backend->caps, &resolved);
     if (status == MHA_STATUS_OK)
-        status = validate_weights(weights, &resolved);
+        status = validate_weights(weights, &resolved, &full_weights);
     if (status != MHA_STATUS_OK)
         return status;
 
@@ -36,11 +37,12 @@ mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
     attention->backend = backend;
     attention->config = resolved;
     status = backend->plugin->iface->attention_create(backend->context, &attention->config,
-                                                      weights, &attention->impl);
+                                                      &full_weights, &attention->impl);
     if (status != MHA_STATUS_OK) {
         mha_free(attention);
         return plugin_failed(backend, "attention_create", status);
     }
+    backend_retain(backend);
     *out = attention;
     return MHA_STATUS_OK;
 }
@@ -49,8 +51,10 @@ void mha_attention_destroy(mha_attention *attention)
 {
     if (!attention)
         return;
-    attention->backend->plugin->iface->attention_destroy(attention->impl);
+    mha_backend *backend = attention->backend;
+    backend->plugin->iface->attention_destroy(attention->impl);
     mha_free(attention);
+    backend_release(backend);
 }
 
 mha_status mha_attention_output_shapes(const mha_attention *attention,
@@ -63,10 +67,11 @@ mha_status mha_attention_output_shapes(const mha_attention *attention,
     if (!attn_output && !attn_weights)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "attn_output and attn_weights are NULL");
     mha_problem problem;
-    mha_status status = validate_forward_inputs(attention, args, &problem);
+    mha_forward_args full;
+    mha_status status = validate_forward_inputs(attention, args, &full, &problem);
     if (status != MHA_STATUS_OK)
         return status;
-    expected_output_shapes(&problem, args, attn_output, attn_weights);
+    expected_output_shapes(&problem, &full, attn_output, attn_weights);
     return MHA_STATUS_OK;
 }
 
@@ -75,13 +80,15 @@ mha_status mha_attention_forward(mha_attention *attention, const mha_forward_arg
     mha_error_clear();
     if (!attention)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "attention is NULL");
+    /* The plugin sees the host's full-size copy, never the caller's struct. */
     mha_problem problem;
-    mha_status status = validate_forward_inputs(attention, args, &problem);
+    mha_forward_args full;
+    mha_status status = validate_forward_inputs(attention, args, &full, &problem);
     if (status == MHA_STATUS_OK)
-        status = validate_forward_outputs(attention, args, &problem);
+        status = validate_forward_outputs(attention, &full, &problem);
     if (status != MHA_STATUS_OK)
         return status;
-    status = attention->backend->plugin->iface->attention_forward(attention->impl, &problem, args);
+    status = attention->backend->plugin->iface->attention_forward(attention->impl, &problem, &full);
     if (status != MHA_STATUS_OK)
         return plugin_failed(attention->backend, "attention_forward", status);
     return MHA_STATUS_OK;

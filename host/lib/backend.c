@@ -95,18 +95,37 @@ mha_status mha_backend_open_with(const char *spec, const mha_extension *options,
         mha_free(backend);
         return status;
     }
+    atomic_init(&backend->references, 1);
+    atomic_init(&backend->closed, false);
     registry_backend_opened();
     *out = backend;
     return MHA_STATUS_OK;
+}
+
+void backend_retain(mha_backend *backend)
+{
+    atomic_fetch_add(&backend->references, 1);
+}
+
+void backend_release(mha_backend *backend)
+{
+    if (atomic_fetch_sub(&backend->references, 1) != 1)
+        return;
+    backend->plugin->iface->context_destroy(backend->context);
+    mha_free(backend);
+    /* Last: mha_shutdown may unload the plugin once the count is 0. */
+    registry_backend_closed();
 }
 
 void mha_backend_close(mha_backend *backend)
 {
     if (!backend)
         return;
-    backend->plugin->iface->context_destroy(backend->context);
-    mha_free(backend);
-    registry_backend_closed();
+    /* A second close of a backend kept alive by its attention objects must
+     * not release their references. */
+    if (atomic_exchange(&backend->closed, true))
+        return;
+    backend_release(backend);
 }
 
 const char *mha_backend_plugin_name(const mha_backend *backend)

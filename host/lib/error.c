@@ -57,23 +57,3 @@ const char *mha_shape_string(int32_t rank, const int64_t *shape, char *buf, size
         snprintf(buf + used, size - used, rank == 1 ? ",)" : ")");
     return buf;
 }
-
-mha_status mha_check_out(const char *what, const void *out, size_t minimum)
-{
-    if (!out)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", what);
-    size_t size;
-    memcpy(&size, out, sizeof size); /* every output struct starts with struct_size */
-    if (size < minimum)
-        return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                             "%s.struct_size is %zu but must be at least %zu", what, size, minimum);
-    return MHA_STATUS_OK;
-}
-
-void mha_copy_out(void *out, const void *full, size_t full_size)
-{
-    size_t size;
-    memcpy(&size, out, sizeof size);
-    memcpy((char *)out + sizeof size, (const char *)full + sizeof size,
-           (size < full_size ? size : full_size) - sizeof size);
-}

@@ -2,6 +2,8 @@
 #ifndef MHA_HOST_INTERNAL_H
 #define MHA_HOST_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "mha/plugin.h"
 
 /* A loaded plugin. Lives in the registry until mha_shutdown(). */
@@ -15,25 +17,38 @@ typedef struct registry_plugin {
     int score;
 } registry_plugin;
 
+/* A backend lives while the caller's handle or an attention object holds it:
+ * `references` counts the handle (until mha_backend_close) plus one per
+ * attention object; the last release destroys the plugin context. */
 struct mha_backend {
     const registry_plugin *plugin;
     void *context;              /* plugin's, owned */
     mha_capabilities caps;      /* filled once at open */
     mha_device_info device;
     char spec[256];
+    atomic_size_t references;
+    atomic_bool closed;         /* mha_backend_close was called */
 };
 
 struct mha_attention {
-    mha_backend *backend;       /* borrowed: must outlive the attention object */
+    mha_backend *backend;       /* a reference (backend_retain), released on destroy */
     void *impl;                 /* plugin's, owned */
     mha_config config;          /* validated copy, kdim/vdim resolved */
 };
+
+/* Backend references (backend.c): an attention object retains its backend
+ * and releases it when destroyed. */
+void backend_retain(mha_backend *backend);
+void backend_release(mha_backend *backend);
 
 /* Allocation through the allocator set with mha_set_allocator (alloc.c). */
 void *mha_malloc(size_t size);
 void *mha_calloc(size_t count, size_t size);
 void *mha_realloc(void *pointer, size_t size);
 void mha_free(void *pointer);
+/* Makes `allocator` (NULL: the C library's) the current one; the caller has
+ * checked it and holds the registry empty (set_allocator.c). */
+void alloc_replace(const mha_allocator *allocator);
 
 /* The table handed to every plugin. */
 const mha_host_services *mha_host_services_table(void);
@@ -56,17 +71,19 @@ mha_status registry_find(const char *name, const registry_plugin **out);
 void registry_backend_opened(void);
 void registry_backend_closed(void);
 
-/* Output structs: the smallest struct_size a caller may give is the size of
- * the struct's first published version (ABI 1.0); fields appended later are
- * written only when the caller's struct_size covers them (mha_copy_out). */
-#define MHA_PLUGIN_INFO_SIZE_V1 \
-    (offsetof(mha_plugin_info, description) + sizeof(const char *))
-#define MHA_DEVICE_INFO_SIZE_V1 (offsetof(mha_device_info, compute_units) + sizeof(uint32_t))
-#define MHA_CAPABILITIES_SIZE_V1 \
-    (offsetof(mha_capabilities, extension_type_count) + sizeof(size_t))
-#define MHA_STATS_SIZE_V1 \
-    (offsetof(mha_attention_stats, stages) + sizeof(((mha_attention_stats *)0)->stages))
+/* Caller structs (structs.c). The smallest struct_size a caller may give is
+ * the size of the struct's first published version (MHA_*_SIZE_V1 in mha.h).
+ * Structs coming in are copied into the host's current layout, so a plugin
+ * never reads past an older caller's struct; fields appended later are
+ * written out only when the caller's struct_size covers them. */
 
+/* Copies a caller's input struct into `full`, the host's zeroed struct of
+ * full_size bytes (its current layout), after checking it: not NULL,
+ * struct_size >= minimum, and any bytes past full_size (a newer caller) zero.
+ * full->struct_size becomes full_size. The error names `what` and
+ * init_function. */
+mha_status mha_copy_in(const char *what, const void *caller, size_t minimum,
+                       const char *init_function, void *full, size_t full_size);
 /* Checks a caller's output struct (NULL, struct_size >= minimum); sets the
  * error naming `what` on failure. */
 mha_status mha_check_out(const char *what, const void *out, size_t minimum);

@@ -538,7 +538,10 @@ mha_status mha_shutdown(void)
         size_t open = registry.open_backends;
         pthread_mutex_unlock(&registry.lock);
         return mha_error_set(MHA_STATUS_BUSY,
-                             "%zu backends are still open; close them before mha_shutdown", open);
+                             "%zu backends are still open (an attention object keeps its "
+                             "backend open after mha_backend_close); close them and destroy "
+                             "their attention objects before mha_shutdown",
+                             open);
     }
     release_locked();
     pthread_mutex_unlock(&registry.lock);

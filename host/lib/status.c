@@ -47,6 +47,12 @@ const char *mha_dtype_name(mha_dtype dtype)
         return "bool";
     case MHA_DTYPE_F16:
         return "float16";
+    case MHA_DTYPE_BF16:
+        return "bfloat16";
+    case MHA_DTYPE_I32:
+        return "int32";
+    case MHA_DTYPE_I64:
+        return "int64";
     }
     return "unknown";
 }
@@ -59,7 +65,12 @@ size_t mha_dtype_size(mha_dtype dtype)
     case MHA_DTYPE_BOOL:
         return 1;
     case MHA_DTYPE_F16:
+    case MHA_DTYPE_BF16:
         return 2;
+    case MHA_DTYPE_I32:
+        return 4;
+    case MHA_DTYPE_I64:
+        return 8;
     case MHA_DTYPE_NONE:
         break;
     }

@@ -7,23 +7,6 @@
 
 #include "error.h"
 
-/* Smallest struct_size accepted: the size of the first published version.
- * When fields are appended, these stay and the host fills defaults for the
- * fields an older caller does not know. */
-#define CONFIG_SIZE_V1 (offsetof(mha_config, dropout) + sizeof(float))
-#define WEIGHTS_SIZE_V1 (offsetof(mha_weights, bias_v) + sizeof(const float *))
-#define ARGS_SIZE_V1 (offsetof(mha_forward_args, attn_weights) + sizeof(mha_tensor))
-
-static mha_status check_struct_size(const char *what, size_t actual, size_t minimum,
-                                    const char *init_function)
-{
-    if (actual >= minimum)
-        return MHA_STATUS_OK;
-    return mha_error_set(MHA_STATUS_INVALID_STRUCT_SIZE,
-                         "%s.struct_size is %zu but must be at least %zu (use %s)", what, actual,
-                         minimum, init_function);
-}
-
 static mha_status check_extensions(const char *what, const mha_extension *next,
                                    const mha_capabilities *caps)
 {
@@ -56,15 +39,16 @@ static int multiply(int64_t a, int64_t b, int64_t *out)
 mha_status validate_config(const mha_config *config, const mha_capabilities *caps,
                            mha_config *resolved)
 {
-    if (!config)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "config is NULL");
-    mha_status status =
-        check_struct_size("config", config->struct_size, CONFIG_SIZE_V1, "mha_config_init");
+    /* Only what the caller's struct has is copied; fields it does not know
+     * stay 0, their default. */
+    mha_status status = mha_copy_in("config", config, MHA_CONFIG_SIZE_V1, "mha_config_init",
+                                    resolved, sizeof *resolved);
     if (status != MHA_STATUS_OK)
         return status;
-    status = check_extensions("config", config->next, caps);
+    status = check_extensions("config", resolved->next, caps);
     if (status != MHA_STATUS_OK)
         return status;
+    config = resolved;
     if (config->embed_dim <= 0)
         return mha_error_set(MHA_STATUS_INVALID_VALUE, "config.embed_dim is %lld but must be > 0",
                              (long long)config->embed_dim);
@@ -90,11 +74,6 @@ mha_status validate_config(const mha_config *config, const mha_capabilities *cap
                              "config.embed_dim %lld makes the weights larger than memory",
                              (long long)config->embed_dim);
 
-    /* Copy only what the caller's struct has; fields it does not know stay 0. */
-    memset(resolved, 0, sizeof *resolved);
-    memcpy(resolved, config,
-           config->struct_size < sizeof *resolved ? config->struct_size : sizeof *resolved);
-    resolved->struct_size = sizeof *resolved;
     resolved->next = NULL;
     if (resolved->kdim == 0)
         resolved->kdim = resolved->embed_dim;
@@ -142,12 +121,11 @@ static mha_status require_weight(const char *name, const float *pointer, int wan
     return MHA_STATUS_OK;
 }
 
-mha_status validate_weights(const mha_weights *weights, const mha_config *config)
+mha_status validate_weights(const mha_weights *caller, const mha_config *config,
+                            mha_weights *weights)
 {
-    if (!weights)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "weights is NULL");
-    mha_status status =
-        check_struct_size("weights", weights->struct_size, WEIGHTS_SIZE_V1, "mha_weights_init");
+    mha_status status = mha_copy_in("weights", caller, MHA_WEIGHTS_SIZE_V1, "mha_weights_init",
+                                    weights, sizeof *weights);
     if (status != MHA_STATUS_OK)
         return status;
     if (weights->next)
@@ -452,14 +430,12 @@ static mha_status check_masks(const mha_capabilities *caps, const mha_forward_ar
     return MHA_STATUS_OK;
 }
 
-mha_status validate_forward_inputs(const mha_attention *attention, const mha_forward_args *args,
-                                   mha_problem *problem)
+mha_status validate_forward_inputs(const mha_attention *attention, const mha_forward_args *caller,
+                                   mha_forward_args *args, mha_problem *problem)
 {
     const mha_capabilities *caps = &attention->backend->caps;
-    if (!args)
-        return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "args is NULL");
-    mha_status status =
-        check_struct_size("args", args->struct_size, ARGS_SIZE_V1, "mha_forward_args_init");
+    mha_status status = mha_copy_in("args", caller, MHA_FORWARD_ARGS_SIZE_V1,
+                                    "mha_forward_args_init", args, sizeof *args);
     if (status)
         return status;
     if ((status = check_extensions("args", args->next, caps)))

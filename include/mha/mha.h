@@ -3,7 +3,7 @@
  * torch.nn.MultiheadAttention.forward (PyTorch 2.x mask rules), dispatched to
  * backend plugins found at run time.
  *
- * Conventions (see docs/api.md for the long form):
+ * Conventions (docs/abi.md has the versioning rules and the changelog):
  *  - Every call that can fail returns mha_status; MHA_STATUS_OK (0) is success.
  *    On failure, mha_last_error() returns a per-thread message that names the
  *    argument and the expected versus the actual value.
@@ -142,14 +142,27 @@ typedef struct mha_extension {
     const struct mha_extension *next;
 } mha_extension;
 
+/* Extension type ranges. Types below MHA_EXT_PLUGIN_FIRST belong to the host
+ * (libmha's own extensions, defined in this header and its siblings; no plugin
+ * may list them); each plugin takes a range of its own from there, tagged with
+ * two letters in the high bytes (opencl: 'O' 'C' = 0x4f43xxxx). */
+#define MHA_EXT_HOST_FIRST 0x00000001u
+#define MHA_EXT_HOST_LAST 0x0000ffffu
+#define MHA_EXT_PLUGIN_FIRST 0x00010000u
+
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                   */
 /* ------------------------------------------------------------------------ */
+/* Values are stable; new dtypes are appended. Which calls take which dtype is
+ * said per call and in mha_capabilities.dtypes. */
 typedef enum mha_dtype {
     MHA_DTYPE_NONE = 0, /* tensor absent */
     MHA_DTYPE_F32 = 1,  /* IEEE binary32 */
     MHA_DTYPE_BOOL = 2, /* one byte per element, 0 = false, anything else = true */
-    MHA_DTYPE_F16 = 3   /* reserved for fp16 storage; no plugin accepts it yet */
+    MHA_DTYPE_F16 = 3,  /* IEEE binary16 (storage; arithmetic in float32 or better) */
+    MHA_DTYPE_BF16 = 4, /* bfloat16: the upper 16 bits of a binary32 (ABI 1.1) */
+    MHA_DTYPE_I32 = 5,  /* int32_t (ABI 1.1) */
+    MHA_DTYPE_I64 = 6   /* int64_t (ABI 1.1) */
 } mha_dtype;
 MHA_API const char *mha_dtype_name(mha_dtype dtype);
 MHA_API size_t mha_dtype_size(mha_dtype dtype);
@@ -175,6 +188,39 @@ typedef struct mha_tensor {
 /* Convenience constructors for host tensors (unused dims are ignored). */
 MHA_API mha_tensor mha_tensor_f32(const float *data, int32_t rank, const int64_t *shape);
 MHA_API mha_tensor mha_tensor_bool(const uint8_t *data, int32_t rank, const int64_t *shape);
+
+/* A versioned, strided view (ABI 1.1), the tensor of the calls added from ABI
+ * 1.1 on; mha_attention_forward keeps mha_tensor. Element (i0, ..., i{r-1})
+ * is at data + offset + (i0 * strides[0] + ... ) * mha_dtype_size(dtype)
+ * bytes. Strides are in elements and >= 0; all zero means dense row-major (C
+ * order). Sizes may be 0 (an empty past, say). A view embedded in an args
+ * struct never grows (that would move the fields after it): what it gains
+ * arrives through `next`. The caller owns the memory. */
+#define MHA_VIEW_MAX_RANK 8
+typedef struct mha_view {
+    size_t struct_size;        /* sizeof(mha_view): mha_view_init / mha_view_host */
+    const mha_extension *next; /* no view extensions are defined yet: NULL */
+    void *data;                /* host pointer, or a device handle per `memory`; NULL = absent */
+    mha_memory memory;
+    uint64_t offset;           /* byte offset into a device buffer; 0 for host memory */
+    mha_dtype dtype;
+    int32_t rank;              /* 0 .. MHA_VIEW_MAX_RANK */
+    int64_t shape[MHA_VIEW_MAX_RANK];
+    int64_t strides[MHA_VIEW_MAX_RANK]; /* elements; all 0 = dense row-major */
+} mha_view;
+
+/* An absent view (data NULL) with struct_size set. */
+MHA_API void mha_view_init(mha_view *view);
+/* A dense host view (strides 0); dims past `rank` are 0. */
+MHA_API mha_view mha_view_host(void *data, mha_dtype dtype, int32_t rank, const int64_t *shape);
+/* Checks a view the way every call taking one does (struct_size, dtype known,
+ * rank, sizes >= 0, strides >= 0, the extent addressable, host offset 0) and
+ * writes the number of elements and the extent in elements (1 + the largest
+ * offset reached; 0 for an empty view) where not NULL. `name` names the view
+ * in the message. A NULL data pointer is INVALID here: absence is the
+ * caller's call to make. */
+MHA_API mha_status mha_view_check(const char *name, const mha_view *view, int64_t *elements,
+                                  int64_t *extent);
 
 /* ------------------------------------------------------------------------ */
 /* Plugins and devices                                                       */
@@ -240,6 +286,9 @@ MHA_API mha_status mha_backend_open(const char *spec, mha_backend **out);
  * know one of the types, fails with MHA_STATUS_UNSUPPORTED. */
 MHA_API mha_status mha_backend_open_with(const char *spec, const mha_extension *options,
                                          mha_backend **out);
+/* Releases the caller's reference. The backend (its plugin context and
+ * device) lives on until its last attention object is destroyed; the caller
+ * must not use the handle after this call either way. */
 MHA_API void mha_backend_close(mha_backend *backend);
 
 /* Strings are owned by the backend and live as long as it. */
@@ -320,9 +369,11 @@ MHA_API void mha_weights_init(mha_weights *weights);
 
 typedef struct mha_attention mha_attention;
 
-/* The attention object keeps a reference to the backend: close the backend
- * only after destroying its attention objects. One attention object must not
- * be used by two threads at once; distinct objects of one backend may. */
+/* The attention object holds a reference to its backend (ABI 1.1): the
+ * backend may be closed first, and is then destroyed with its last attention
+ * object (mha_backend_close returns at once and the handle must not be used
+ * again by the caller). One attention object must not be used by two threads
+ * at once; distinct objects of one backend may. */
 MHA_API mha_status mha_attention_create(mha_backend *backend, const mha_config *config,
                                         const mha_weights *weights, mha_attention **out);
 MHA_API void mha_attention_destroy(mha_attention *attention);
@@ -393,6 +444,28 @@ typedef struct mha_attention_stats {
 
 MHA_API mha_status mha_attention_get_stats(const mha_attention *attention,
                                            mha_attention_stats *stats);
+
+/* ------------------------------------------------------------------------ */
+/* Published struct sizes                                                   */
+/* ------------------------------------------------------------------------ */
+/* The size of each struct as ABI 1.0 published it: the smallest struct_size
+ * libmha accepts from a caller. A struct only grows at its end (docs/abi.md);
+ * libmha copies a caller's struct into a zeroed one of its current size
+ * before a plugin sees it, so a field appended later reads as 0 (its default)
+ * for an older caller. Pinned by _Static_assert in libmha's sources. */
+#define MHA_CONFIG_SIZE_V1 (offsetof(mha_config, dropout) + sizeof(float))
+#define MHA_WEIGHTS_SIZE_V1 (offsetof(mha_weights, bias_v) + sizeof(const float *))
+#define MHA_FORWARD_ARGS_SIZE_V1 (offsetof(mha_forward_args, attn_weights) + sizeof(mha_tensor))
+#define MHA_PLUGIN_INFO_SIZE_V1 (offsetof(mha_plugin_info, description) + sizeof(const char *))
+#define MHA_DEVICE_INFO_SIZE_V1 (offsetof(mha_device_info, compute_units) + sizeof(uint32_t))
+#define MHA_CAPABILITIES_SIZE_V1 \
+    (offsetof(mha_capabilities, extension_type_count) + sizeof(size_t))
+#define MHA_STATS_SIZE_V1 \
+    (offsetof(mha_attention_stats, stages) + sizeof(((mha_attention_stats *)0)->stages))
+#define MHA_ALLOCATOR_SIZE_V1 (offsetof(mha_allocator, user) + sizeof(void *))
+#define MHA_EXTENSION_SIZE_V1 (offsetof(mha_extension, next) + sizeof(void *))
+/* ABI 1.1 */
+#define MHA_VIEW_SIZE_V1 (offsetof(mha_view, strides) + sizeof(((mha_view *)0)->strides))
 
 #ifdef __cplusplus
 }

@@ -43,6 +43,7 @@ typedef struct stub_context {
 typedef struct stub_attention {
     stub_context *context;
     mha_config config;
+    size_t config_size, weights_size; /* struct_size of what attention_create got */
 } stub_attention;
 
 static void stub_describe(mha_plugin_about *about)
@@ -104,6 +105,8 @@ static mha_status stub_context_create(const char *spec, void **out)
     if (!context)
         return host->set_error(MHA_STATUS_OUT_OF_MEMORY, "stub: out of memory");
     context->mode = mode;
+    if (MHA_HOST_HAS(host, log))
+        host->log(MHA_LOG_INFO, "stub: opened device '%s'", spec);
     *out = context;
     return MHA_STATUS_OK;
 }
@@ -113,7 +116,7 @@ static void stub_context_destroy(void *context)
     host->free(context);
 }
 
-static const uint32_t stub_extension_types[] = {STUB_EXTENSION_TYPE};
+static const uint32_t stub_extension_types[] = {STUB_EXTENSION_TYPE, STUB_CALLER_ARGS_TYPE};
 
 static mha_status stub_capabilities(void *opaque, mha_capabilities *caps)
 {
@@ -130,7 +133,7 @@ static mha_status stub_capabilities(void *opaque, mha_capabilities *caps)
     caps->dropout = caps->need_weights = caps->add_bias_kv = caps->add_zero_attn = true;
     caps->separate_kv_dims = true;
     caps->extension_types = stub_extension_types;
-    caps->extension_type_count = 1;
+    caps->extension_type_count = 2;
     return MHA_STATUS_OK;
 }
 
@@ -143,12 +146,13 @@ static mha_status stub_context_device_info(void *context, mha_device_info *info)
 static mha_status stub_attention_create(void *context, const mha_config *config,
                                         const mha_weights *weights, void **out)
 {
-    (void)weights;
     stub_attention *attention = host->calloc(1, sizeof *attention);
     if (!attention)
         return host->set_error(MHA_STATUS_OUT_OF_MEMORY, "stub: out of memory");
     attention->context = context;
     attention->config = *config;
+    attention->config_size = config->struct_size;
+    attention->weights_size = weights->struct_size;
     *out = attention;
     return MHA_STATUS_OK;
 }
@@ -179,6 +183,13 @@ __attribute__((unused)) static mha_status stub_forward(void *opaque, const mha_p
                               problem->self_attention << 2 | problem->kv_same << 3 |
                               problem->attn_mask_3d << 4 | problem->apply_dropout << 5);
     out[STUB_SCALE] = problem->scale;
+    out[STUB_ARGS_SIZE] = (float)args->struct_size;
+    out[STUB_ARGS_IS_CALLER] = 0.0f;
+    for (const mha_extension *e = args->next; e; e = e->next)
+        if (e->type == STUB_CALLER_ARGS_TYPE)
+            out[STUB_ARGS_IS_CALLER] = ((const stub_caller_args *)e)->caller == (const void *)args;
+    out[STUB_CONFIG_SIZE] = (float)attention->config_size;
+    out[STUB_WEIGHTS_SIZE] = (float)attention->weights_size;
     return MHA_STATUS_OK;
 }
 

@@ -4,7 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "mha/plugin.h"
 #include "test_common.h"
+
+#define STRING_(x) #x
+#define STRING(x) STRING_(x)
+/* The wrong_abi fixture is built with major 99 and this header's minor. */
+#define WRONG_ABI_MESSAGE                                                             \
+    "plugin ABI 99." STRING(MHA_PLUGIN_ABI_MINOR) " but host ABI " STRING(             \
+        MHA_PLUGIN_ABI_MAJOR) "." STRING(MHA_PLUGIN_ABI_MINOR)
 
 static const char *fixture_path(const char *name, char *buf, size_t size)
 {
@@ -68,7 +76,7 @@ static void broken_candidates_are_skipped_with_a_reason(void **state)
     (void)state;
     assert_skipped_because("no_entry", "no entry symbol mha_plugin_entry");
     assert_skipped_because("null_entry", "mha_plugin_entry returned NULL");
-    assert_skipped_because("wrong_abi", "plugin ABI 99.0 but host ABI 1.0");
+    assert_skipped_because("wrong_abi", WRONG_ABI_MESSAGE);
     assert_skipped_because("incomplete", "lacks required member attention_forward");
     assert_skipped_because("bad_name", "plugin name 'Bad Name'");
     assert_skipped_because("init_fails", "fixture init refuses");
@@ -86,7 +94,7 @@ static void explicit_load_returns_the_exact_status(void **state)
     char path[1024];
     assert_status(mha_plugin_load(fixture_path("wrong_abi", path, sizeof path)),
                   MHA_STATUS_ABI_MISMATCH);
-    assert_error_contains("plugin ABI 99.0 but host ABI 1.0");
+    assert_error_contains(WRONG_ABI_MESSAGE);
     assert_status(mha_plugin_load(fixture_path("no_entry", path, sizeof path)),
                   MHA_STATUS_PLUGIN_INVALID);
     assert_status(mha_plugin_load(fixture_path("garbage", path, sizeof path)),

@@ -34,6 +34,9 @@
 #define CANARY_BITS 0x7fa5a5a5u
 
 static const char *g_spec = "reference";
+/* run_guarded closes the backend right after creating the attention object,
+ * which then keeps it alive (mha.h, ABI 1.1). */
+static bool g_close_backend_early = false;
 
 /* ---- a problem and its guarded run -------------------------------------- */
 
@@ -191,6 +194,10 @@ static void run_guarded(const problem *p, result *out)
     status = mha_attention_create(backend, &p->config, &weights, &attention);
     if (status != MHA_STATUS_OK)
         fail_msg("create: %s: %s", mha_status_name(status), mha_last_error());
+    if (g_close_backend_early) {
+        mha_backend_close(backend);
+        backend = NULL;
+    }
 
     const int64_t St = total_keys(p);
     const int64_t E = p->E, H = p->H, N = p->N, L = p->L, S = p->S;
@@ -612,6 +619,26 @@ static void s_equals_1(void **state)
     problem_free(&p);
 }
 
+/* The backend closed before its attention object: the object keeps it alive
+ * and computes the same bits (before ABI 1.1 the next forward crashed). */
+static void backend_closed_before_its_object(void **state)
+{
+    (void)state;
+    problem p;
+    problem_init(&p, E, H, N, L, S);
+    result open_run, closed_run;
+    run_guarded(&p, &open_run);
+    g_close_backend_early = true;
+    run_guarded(&p, &closed_run);
+    g_close_backend_early = false;
+    assert_bits_equal("attn_output", closed_run.output, open_run.output, open_run.output_count);
+    assert_bits_equal("attn_weights", closed_run.weights, open_run.weights,
+                      open_run.weights_count);
+    result_free(&open_run);
+    result_free(&closed_run);
+    problem_free(&p);
+}
+
 int main(void)
 {
     const char *spec = getenv("MHA_TEST_BACKEND");
@@ -628,6 +655,7 @@ int main(void)
         cmocka_unit_test(neg_inf_versus_large_negative),
         cmocka_unit_test(nan_in_masked_slot),
         cmocka_unit_test(s_equals_1),
+        cmocka_unit_test(backend_closed_before_its_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
