@@ -3,8 +3,8 @@
  *
  * The reader parses the header dict as the Python literal it is (keys in any
  * order, either quote style, spaces, a trailing comma, space padding), accepts
- * only '<f4' and '|b1' in C order with rank <= MHA_MAX_RANK, and checks every
- * declared size against the bytes actually present.
+ * only the dtypes of npy_dtypes[] in C order with rank <= MHA_MAX_RANK, and
+ * checks every declared size against the bytes actually present.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -31,13 +31,48 @@ static bool host_is_little_endian(void)
     return first == 1;
 }
 
-static void swap4(unsigned char *bytes, size_t count)
+/* Reverses the bytes of each of `count` elements of `size` bytes. */
+static void swap_elements(unsigned char *bytes, size_t count, size_t size)
 {
     for (size_t i = 0; i < count; ++i) {
-        unsigned char *b = bytes + 4 * i, t;
-        t = b[0], b[0] = b[3], b[3] = t;
-        t = b[1], b[1] = b[2], b[2] = t;
+        unsigned char *b = bytes + size * i;
+        for (size_t j = 0; j < size / 2; ++j) {
+            unsigned char t = b[j];
+            b[j] = b[size - 1 - j];
+            b[size - 1 - j] = t;
+        }
     }
+}
+
+/* The dtypes read and written, little-endian only. bfloat16 has no code in
+ * the .npy format (NumPy has no such type; ml_dtypes saves it as raw '|V2',
+ * which loses the type), so it is not here: give float32 or float16. */
+static const struct {
+    const char *descr;
+    mha_dtype dtype;
+    size_t size;
+} npy_dtypes[] = {
+    {"<f4", MHA_DTYPE_F32, 4}, {"|b1", MHA_DTYPE_BOOL, 1}, {"<f2", MHA_DTYPE_F16, 2},
+    {"<i4", MHA_DTYPE_I32, 4}, {"<i8", MHA_DTYPE_I64, 8},
+};
+#define NPY_DTYPE_COUNT (sizeof npy_dtypes / sizeof npy_dtypes[0])
+#define NPY_DTYPE_LIST "'<f4', '|b1', '<f2', '<i4' and '<i8'"
+
+/* Index into npy_dtypes of a descr or a dtype; NPY_DTYPE_COUNT if none. */
+static size_t dtype_by_descr(const char *descr)
+{
+    size_t i = 0;
+    while (i < NPY_DTYPE_COUNT && strcmp(npy_dtypes[i].descr, descr) != 0)
+        ++i;
+    return i;
+}
+
+static size_t dtype_by_value(mha_dtype dtype)
+{
+    size_t i = 0;
+    while (i < NPY_DTYPE_COUNT && npy_dtypes[i].dtype != dtype)
+        ++i;
+    return i;
 }
 
 /* ---- header dict parser ------------------------------------------------ */
@@ -189,7 +224,7 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
             skip_ws(&ps);
             if (ps.p < ps.end && (*ps.p == '[' || *ps.p == '{')) {
                 /* A structured dtype (list of fields) or a dict: never accepted. */
-                text_format_error(err, err_size, "%s: structured dtype is not supported (only '<f4' and '|b1')",
+                text_format_error(err, err_size, "%s: structured dtype is not supported (only " NPY_DTYPE_LIST ")",
                         name);
                 return MHA_STATUS_INVALID_DTYPE;
             }
@@ -243,8 +278,8 @@ static mha_status parse_header(const char *text, size_t len, const char *name, n
                 !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
         return MHA_STATUS_FORMAT_ERROR;
     }
-    if (strcmp(h->descr, "<f4") != 0 && strcmp(h->descr, "|b1") != 0) {
-        text_format_error(err, err_size, "%s: dtype '%s' is not supported (only '<f4' and '|b1')", name,
+    if (dtype_by_descr(h->descr) == NPY_DTYPE_COUNT) {
+        text_format_error(err, err_size, "%s: dtype '%s' is not supported (only " NPY_DTYPE_LIST ")", name,
                 h->descr);
         return MHA_STATUS_INVALID_DTYPE;
     }
@@ -326,8 +361,9 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
     if (st != MHA_STATUS_OK)
         return st;
 
-    mha_dtype dtype = strcmp(h.descr, "<f4") == 0 ? MHA_DTYPE_F32 : MHA_DTYPE_BOOL;
-    size_t elem = dtype == MHA_DTYPE_F32 ? 4 : 1;
+    size_t kind = dtype_by_descr(h.descr);
+    mha_dtype dtype = npy_dtypes[kind].dtype;
+    size_t elem = npy_dtypes[kind].size;
     /* Element count and byte size, with overflow checks against size_t and int64. */
     uint64_t count = 1;
     bool overflow = false;
@@ -361,8 +397,8 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
     }
     if (have > 0)
         memcpy(data, b + data_offset, have);
-    if (dtype == MHA_DTYPE_F32 && !host_is_little_endian())
-        swap4(data, (size_t)count);
+    if (elem > 1 && !host_is_little_endian())
+        swap_elements(data, (size_t)count, elem);
     out->dtype = dtype;
     out->rank = h.rank;
     for (int32_t i = 0; i < h.rank; ++i)
@@ -446,8 +482,11 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
         text_format_error(err, err_size, "npy_write: path is NULL");
         return MHA_STATUS_NULL_ARGUMENT;
     }
-    if (dtype != MHA_DTYPE_F32 && dtype != MHA_DTYPE_BOOL) {
-        text_format_error(err, err_size, "%s: cannot write dtype %d (only float32 and bool)", path, (int)dtype);
+    size_t kind = dtype_by_value(dtype);
+    if (kind == NPY_DTYPE_COUNT) {
+        text_format_error(err, err_size,
+                          "%s: cannot write dtype %s (only float32, bool, float16, int32 and int64)",
+                          path, mha_dtype_name(dtype));
         return MHA_STATUS_INVALID_DTYPE;
     }
     if (rank < 0 || rank > MHA_MAX_RANK) {
@@ -458,7 +497,7 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
         text_format_error(err, err_size, "%s: shape is NULL", path);
         return MHA_STATUS_NULL_ARGUMENT;
     }
-    size_t elem = dtype == MHA_DTYPE_F32 ? 4 : 1;
+    size_t elem = npy_dtypes[kind].size;
     uint64_t count = 1;
     for (int32_t i = 0; i < rank; ++i) {
         if (shape[i] < 0) {
@@ -486,7 +525,7 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
     /* Header: dict, space padding, '\n'; 10 + len is a multiple of 64. */
     char header[256];
     int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                     dtype == MHA_DTYPE_F32 ? "<f4" : "|b1");
+                     npy_dtypes[kind].descr);
     for (int32_t i = 0; i < rank; ++i)
         n += snprintf(header + n, sizeof header - (size_t)n, "%s%lld", i ? ", " : "",
                       (long long)shape[i]);
@@ -522,14 +561,14 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
         return MHA_STATUS_IO_ERROR;
     }
     bool ok = write_all(f, preamble, sizeof preamble) && write_all(f, header, hlen);
-    if (ok && dtype == MHA_DTYPE_F32 && !host_is_little_endian()) {
+    if (ok && elem > 1 && !host_is_little_endian()) {
         /* Write little-endian in chunks. */
         unsigned char chunk[4096];
         const unsigned char *src = data;
         for (size_t off = 0; ok && off < nbytes; off += sizeof chunk) {
             size_t len = nbytes - off < sizeof chunk ? nbytes - off : sizeof chunk;
             memcpy(chunk, src + off, len);
-            swap4(chunk, len / 4);
+            swap_elements(chunk, len / elem, elem);
             ok = write_all(f, chunk, len);
         }
     } else if (ok) {

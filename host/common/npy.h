@@ -2,8 +2,9 @@
  * npy.h - strict reader and writer of NumPy .npy files (format 1.0, 2.0, 3.0),
  * used by the mha command line and the tests. Not part of libmha.
  *
- * Accepted dtypes: '<f4' (MHA_DTYPE_F32) and '|b1' (MHA_DTYPE_BOOL), C order,
- * rank 0..MHA_MAX_RANK. The reader checks the header against the file size
+ * Accepted dtypes: '<f4' (MHA_DTYPE_F32), '|b1' (MHA_DTYPE_BOOL), '<f2'
+ * (MHA_DTYPE_F16), '<i4' (MHA_DTYPE_I32) and '<i8' (MHA_DTYPE_I64), C order,
+ * rank 0..MHA_MAX_RANK. bfloat16 has no .npy code and is not accepted. The reader checks the header against the file size
  * and never trusts the sizes it declares.
  */
 #ifndef MHA_NPY_H
@@ -30,7 +31,7 @@ mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size
 /* Same from a memory buffer (used by the fuzzer); `name` is used in messages. */
 mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
                      size_t err_size);
-/* Writes a float32 or bool array; writes to a temporary file and renames, so a
+/* Writes an array of one of the accepted dtypes; writes to a temporary file and renames, so a
  * failed write leaves nothing at `path`. */
 mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int64_t *shape,
                      const void *data, char *err, size_t err_size);

@@ -164,7 +164,7 @@ mha_status state_dict_load(const char *dir, const mha_config *config, state_dict
             break;
         if (a->dtype != MHA_DTYPE_F32) {
             text_format_error(err, err_size, "%s: dtype %s but expected float32 ('<f4')", path,
-                    a->dtype == MHA_DTYPE_BOOL ? "bool" : "unknown");
+                    mha_dtype_name(a->dtype));
             st = MHA_STATUS_INVALID_DTYPE;
             break;
         }

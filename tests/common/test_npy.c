@@ -212,10 +212,41 @@ static void test_dtypes(void **state)
     expect_fail(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }\n", 4, D, ">f4");
     expect_fail(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n", 8, D, "<f8");
     expect_fail(1, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n", 8, D, "|O");
-    expect_fail(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }\n", 4, D, "<i4");
-    expect_fail(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }\n", 2, D, "<f2");
+    expect_fail(1, "{'descr': '>i8', 'fortran_order': False, 'shape': (1,), }\n", 8, D, ">i8");
+    expect_fail(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }\n", 2, D, "<u2");
+    expect_fail(1, "{'descr': '<i2', 'fortran_order': False, 'shape': (1,), }\n", 2, D, "<i2");
+    /* bfloat16 as ml_dtypes saves it: raw two-byte voids, not a number type */
+    expect_fail(1, "{'descr': '|V2', 'fortran_order': False, 'shape': (1,), }\n", 2, D,
+                "only '<f4', '|b1', '<f2', '<i4' and '<i8'");
     expect_fail(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n", 4, D,
                 "structured");
+}
+
+/* float16, int32 and int64: the element size decides the bytes expected. */
+static void test_sized_dtypes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *header;
+        mha_dtype dtype;
+        size_t element;
+    } cases[] = {
+        {"{'descr': '<f2', 'fortran_order': False, 'shape': (3, 2), }\n", MHA_DTYPE_F16, 2},
+        {"{'descr': '<i4', 'fortran_order': False, 'shape': (3, 2), }\n", MHA_DTYPE_I32, 4},
+        {"{'descr': '<i8', 'fortran_order': False, 'shape': (3, 2), }\n", MHA_DTYPE_I64, 8},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        npy_array a;
+        assert_int_equal(parse_hdr(1, cases[i].header, 6 * cases[i].element, &a), MHA_STATUS_OK);
+        assert_int_equal(a.dtype, cases[i].dtype);
+        assert_int_equal(a.count, 6);
+        assert_int_equal(mha_dtype_size(a.dtype), cases[i].element);
+        npy_array_free(&a);
+        expect_fail(1, cases[i].header, 6 * cases[i].element - 1, MHA_STATUS_FORMAT_ERROR,
+                    "bytes of data but has");
+        expect_fail(1, cases[i].header, 6 * cases[i].element + cases[i].element,
+                    MHA_STATUS_FORMAT_ERROR, "bytes of data but has");
+    }
 }
 
 static void test_data_size(void **state)
@@ -320,7 +351,41 @@ static void test_round_trip(void **state)
     assert_true(((float *)a.data)[0] == 7.0f);
     npy_array_free(&a);
 
-    /* the writer's header is what numpy writes */
+    /* float16, int32, int64: the bytes as given, and numpy's descr */
+    const uint16_t halves[4] = {0x3c00, 0xc000, 0x7bff, 0x0001}; /* 1, -2, 65504, 2^-24 */
+    const int32_t ints[2] = {-7, 2147483647};
+    const int64_t longs[3] = {-1, 4096, INT64_MAX};
+    const struct {
+        mha_dtype dtype;
+        const void *data;
+        int64_t count;
+        size_t bytes;
+        const char *descr;
+    } typed[] = {
+        {MHA_DTYPE_F16, halves, 4, sizeof halves, "'<f2'"},
+        {MHA_DTYPE_I32, ints, 2, sizeof ints, "'<i4'"},
+        {MHA_DTYPE_I64, longs, 3, sizeof longs, "'<i8'"},
+    };
+    for (size_t i = 0; i < sizeof typed / sizeof typed[0]; ++i) {
+        assert_int_equal(npy_write(path, typed[i].dtype, 1, &typed[i].count, typed[i].data, g_err,
+                                   sizeof g_err),
+                         MHA_STATUS_OK);
+        assert_int_equal(npy_read(path, &a, g_err, sizeof g_err), MHA_STATUS_OK);
+        assert_int_equal(a.dtype, typed[i].dtype);
+        assert_int_equal(a.count, typed[i].count);
+        assert_memory_equal(a.data, typed[i].data, typed[i].bytes);
+        npy_array_free(&a);
+        FILE *typed_file = fopen(path, "rb");
+        assert_non_null(typed_file);
+        char typed_head[64];
+        assert_int_equal(fread(typed_head, 1, sizeof typed_head, typed_file), sizeof typed_head);
+        fclose(typed_file);
+        assert_memory_equal(typed_head + 10, "{'descr': ", 10);
+        assert_memory_equal(typed_head + 20, typed[i].descr, 5);
+    }
+
+    /* the writer's header is what numpy writes (for the rank-0 float32) */
+    assert_int_equal(npy_write(path, MHA_DTYPE_F32, 0, NULL, &one, g_err, sizeof g_err), MHA_STATUS_OK);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     char head[128];
@@ -357,8 +422,9 @@ static void test_write_failure(void **state)
     struct stat sb;
     assert_int_not_equal(stat(tmp, &sb), 0);
     /* bad arguments */
-    assert_int_equal(npy_write(path, MHA_DTYPE_F16, 1, shape, data, g_err, sizeof g_err),
+    assert_int_equal(npy_write(path, MHA_DTYPE_BF16, 1, shape, data, g_err, sizeof g_err),
                      MHA_STATUS_INVALID_DTYPE);
+    assert_non_null(strstr(g_err, "bfloat16"));
     assert_int_equal(npy_write(path, MHA_DTYPE_F32, 5, shape, data, g_err, sizeof g_err),
                      MHA_STATUS_INVALID_VALUE);
 }
@@ -381,7 +447,8 @@ int main(void)
         cmocka_unit_test(test_bad_magic),     cmocka_unit_test(test_bad_version),
         cmocka_unit_test(test_header_past_end), cmocka_unit_test(test_bad_dict),
         cmocka_unit_test(test_missing_key),   cmocka_unit_test(test_fortran_order),
-        cmocka_unit_test(test_dtypes),        cmocka_unit_test(test_data_size),
+        cmocka_unit_test(test_dtypes),        cmocka_unit_test(test_sized_dtypes),
+        cmocka_unit_test(test_data_size),
         cmocka_unit_test(test_overflow),      cmocka_unit_test(test_rank5),
         cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_read_missing),
