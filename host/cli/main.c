@@ -1,7 +1,9 @@
 /*
  * main.c - the `mha` command line: dispatches to a subcommand.
  */
+#define _GNU_SOURCE /* secure_getenv */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -23,13 +25,50 @@ static void usage(FILE *f)
             "\n"
             "  --help, -h              this text\n"
             "  --version               versions of this program and of libmha\n"
+            "  --verbose               (anywhere on the line) also print the library's debug\n"
+            "                          messages: plugin files tried, cache hits, ...\n"
             "\n"
             "Plugins are found in MHA_PLUGIN_PATH, then beside libmha; MHA_BACKEND picks the\n"
-            "default backend. Exit status: 0 success, 1 error, 2 usage error.\n");
+            "default backend. Long steps (building a device's kernels on a first run, and\n"
+            "where they are cached) are reported on stderr as 'mha: ...' lines; MHA_TRACE=1\n"
+            "is --verbose. Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+/* The library's messages: INFO and WARNING always (a first run that builds
+ * kernels for a while says so), DEBUG with --verbose or MHA_TRACE. */
+static void print_log(mha_log_level level, const char *message, void *user)
+{
+    const bool verbose = *(const bool *)user;
+    if (level < MHA_LOG_INFO && !verbose)
+        return;
+    if (strncmp(message, "mha: ", 5) == 0) /* libmha's own messages name it already */
+        message += 5;
+    fprintf(stderr, "mha: %s%s\n", level == MHA_LOG_WARNING ? "warning: " : "", message);
+}
+
+/* Removes every "--verbose" from argv; returns whether there was one. */
+static bool take_verbose(int *argc, char **argv)
+{
+    bool found = false;
+    int kept = 0;
+    for (int i = 0; i < *argc; ++i) {
+        if (strcmp(argv[i], "--verbose") == 0)
+            found = true;
+        else
+            argv[kept++] = argv[i];
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return found;
 }
 
 int main(int argc, char **argv)
 {
+    static bool verbose;
+    verbose = take_verbose(&argc, argv);
+    const char *trace = secure_getenv("MHA_TRACE");
+    verbose |= trace && *trace && strcmp(trace, "0") != 0;
+    mha_set_log_level_callback(print_log, &verbose);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -51,6 +51,24 @@ plugins)
     expect_ok "plugins with a broken candidate" env MHA_PLUGIN_PATH="$WORK/plugins" "$MHA" plugins
     expect_stdout "broken candidate skipped" "^skipped $WORK/plugins/libmha_plugin_broken\.so: "
     expect_stdout "reference still listed" "^reference "
+    # --verbose (anywhere) and MHA_TRACE print the library's debug messages
+    # on stderr, one "mha: " line each; stdout is unchanged.
+    for verbose in "--verbose plugins" "plugins --verbose" "MHA_TRACE=1 plugins"; do
+        case $verbose in
+        MHA_TRACE*) env MHA_TRACE=1 "$MHA" plugins >"$WORK/stdout" 2>"$WORK/stderr" ;;
+        *) "$MHA" $verbose >"$WORK/stdout" 2>"$WORK/stderr" ;;
+        esac
+        if [ $? -ne 0 ]; then
+            fail "$verbose: exit status"
+        elif ! grep -q "^mha: loaded plugin 'reference'" "$WORK/stderr"; then
+            fail "$verbose: no trace on stderr: $(cat "$WORK/stderr")"
+        elif grep -qv '^mha: ' "$WORK/stderr"; then
+            fail "$verbose: a stderr line without 'mha: ': $(cat "$WORK/stderr")"
+        else
+            echo "ok: $verbose traces"
+        fi
+        expect_stdout "$verbose lists reference" "^reference "
+    done
     ;;
 devices)
     expect_ok "devices" "$MHA" devices
