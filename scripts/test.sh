@@ -29,8 +29,23 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
     $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs mha) \
     -Wl,-rpath,"$prefix/lib"
 "$prefix/basic_pkgconfig" reference
-# The installed command line finds the installed plugins on its own.
+# The OpenCL interop example: with mha::opencl (CMake) and with
+# `pkg-config mha-opencl`, on the caller's cl_context and cl_mem buffers.
+if [ -x "$prefix/example-build/opencl_buffers" ]; then
+    "$prefix/example-build/opencl_buffers"
+    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 -Wall -Wextra -Werror \
+        -o "$prefix/opencl_pkgconfig" "$root/examples/opencl_buffers.c" \
+        $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs mha-opencl) -lm \
+        -Wl,-rpath,"$prefix/lib"
+    "$prefix/opencl_pkgconfig"
+fi
+# The installed command line finds the installed plugins on its own, and a
+# plugin built out of tree with the installed mha_add_plugin() helper.
 "$prefix/bin/mha" plugins
+cmake -S "$root/examples/plugin" -B "$prefix/plugin-build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
+cmake --build "$prefix/plugin-build"
+MHA_PLUGIN_PATH="$prefix/plugin-build" "$prefix/bin/mha" plugins | grep '^skeleton '
 
 # The suites that need no OpenCL again under AddressSanitizer +
 # UndefinedBehaviorSanitizer, the host and threads tests under

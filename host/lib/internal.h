@@ -91,9 +91,4 @@ mha_status mha_check_out(const char *what, const void *out, size_t minimum);
  * `out`, no further than the caller's struct_size, which stays as it was. */
 void mha_copy_out(void *out, const void *full, size_t full_size);
 
-/* Error helpers for function pointers the plugin may have left NULL. */
-#define MHA_PLUGIN_HAS(iface, member)                                                 \
-    ((iface)->struct_size >= offsetof(mha_plugin_i, member) + sizeof((iface)->member) && \
-     (iface)->member != NULL)
-
 #endif

@@ -21,6 +21,7 @@
 #define MHA_PLUGIN_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "mha/mha.h"
 
@@ -171,6 +172,12 @@ typedef struct mha_plugin_i {
                                       void **context);
     /* Append new entries here only. */
 } mha_plugin_i;
+
+/* True when a plugin's table has `member`: its struct_size covers it and it
+ * is not NULL (tables only grow; optional entries may be NULL). */
+#define MHA_PLUGIN_HAS(iface, member)                                                 \
+    ((iface)->struct_size >= offsetof(mha_plugin_i, member) + sizeof((iface)->member) && \
+     (iface)->member != NULL)
 
 /* The entry point. `host` stays valid until shutdown(). Returns NULL if the
  * plugin cannot run at all (the host records the candidate as broken). */
