@@ -23,6 +23,9 @@ static mha_status split_spec(const char *spec, char *name, size_t name_size, con
     return MHA_STATUS_OK;
 }
 
+static mha_status open_on(const registry_plugin *plugin, const char *device,
+                          const mha_extension *options, mha_backend **out);
+
 mha_status mha_backend_open(const char *spec, mha_backend **out)
 {
     return mha_backend_open_with(spec, NULL, out);
@@ -56,9 +59,18 @@ mha_status mha_backend_open_with(const char *spec, const mha_extension *options,
             return mha_error_set(MHA_STATUS_INVALID_VALUE,
                                  "options: extension chain is longer than 64 (a cycle?)");
     const registry_plugin *plugin;
-    mha_status status = registry_find(spec ? name : NULL, &plugin);
+    mha_status status = registry_acquire(spec ? name : NULL, &plugin);
     if (status != MHA_STATUS_OK)
         return status;
+    status = open_on(plugin, device, options, out);
+    registry_release(); /* an open backend holds the registry through open_backends */
+    return status;
+}
+
+static mha_status open_on(const registry_plugin *plugin, const char *device,
+                          const mha_extension *options, mha_backend **out)
+{
+    mha_status status;
     /* The plugin judges the option types: its capabilities are only known
      * once a context exists. */
     if (options && !MHA_PLUGIN_HAS(plugin->iface, context_create_with))

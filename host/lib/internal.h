@@ -6,7 +6,9 @@
 
 #include "mha/plugin.h"
 
-/* A loaded plugin. Lives in the registry until mha_shutdown(). */
+/* A loaded plugin. Lives in the registry, at one address, until
+ * mha_shutdown(). init() runs at the plugin's first use (registry.c). */
+enum { REGISTRY_INIT_PENDING = 0, REGISTRY_INIT_DONE = 1, REGISTRY_INIT_FAILED = 2 };
 typedef struct registry_plugin {
     char *name;
     char *version;
@@ -14,7 +16,10 @@ typedef struct registry_plugin {
     char *path;
     void *library;
     const mha_plugin_i *iface;
-    int score;
+    int init_state;             /* REGISTRY_INIT_*, under the registry lock */
+    mha_status init_status;     /* when REGISTRY_INIT_FAILED */
+    char *init_message;
+    int score;                  /* once REGISTRY_INIT_DONE */
 } registry_plugin;
 
 /* A backend lives while the caller's handle or an attention object holds it:
@@ -57,17 +62,20 @@ const mha_host_services *mha_host_services_table(void);
 void mha_log(mha_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 void mha_trace(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
-/* Registry (registry.c). Every function takes the registry lock itself.
- * registry_ensure_scanned fails only with MHA_STATUS_OUT_OF_MEMORY, and then
- * leaves the registry empty so the next call scans again. */
-mha_status registry_ensure_scanned(void);
+/* Registry (registry.c). Every function takes the registry lock itself; a
+ * scan that runs out of memory leaves the registry empty so the next call
+ * scans again. */
 /* Takes the registry lock and returns 1 if no plugin is loaded and nothing is
  * recorded (never scanned, or shut down); otherwise returns 0, unlocked. */
 int registry_lock_if_empty(void);
 void registry_unlock(void);
 /* Finds a plugin by name, or the best-scoring one with a device when name is
- * NULL. The pointer stays valid while a backend holds it (shutdown refuses). */
-mha_status registry_find(const char *name, const registry_plugin **out);
+ * NULL, initialising it (and, for NULL, every candidate) at first use. On
+ * success the caller holds a use of the registry: mha_shutdown answers BUSY
+ * until registry_release (or, for a backend, registry_backend_closed after
+ * registry_backend_opened + registry_release). */
+mha_status registry_acquire(const char *name, const registry_plugin **out);
+void registry_release(void);
 void registry_backend_opened(void);
 void registry_backend_closed(void);
 

@@ -6,14 +6,25 @@
  * the install tree both have that layout), then the compiled-in install
  * directory. Files are taken in sorted order. A candidate that fails any check
  * is recorded as a failure and skipped; nothing here is fatal.
+ *
+ * Lifetimes (docs/plugins.md): each plugin record is allocated on its own and
+ * never moves until mha_shutdown, so backends and callers may keep pointers
+ * to it while mha_plugin_load appends others. A plugin is initialised at its
+ * first use (a device query, a backend), not during the scan, so listing
+ * plugins never runs a driver. Every use outside the lock is counted
+ * (registry_acquire / registry_release), and mha_shutdown answers BUSY while
+ * any is in flight, so a plugin is never unloaded under a running call.
  */
 #define _GNU_SOURCE /* secure_getenv, realpath */
 #include <dirent.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "dl.h"
 #include "error.h"
@@ -30,13 +41,28 @@ typedef struct registry_failure {
 static struct {
     pthread_mutex_t lock;
     int scanned;
-    registry_plugin *plugins;
+    registry_plugin **plugins; /* records stay put: only this array moves */
     size_t plugin_count;
     registry_failure *failures;
     size_t failure_count;
     size_t open_backends;
-    int out_of_memory; /* an allocation failed during the current scan */
+    size_t calls_in_flight;    /* registry_acquire'd and not yet released */
+    int out_of_memory;         /* an allocation failed during the current scan */
 } registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The folder beside libmha, resolved to an absolute path when libmha is
+ * loaded: a relative LD_LIBRARY_PATH entry must not follow a later chdir. */
+static char beside_libmha[PATH_MAX];
+
+__attribute__((constructor)) static void resolve_beside_libmha(void)
+{
+    char directory[PATH_MAX], resolved[PATH_MAX];
+    if (mha_dl_directory_of(&registry, directory, sizeof directory) &&
+        realpath(directory, resolved) &&
+        (size_t)snprintf(beside_libmha, sizeof beside_libmha, "%s/%s", resolved,
+                         MHA_PLUGIN_RELDIR) >= sizeof beside_libmha)
+        beside_libmha[0] = '\0';
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -92,17 +118,71 @@ static int valid_plugin_name(const char *name)
 static registry_plugin *find_by_name(const char *name)
 {
     for (size_t i = 0; i < registry.plugin_count; ++i)
-        if (strcmp(registry.plugins[i].name, name) == 0)
-            return &registry.plugins[i];
+        if (strcmp(registry.plugins[i]->name, name) == 0)
+            return registry.plugins[i];
     return NULL;
 }
 
 static int already_loaded(const char *real_path)
 {
     for (size_t i = 0; i < registry.plugin_count; ++i)
-        if (strcmp(registry.plugins[i].path, real_path) == 0)
+        if (strcmp(registry.plugins[i]->path, real_path) == 0)
             return 1;
     return 0;
+}
+
+static void free_plugin(registry_plugin *plugin)
+{
+    if (!plugin)
+        return;
+    mha_free(plugin->name);
+    mha_free(plugin->version);
+    mha_free(plugin->description);
+    mha_free(plugin->path);
+    mha_free(plugin->init_message);
+    mha_free(plugin);
+}
+
+/* What the dynamic loader's secure mode asks of a library, for a file we are
+ * about to run code from: a regular file (a FIFO would hang dlopen), owned by
+ * root or by us, and neither it nor its folder writable by group or others
+ * (unless the folder is sticky, like /tmp, where only the owner may replace
+ * it). Returns 0 with the reason in `reason` if not. */
+static int safe_to_load(const char *real_path, char *reason, size_t size)
+{
+    struct stat file;
+    if (stat(real_path, &file) != 0) {
+        snprintf(reason, size, "cannot stat %.300s", real_path);
+        return 0;
+    }
+    if (!S_ISREG(file.st_mode)) {
+        snprintf(reason, size, "not a regular file");
+        return 0;
+    }
+    if (file.st_uid != 0 && file.st_uid != geteuid()) {
+        snprintf(reason, size, "owned by uid %u, neither root nor this user (%u)",
+                 (unsigned)file.st_uid, (unsigned)geteuid());
+        return 0;
+    }
+    if (file.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(reason, size, "writable by %s (mode %03o)",
+                 file.st_mode & S_IWOTH ? "others" : "its group",
+                 (unsigned)(file.st_mode & 0777));
+        return 0;
+    }
+    char folder[PATH_MAX];
+    snprintf(folder, sizeof folder, "%s", real_path);
+    char *slash = strrchr(folder, '/');
+    if (slash)
+        *(slash == folder ? slash + 1 : slash) = '\0';
+    struct stat dir;
+    if (slash && stat(folder, &dir) == 0 && (dir.st_mode & (S_IWGRP | S_IWOTH)) &&
+        !(dir.st_mode & S_ISVTX)) {
+        snprintf(reason, size, "its folder %.300s is writable by %s (mode %03o)", folder,
+                 dir.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(dir.st_mode & 0777));
+        return 0;
+    }
+    return 1;
 }
 
 /* Required members of ABI 1.0; a table shorter than this is not a plugin. */
@@ -138,8 +218,7 @@ static mha_status load_plugin_locked(const char *path)
     mha_status status = MHA_STATUS_PLUGIN_INVALID;
     void *library = NULL;
     const mha_plugin_i *iface = NULL;
-    registry_plugin plugin;
-    memset(&plugin, 0, sizeof plugin);
+    registry_plugin *plugin = NULL;
 
     if (!realpath(path, real_path)) {
         snprintf(reason, sizeof reason, "cannot resolve path");
@@ -148,6 +227,8 @@ static mha_status load_plugin_locked(const char *path)
     }
     if (already_loaded(real_path))
         return MHA_STATUS_OK;
+    if (!safe_to_load(real_path, reason, sizeof reason))
+        goto failed;
 
     library = mha_dl_open(real_path, reason, sizeof reason);
     if (!library)
@@ -195,38 +276,25 @@ static mha_status load_plugin_locked(const char *path)
         status = MHA_STATUS_INVALID_VALUE;
         goto failed;
     }
-    if (MHA_PLUGIN_HAS(iface, init)) {
-        mha_error_clear();
-        mha_status init_status = iface->init();
-        if (init_status != MHA_STATUS_OK) {
-            if (init_status == MHA_STATUS_OUT_OF_MEMORY)
-                registry.out_of_memory = 1;
-            snprintf(reason, sizeof reason, "init failed: %s: %s", mha_status_name(init_status),
-                     mha_last_error());
-            status = init_status;
-            goto failed;
-        }
+    /* init() waits for the plugin's first use (plugin_ready_locked). */
+    plugin = mha_calloc(1, sizeof *plugin);
+    if (plugin) {
+        plugin->name = copy_string(about.name);
+        plugin->version = copy_string(about.version);
+        plugin->description = copy_string(about.description);
+        plugin->path = copy_string(real_path);
+        plugin->library = library;
+        plugin->iface = iface;
     }
-    plugin.name = copy_string(about.name);
-    plugin.version = copy_string(about.version);
-    plugin.description = copy_string(about.description);
-    plugin.path = copy_string(real_path);
-    plugin.library = library;
-    plugin.iface = iface;
-    plugin.score = MHA_PLUGIN_HAS(iface, score) ? iface->score() : 1;
-    if (!plugin.name || !plugin.version || !plugin.description || !plugin.path ||
+    if (!plugin || !plugin->name || !plugin->version || !plugin->description || !plugin->path ||
         !grow_append((void **)&registry.plugins, &registry.plugin_count, sizeof plugin, &plugin)) {
-        if (MHA_PLUGIN_HAS(iface, shutdown))
-            iface->shutdown();
-        mha_free(plugin.name);
-        mha_free(plugin.version);
-        mha_free(plugin.description);
-        mha_free(plugin.path);
+        free_plugin(plugin);
+        registry.out_of_memory = 1;
         snprintf(reason, sizeof reason, "out of memory");
         status = MHA_STATUS_OUT_OF_MEMORY;
         goto failed;
     }
-    mha_trace("mha: loaded plugin '%s' %s from %s", plugin.name, plugin.version, plugin.path);
+    mha_trace("mha: loaded plugin '%s' %s from %s", plugin->name, plugin->version, plugin->path);
     return MHA_STATUS_OK;
 
 failed:
@@ -291,19 +359,17 @@ static void scan_locked(void)
             char *end = strchr(cursor, ':');
             if (end)
                 *end = '\0';
-            if (*cursor)
+            /* A relative entry would name another folder after each chdir. */
+            if (*cursor == '/')
                 scan_directory_locked(cursor);
+            else if (*cursor)
+                record_failure(cursor, "MHA_PLUGIN_PATH entry is not an absolute path: ignored");
             cursor = end ? end + 1 : NULL;
         }
         mha_free(paths);
     }
-    char beside[PATH_MAX];
-    if (mha_dl_directory_of(&registry, beside, sizeof beside)) {
-        size_t used = strlen(beside);
-        if ((size_t)snprintf(beside + used, sizeof beside - used, "/%s", MHA_PLUGIN_RELDIR) <
-            sizeof beside - used)
-            scan_directory_locked(beside);
-    }
+    if (beside_libmha[0])
+        scan_directory_locked(beside_libmha);
     scan_directory_locked(MHA_PLUGIN_INSTALL_DIR);
 }
 
@@ -313,14 +379,13 @@ static void scan_locked(void)
 static void release_locked(void)
 {
     for (size_t i = registry.plugin_count; i-- > 0;) {
-        registry_plugin *plugin = &registry.plugins[i];
-        if (MHA_PLUGIN_HAS(plugin->iface, shutdown))
+        registry_plugin *plugin = registry.plugins[i];
+        /* shutdown() pairs with a successful init(): a plugin never used was
+         * never initialised. */
+        if (plugin->init_state == REGISTRY_INIT_DONE && MHA_PLUGIN_HAS(plugin->iface, shutdown))
             plugin->iface->shutdown();
         mha_dl_close(plugin->library);
-        mha_free(plugin->name);
-        mha_free(plugin->version);
-        mha_free(plugin->description);
-        mha_free(plugin->path);
+        free_plugin(plugin);
     }
     for (size_t i = 0; i < registry.failure_count; ++i) {
         mha_free(registry.failures[i].path);
@@ -338,29 +403,24 @@ static void release_locked(void)
  * is not kept: everything it loaded is unloaded and the next call scans again.
  * (The registry is empty before a scan: it only scans when never scanned or
  * after mha_shutdown, and no backend can be open then.) */
-mha_status registry_ensure_scanned(void)
+static mha_status ensure_scanned_locked(void)
 {
-    mha_status status = MHA_STATUS_OK;
-    pthread_mutex_lock(&registry.lock);
-    if (!registry.scanned) {
-        scan_locked();
-        if (registry.out_of_memory) {
-            release_locked();
-            status = mha_error_set(MHA_STATUS_OUT_OF_MEMORY,
-                                   "out of memory while scanning for plugins");
-        } else {
-            registry.scanned = 1;
-        }
+    if (registry.scanned)
+        return MHA_STATUS_OK;
+    scan_locked();
+    if (registry.out_of_memory) {
+        release_locked();
+        return mha_error_set(MHA_STATUS_OUT_OF_MEMORY, "out of memory while scanning for plugins");
     }
-    pthread_mutex_unlock(&registry.lock);
-    return status;
+    registry.scanned = 1;
+    return MHA_STATUS_OK;
 }
 
 int registry_lock_if_empty(void)
 {
     pthread_mutex_lock(&registry.lock);
     if (!registry.scanned && registry.plugin_count == 0 && registry.failure_count == 0 &&
-        registry.open_backends == 0)
+        registry.open_backends == 0 && registry.calls_in_flight == 0)
         return 1;
     pthread_mutex_unlock(&registry.lock);
     return 0;
@@ -376,10 +436,12 @@ mha_status mha_plugin_load(const char *path)
     mha_error_clear();
     if (!path)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "path is NULL");
-    mha_status status = registry_ensure_scanned();
-    if (status != MHA_STATUS_OK)
-        return status;
+    mha_status status = MHA_STATUS_OK;
     pthread_mutex_lock(&registry.lock);
+    if ((status = ensure_scanned_locked()) != MHA_STATUS_OK) {
+        pthread_mutex_unlock(&registry.lock);
+        return status;
+    }
     status = load_plugin_locked(path);
     pthread_mutex_unlock(&registry.lock);
     return status;
@@ -390,10 +452,12 @@ mha_status mha_plugin_count(size_t *count)
     mha_error_clear();
     if (!count)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "count is NULL");
-    mha_status status = registry_ensure_scanned();
-    if (status != MHA_STATUS_OK)
-        return status;
+    mha_status status = MHA_STATUS_OK;
     pthread_mutex_lock(&registry.lock);
+    if ((status = ensure_scanned_locked()) != MHA_STATUS_OK) {
+        pthread_mutex_unlock(&registry.lock);
+        return status;
+    }
     *count = registry.plugin_count;
     pthread_mutex_unlock(&registry.lock);
     return MHA_STATUS_OK;
@@ -405,15 +469,17 @@ mha_status mha_plugin_get_info(size_t index, mha_plugin_info *info)
     mha_status status = mha_check_out("info", info, MHA_PLUGIN_INFO_SIZE_V1);
     if (status != MHA_STATUS_OK)
         return status;
-    status = registry_ensure_scanned();
-    if (status != MHA_STATUS_OK)
-        return status;
+    status = MHA_STATUS_OK;
     pthread_mutex_lock(&registry.lock);
+    if ((status = ensure_scanned_locked()) != MHA_STATUS_OK) {
+        pthread_mutex_unlock(&registry.lock);
+        return status;
+    }
     if (index >= registry.plugin_count) {
         status = mha_error_set(MHA_STATUS_NOT_FOUND, "index is %zu but there are %zu plugins",
                                index, registry.plugin_count);
     } else {
-        const registry_plugin *plugin = &registry.plugins[index];
+        const registry_plugin *plugin = registry.plugins[index];
         mha_plugin_info full = {
             .struct_size = sizeof full,
             .name = plugin->name,
@@ -434,10 +500,12 @@ mha_status mha_plugin_failure_count(size_t *count)
     mha_error_clear();
     if (!count)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "count is NULL");
-    mha_status status = registry_ensure_scanned();
-    if (status != MHA_STATUS_OK)
-        return status;
+    mha_status status = MHA_STATUS_OK;
     pthread_mutex_lock(&registry.lock);
+    if ((status = ensure_scanned_locked()) != MHA_STATUS_OK) {
+        pthread_mutex_unlock(&registry.lock);
+        return status;
+    }
     *count = registry.failure_count;
     pthread_mutex_unlock(&registry.lock);
     return MHA_STATUS_OK;
@@ -448,10 +516,12 @@ mha_status mha_plugin_failure(size_t index, const char **path, const char **reas
     mha_error_clear();
     if (!path || !reason)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL", path ? "reason" : "path");
-    mha_status status = registry_ensure_scanned();
-    if (status != MHA_STATUS_OK)
-        return status;
+    mha_status status = MHA_STATUS_OK;
     pthread_mutex_lock(&registry.lock);
+    if ((status = ensure_scanned_locked()) != MHA_STATUS_OK) {
+        pthread_mutex_unlock(&registry.lock);
+        return status;
+    }
     if (index >= registry.failure_count) {
         status = mha_error_set(MHA_STATUS_NOT_FOUND, "index is %zu but there are %zu failures",
                                index, registry.failure_count);
@@ -470,7 +540,7 @@ static void list_names_locked(char *buf, size_t size)
     buf[0] = '\0';
     for (size_t i = 0; i < registry.plugin_count && used < size; ++i) {
         int written = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-                               registry.plugins[i].name);
+                               registry.plugins[i]->name);
         if (written < 0)
             break;
         used += (size_t)written;
@@ -479,31 +549,71 @@ static void list_names_locked(char *buf, size_t size)
         snprintf(buf, size, "none; set MHA_PLUGIN_PATH");
 }
 
+/* Initialises a plugin at its first use (init(), then score()). A failed
+ * init is remembered and answered to every later use, and recorded as a
+ * failure; running out of memory is not remembered, so a later call retries. */
+static mha_status plugin_ready_locked(registry_plugin *plugin)
+{
+    if (plugin->init_state == REGISTRY_INIT_DONE)
+        return MHA_STATUS_OK;
+    if (plugin->init_state == REGISTRY_INIT_FAILED)
+        return mha_error_set(plugin->init_status, "plugin '%s' could not initialise: %s",
+                             plugin->name, plugin->init_message ? plugin->init_message : "");
+    mha_status status = MHA_STATUS_OK;
+    if (MHA_PLUGIN_HAS(plugin->iface, init)) {
+        mha_error_clear();
+        status = plugin->iface->init();
+    }
+    if (status == MHA_STATUS_OK) {
+        plugin->init_state = REGISTRY_INIT_DONE;
+        plugin->score = MHA_PLUGIN_HAS(plugin->iface, score) ? plugin->iface->score() : 1;
+        mha_trace("mha: initialised plugin '%s' (score %d)", plugin->name, plugin->score);
+        return MHA_STATUS_OK;
+    }
+    char message[512];
+    snprintf(message, sizeof message, "%s: %s", mha_status_name(status),
+             mha_error_is_set() ? mha_last_error() : mha_status_string(status));
+    if (status != MHA_STATUS_OUT_OF_MEMORY) {
+        plugin->init_state = REGISTRY_INIT_FAILED;
+        plugin->init_status = status;
+        plugin->init_message = copy_string(message);
+        char reason[600];
+        snprintf(reason, sizeof reason, "init failed: %s", message);
+        record_failure(plugin->path, reason);
+    }
+    return mha_error_set(status, "plugin '%s' could not initialise: %s", plugin->name, message);
+}
+
 static int plugin_has_device(const registry_plugin *plugin)
 {
     size_t count = 0;
     return plugin->iface->device_count(&count) == MHA_STATUS_OK && count > 0;
 }
 
-mha_status registry_find(const char *name, const registry_plugin **out)
+mha_status registry_acquire(const char *name, const registry_plugin **out)
 {
     *out = NULL;
-    mha_status status = registry_ensure_scanned();
-    if (status != MHA_STATUS_OK)
-        return status;
     pthread_mutex_lock(&registry.lock);
-    const registry_plugin *found = NULL;
-    if (name) {
+    mha_status status = ensure_scanned_locked();
+    registry_plugin *found = NULL;
+    if (status == MHA_STATUS_OK && name) {
         found = find_by_name(name);
-    } else {
+        if (found && (status = plugin_ready_locked(found)) != MHA_STATUS_OK)
+            found = NULL;
+    } else if (status == MHA_STATUS_OK) {
+        /* The default: every plugin must be asked (its score needs init). A
+         * plugin that cannot initialise is passed over, not fatal. */
         for (size_t i = 0; i < registry.plugin_count; ++i) {
-            const registry_plugin *candidate = &registry.plugins[i];
+            registry_plugin *candidate = registry.plugins[i];
+            if (plugin_ready_locked(candidate) != MHA_STATUS_OK)
+                continue;
             if (candidate->score > 0 && (!found || candidate->score > found->score) &&
                 plugin_has_device(candidate))
                 found = candidate;
         }
+        mha_error_clear();
     }
-    if (!found) {
+    if (!found && status == MHA_STATUS_OK) {
         char names[256];
         list_names_locked(names, sizeof names);
         status = name ? mha_error_set(MHA_STATUS_NOT_FOUND, "no plugin named '%s' (found: %s)",
@@ -511,9 +621,18 @@ mha_status registry_find(const char *name, const registry_plugin **out)
                       : mha_error_set(MHA_STATUS_NOT_FOUND,
                                       "no plugin with a usable device (found: %s)", names);
     }
+    if (found)
+        registry.calls_in_flight++;
     *out = found;
     pthread_mutex_unlock(&registry.lock);
     return status;
+}
+
+void registry_release(void)
+{
+    pthread_mutex_lock(&registry.lock);
+    registry.calls_in_flight--;
+    pthread_mutex_unlock(&registry.lock);
 }
 
 void registry_backend_opened(void)
@@ -543,6 +662,14 @@ mha_status mha_shutdown(void)
                              "their attention objects before mha_shutdown",
                              open);
     }
+    if (registry.calls_in_flight > 0) {
+        size_t calls = registry.calls_in_flight;
+        pthread_mutex_unlock(&registry.lock);
+        return mha_error_set(MHA_STATUS_BUSY,
+                             "%zu calls on other threads are using plugins; try again when "
+                             "they return",
+                             calls);
+    }
     release_locked();
     pthread_mutex_unlock(&registry.lock);
     return MHA_STATUS_OK;
@@ -556,12 +683,13 @@ mha_status mha_plugin_device_count(const char *plugin_name, size_t *count)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "%s is NULL",
                              plugin_name ? "count" : "plugin_name");
     const registry_plugin *plugin;
-    mha_status status = registry_find(plugin_name, &plugin);
+    mha_status status = registry_acquire(plugin_name, &plugin);
     if (status != MHA_STATUS_OK)
         return status;
     status = plugin->iface->device_count(count);
     if (status != MHA_STATUS_OK && !mha_error_is_set())
         mha_error_set(status, "plugin '%s' failed to count devices", plugin_name);
+    registry_release();
     return status;
 }
 
@@ -574,15 +702,15 @@ mha_status mha_plugin_device_info(const char *plugin_name, size_t index, mha_dev
     if (status != MHA_STATUS_OK)
         return status;
     const registry_plugin *plugin;
-    status = registry_find(plugin_name, &plugin);
+    status = registry_acquire(plugin_name, &plugin);
     if (status != MHA_STATUS_OK)
         return status;
     size_t count = 0;
     status = plugin->iface->device_count(&count);
     if (status == MHA_STATUS_OK && index >= count)
-        return mha_error_set(MHA_STATUS_NOT_FOUND,
-                             "index is %zu but plugin '%s' has %zu devices", index, plugin_name,
-                             count);
+        status = mha_error_set(MHA_STATUS_NOT_FOUND,
+                               "index is %zu but plugin '%s' has %zu devices", index,
+                               plugin_name, count);
     /* The plugin fills a struct of this host's size; the caller gets what its
      * struct_size covers. */
     mha_device_info full;
@@ -594,5 +722,6 @@ mha_status mha_plugin_device_info(const char *plugin_name, size_t index, mha_dev
         mha_copy_out(info, &full, sizeof full);
     if (status != MHA_STATUS_OK && !mha_error_is_set())
         mha_error_set(status, "plugin '%s' failed to describe device %zu", plugin_name, index);
+    registry_release();
     return status;
 }

@@ -226,11 +226,18 @@ MHA_API mha_status mha_view_check(const char *name, const mha_view *view, int64_
 /* Plugins and devices                                                       */
 /* ------------------------------------------------------------------------ */
 /* The registry is filled on first use by scanning, in order: the directories in
- * MHA_PLUGIN_PATH (':'-separated), the plugin folder beside libmha
+ * MHA_PLUGIN_PATH (':'-separated, absolute paths only: a relative entry is
+ * recorded as a failure and ignored), the plugin folder beside libmha
  * (<libdir>/mha/plugins, which is both the install location and the build
- * tree's), and the compiled-in install directory. Files named
- * libmha_plugin_*.so are candidates; the first plugin of a given name wins.
- * Broken candidates are recorded (see mha_plugin_failure) and skipped. */
+ * tree's; resolved to an absolute path when libmha is loaded), and the
+ * compiled-in install directory. Files named libmha_plugin_*.so are
+ * candidates; the first plugin of a given name wins. A candidate that is not
+ * a regular file, is owned by neither root nor this user, or is writable by
+ * group or others (or sits in a folder that is, unless sticky) is refused, as
+ * the dynamic loader's secure mode would. Broken candidates are recorded (see
+ * mha_plugin_failure) and skipped. Plugins are initialised at their first use,
+ * so listing them runs no driver. Plugin records and their strings stay valid
+ * until mha_shutdown. */
 
 typedef struct mha_plugin_info {
     size_t struct_size;
@@ -264,8 +271,9 @@ MHA_API mha_status mha_plugin_device_count(const char *plugin_name, size_t *coun
 MHA_API mha_status mha_plugin_device_info(const char *plugin_name, size_t index,
                                           mha_device_info *info);
 
-/* Unloads every plugin. Fails with MHA_STATUS_BUSY while backends are open.
- * The registry is rebuilt on next use. */
+/* Unloads every plugin. Fails with MHA_STATUS_BUSY while backends are open
+ * (an attention object keeps its backend open) or another thread is inside a
+ * call that uses a plugin. The registry is rebuilt on next use. */
 MHA_API mha_status mha_shutdown(void);
 
 /* ------------------------------------------------------------------------ */

@@ -121,11 +121,16 @@ typedef struct mha_plugin_i {
     /* --- plugin lifetime ------------------------------------------------- */
     /* Required. Strings static, owned by the plugin. */
     void (*describe)(mha_plugin_about *about);
-    /* Optional (NULL = nothing to do). Called once before any other call
-     * except describe(); may fail, in which case the plugin is skipped. */
+    /* Optional (NULL = nothing to do). Called once, at the plugin's first use
+     * (a device query or a backend; never for `mha plugins`), before any
+     * other call except describe(); may fail, and then every use of the
+     * plugin answers its status and message (the failure is also listed by
+     * mha_plugin_failure). MHA_STATUS_OUT_OF_MEMORY is retried at the next
+     * use. */
     mha_status (*init)(void);
-    /* Optional. Called once before the host unloads the library; every object
-     * of the plugin has been destroyed by then. */
+    /* Optional. Called once before the host unloads the library, only after
+     * a successful init(); every object of the plugin has been destroyed by
+     * then. */
     void (*shutdown)(void);
 
     /* --- devices --------------------------------------------------------- */
