@@ -32,7 +32,7 @@ static mha_status softmax_group_limit(ocl_attention *att)
 {
     cl_device_id dev = att->context->device->device;
     size_t kernel_max = 0, items[3] = {0, 0, 0};
-    cl_int err = clGetKernelWorkGroupInfo(att->k_softmax, dev, CL_KERNEL_WORK_GROUP_SIZE,
+    cl_int err = clGetKernelWorkGroupInfo(att->kernels[OCL_K_SOFTMAX], dev, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kernel_max, &kernel_max, NULL);
     if (err != CL_SUCCESS)
         return ocl_cl_fail(err, "clGetKernelWorkGroupInfo(mha_softmax)");
@@ -165,40 +165,15 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         }
         att->queue_profiling = true;
     }
-    if ((st = create_kernel(ctx, "mha_transpose", &att->k_transpose)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_split_heads", &att->k_split)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_softmax", &att->k_softmax)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_softmax_items", &att->k_softmax_items)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_softmax_columns", &att->k_softmax_columns)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_weights_out", &att->k_weights)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_merge_heads", &att->k_merge)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_output", &att->k_output)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_attention_fused", &att->k_fused)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_attention_fused_weights", &att->k_fused_weights)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_absorb_queries", &att->k_absorb_queries)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_absorbed_scores", &att->k_absorbed_scores)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_absorbed_values", &att->k_absorbed_values)) != MHA_STATUS_OK ||
-        (st = create_kernel(ctx, "mha_absorbed_output", &att->k_absorbed_output)) != MHA_STATUS_OK)
-        goto done;
+    for (int k = 0; k < OCL_KERNEL_COUNT; ++k)
+        if ((st = create_kernel(ctx, ocl_kernel_name((ocl_kernel_id)k), &att->kernels[k])) !=
+            MHA_STATUS_OK)
+            goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
     {
-        const char *force = getenv(OCL_SOFTMAX_ENV);
-        att->softmax = OCL_SOFTMAX_AUTO;
-        if (force && strcmp(force, "items") == 0)
-            att->softmax = OCL_SOFTMAX_ITEMS;
-        else if (force && strcmp(force, "columns") == 0)
-            att->softmax = OCL_SOFTMAX_COLUMNS;
-        else if (force && strcmp(force, "group") == 0)
-            att->softmax = OCL_SOFTMAX_GROUP;
-        const char *path = getenv(OCL_PATH_ENV);
-        att->path = OCL_PATH_AUTO;
-        if (path && strcmp(path, "gemm") == 0)
-            att->path = OCL_PATH_GEMM;
-        else if (path && strcmp(path, "fused") == 0)
-            att->path = OCL_PATH_FUSED;
-        else if (path && strcmp(path, "absorbed") == 0)
-            att->path = OCL_PATH_ABSORBED;
+        att->softmax = ocl_softmax_parse(getenv(OCL_SOFTMAX_ENV));
+        att->path = ocl_path_parse(getenv(OCL_PATH_ENV));
     }
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
@@ -231,14 +206,9 @@ void ocl_attention_destroy(void *attention)
                              &att->attn_mask, &att->kpm, &att->gemm_temp};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i)
         ocl_buffer_release(att->context, &att->stats, buffers[i]);
-    cl_kernel kernels[] = {att->k_transpose, att->k_split, att->k_softmax, att->k_softmax_items,
-                           att->k_softmax_columns, att->k_weights, att->k_merge,
-                           att->k_output, att->k_fused, att->k_fused_weights,
-                           att->k_absorb_queries, att->k_absorbed_scores,
-                           att->k_absorbed_values, att->k_absorbed_output};
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; ++i)
-        if (kernels[i])
-            clReleaseKernel(kernels[i]);
+    for (int k = 0; k < OCL_KERNEL_COUNT; ++k)
+        if (att->kernels[k])
+            clReleaseKernel(att->kernels[k]);
     if (att->queue)
         clReleaseCommandQueue(att->queue);
     ocl_host->free(att);

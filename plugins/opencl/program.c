@@ -1,11 +1,46 @@
-/* program.c - builds the embedded kernels (cl/philox.cl + cl/attention.cl +
- * cl/fused.cl + cl/absorbed.cl, one program in that order),
- * through the binary cache of cache.c. */
+/* program.c - builds the embedded kernels (cl/philox.cl, then the source of
+ * every program of the kernel table in kernels.h, one program in that
+ * order), through the binary cache of cache.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+static const char *const g_kernel_names[OCL_KERNEL_COUNT] = {
+#define OCL_X(id, name, program) #name,
+    OCL_KERNELS(OCL_X)
+#undef OCL_X
+};
+static const ocl_program_id g_kernel_programs[OCL_KERNEL_COUNT] = {
+#define OCL_X(id, name, program) OCL_PROGRAM_##program,
+    OCL_KERNELS(OCL_X)
+#undef OCL_X
+};
+static const char *const g_program_names[OCL_PROGRAM_COUNT] = {
+#define OCL_X(id, name, source) name,
+    OCL_PROGRAMS(OCL_X)
+#undef OCL_X
+};
+
+const char *ocl_kernel_name(ocl_kernel_id id) { return g_kernel_names[id]; }
+ocl_program_id ocl_kernel_program(ocl_kernel_id id) { return g_kernel_programs[id]; }
+const char *ocl_program_name(ocl_program_id id) { return g_program_names[id]; }
+
+/* The sources of the program: philox.cl, then every program's in table order. */
+#define OCL_SOURCES_MAX (1 + OCL_PROGRAM_COUNT)
+static cl_uint program_sources(const char **sources, size_t *lengths)
+{
+    cl_uint n = 0;
+    sources[n] = (const char *)mha_cl_philox;
+    lengths[n++] = mha_cl_philox_len;
+#define OCL_X(id, name, source)                                                             \
+    sources[n] = (const char *)source;                                                      \
+    lengths[n++] = source##_len;
+    OCL_PROGRAMS(OCL_X)
+#undef OCL_X
+    return n;
+}
 
 #define OCL_BUILD_OPTIONS "-cl-std=CL1.2"
 /* Developer variable: appended to the build options (e.g. "-DNAME=VALUE", or
@@ -52,10 +87,11 @@ static mha_status build_failure(cl_program program, cl_device_id device, cl_int 
 static uint64_t program_key(const ocl_device *dev, const char *options)
 {
     uint64_t h = 14695981039346656037ull;
-    h = ocl_hash_bytes(h, mha_cl_philox, mha_cl_philox_len);
-    h = ocl_hash_bytes(h, mha_cl_attention, mha_cl_attention_len);
-    h = ocl_hash_bytes(h, mha_cl_fused, mha_cl_fused_len);
-    h = ocl_hash_bytes(h, mha_cl_absorbed, mha_cl_absorbed_len);
+    const char *sources[OCL_SOURCES_MAX];
+    size_t lengths[OCL_SOURCES_MAX];
+    const cl_uint count = program_sources(sources, lengths);
+    for (cl_uint i = 0; i < count; ++i)
+        h = ocl_hash_bytes(h, sources[i], lengths[i]);
     h = ocl_hash_bytes(h, options, strlen(options) + 1);
     h = ocl_hash_bytes(h, dev->info.name, strlen(dev->info.name) + 1);
     h = ocl_hash_bytes(h, dev->info.vendor, strlen(dev->info.vendor) + 1);
@@ -114,10 +150,9 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
     cl_program program = NULL;
     cl_int err = CL_SUCCESS;
     cl_device_id device = dev->device;
-    const char *sources[4] = {(const char *)mha_cl_philox, (const char *)mha_cl_attention,
-                              (const char *)mha_cl_fused, (const char *)mha_cl_absorbed};
-    size_t lengths[4] = {mha_cl_philox_len, mha_cl_attention_len, mha_cl_fused_len,
-                         mha_cl_absorbed_len};
+    const char *sources[OCL_SOURCES_MAX];
+    size_t lengths[OCL_SOURCES_MAX];
+    const cl_uint count = program_sources(sources, lengths);
     char path[4200], options[OCL_OPTIONS_MAX];
     const char *extra = getenv(OCL_BUILD_OPTIONS_ENV);
 
@@ -137,7 +172,7 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
     }
     err = ocl_fault(ctx, "clCreateProgramWithSource");
     if (err == CL_SUCCESS)
-        program = clCreateProgramWithSource(context, 4, sources, lengths, &err);
+        program = clCreateProgramWithSource(context, count, sources, lengths, &err);
     if (err != CL_SUCCESS) {
         program = NULL;
         status = ocl_cl_fail(err, "clCreateProgramWithSource");
