@@ -36,7 +36,8 @@ extern "C" {
 /* Extension type values of the opencl plugin ('O' 'C' in the high bits). */
 #define MHA_OPENCL_EXT_CONTEXT 0x4f430002u /* option of mha_backend_open_with */
 #define MHA_OPENCL_EXT_FORWARD 0x4f430003u /* in mha_forward_args.next */
-#define MHA_OPENCL_EXT_FAULTS 0x4f430004u  /* option of mha_backend_open_with: test hook */
+/* 0x4f430004u is the plugin's fault-injection test hook (not installed:
+ * plugins/opencl/faults.h). */
 
 /* Runs the backend on the caller's context. Pass it to mha_backend_open_with
  * with the spec "opencl" (a device in the spec is an error: the device comes
@@ -66,25 +67,6 @@ typedef struct mha_opencl_forward {
      * NULL on failure. The caller owns it: clReleaseEvent when done. */
     cl_event *done;
 } mha_opencl_forward;
-
-/* Test hook: fault injection. Every OpenCL call of the plugin that can fail
- * for reasons outside its control (context creation, program build, buffer
- * allocation, queue and kernel creation, every enqueue) and every CLBlast call
- * is a fault point. The fail_at-th point counted in `points` is not made and
- * fails as if the driver had answered CL_OUT_OF_RESOURCES. Not thread-safe:
- * one thread uses the backend while a hook is attached. */
-typedef struct mha_opencl_faults {
-    uint64_t fail_at;      /* in: 0 = never; the caller may change it between calls */
-    uint64_t points;       /* in/out: fault points passed (the caller may reset it) */
-    uint64_t injected;     /* out: faults injected so far */
-    int64_t live_buffers;  /* out: cl_mem objects the plugin holds now (this backend) */
-    int64_t live_events;   /* out: cl_event objects the plugin holds now */
-} mha_opencl_faults;
-
-typedef struct mha_opencl_fault_options {
-    mha_extension header;      /* struct_size = sizeof, type = MHA_OPENCL_EXT_FAULTS */
-    mha_opencl_faults *faults; /* caller-owned; must outlive the backend */
-} mha_opencl_fault_options;
 
 #ifdef __cplusplus
 }

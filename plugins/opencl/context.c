@@ -8,17 +8,6 @@
 
 static const uint32_t g_extension_types[] = {MHA_OPENCL_EXT_FORWARD};
 
-cl_int ocl_fault(ocl_context *ctx, const char *what)
-{
-    mha_opencl_faults *f = ctx->faults;
-    if (!f || ++f->points != f->fail_at)
-        return CL_SUCCESS;
-    f->injected++;
-    ocl_host->trace("opencl: injected fault at point %llu: %s",
-                    (unsigned long long)f->points, what);
-    return CL_OUT_OF_RESOURCES;
-}
-
 void ocl_event_created(ocl_context *ctx)
 {
     if (ctx->faults)
@@ -185,7 +174,10 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
             goto done;
         }
     }
-    status = ocl_program_build(ctx, &ctx->program);
+    {
+        const ocl_build_target target = {ctx->cl, ctx->device, ctx->faults};
+        status = ocl_program_build(&target, &ctx->program);
+    }
     if (status != MHA_STATUS_OK)
         goto done;
     status = ocl_tuning_apply(ctx->device);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faults.h"
 #include "mha/opencl.h"
 #include "mha/plugin.h"
 #include "kernels.h"
@@ -74,10 +75,22 @@ void ocl_device_describe(ocl_device *d);
 /* Copies `src` into the caller's `dst`, honouring dst->struct_size. */
 void ocl_device_info_copy(mha_device_info *dst, const mha_device_info *src);
 
+/* ---- faults.c ------------------------------------------------------------ */
+/* A fault point of the test hook (faults.h; NULL: none attached): CL_SUCCESS,
+ * or the error to report instead of making the call named `what`. */
+cl_int ocl_fault_at(mha_opencl_faults *faults, const char *what);
+
 /* ---- program.c ----------------------------------------------------------- */
-/* Builds the embedded kernels for ctx's device in ctx->cl (or loads them from
- * the binary cache). On failure the message carries the (truncated) build log. */
-mha_status ocl_program_build(ocl_context *ctx, cl_program *out);
+/* Where a program is built: what program.c needs of a context (it does not
+ * know ocl_context: context.c calls it, not the other way round). */
+typedef struct ocl_build_target {
+    cl_context cl;
+    const ocl_device *device;
+    mha_opencl_faults *faults; /* the test hook, or NULL */
+} ocl_build_target;
+/* Builds the embedded kernels for t->device in t->cl (or loads them from the
+ * binary cache). On failure the message carries the (truncated) build log. */
+mha_status ocl_program_build(const ocl_build_target *t, cl_program *out);
 
 /* ---- cache.c ------------------------------------------------------------- */
 uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size); /* FNV-1a 64 */
@@ -124,9 +137,12 @@ mha_status ocl_context_device_info(void *context, mha_device_info *info);
 mha_status ocl_check_queue(const ocl_context *ctx, cl_command_queue queue, const char *what,
                            bool *profiling);
 
-/* Fault points (test hook, see MHA_OPENCL_EXT_FAULTS): CL_SUCCESS, or the
- * error to report instead of making the call named `what`. */
-cl_int ocl_fault(ocl_context *ctx, const char *what);
+/* A fault point of ctx's test hook (faults.h): CL_SUCCESS, or the error to
+ * report instead of making the call named `what`. */
+static inline cl_int ocl_fault(ocl_context *ctx, const char *what)
+{
+    return ocl_fault_at(ctx->faults, what);
+}
 /* Accounting of the events the plugin creates and releases. */
 void ocl_event_created(ocl_context *ctx);
 void ocl_event_release(ocl_context *ctx, cl_event event);

@@ -142,10 +142,10 @@ static void store_cached(cl_program program, const char *path, uint64_t key)
     ocl_host->free(bin);
 }
 
-mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
+mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
 {
-    cl_context context = ctx->cl;
-    const ocl_device *dev = ctx->device;
+    cl_context context = t->cl;
+    const ocl_device *dev = t->device;
     mha_status status = MHA_STATUS_OK;
     cl_program program = NULL;
     cl_int err = CL_SUCCESS;
@@ -170,7 +170,7 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
         *out = program;
         return MHA_STATUS_OK;
     }
-    err = ocl_fault(ctx, "clCreateProgramWithSource");
+    err = ocl_fault_at(t->faults, "clCreateProgramWithSource");
     if (err == CL_SUCCESS)
         program = clCreateProgramWithSource(context, count, sources, lengths, &err);
     if (err != CL_SUCCESS) {
@@ -178,7 +178,7 @@ mha_status ocl_program_build(ocl_context *ctx, cl_program *out)
         status = ocl_cl_fail(err, "clCreateProgramWithSource");
         goto done;
     }
-    err = ocl_fault(ctx, "clBuildProgram");
+    err = ocl_fault_at(t->faults, "clBuildProgram");
     if (err != CL_SUCCESS) {
         status = ocl_cl_fail(err, "clBuildProgram (injected fault)");
         goto done;

@@ -1,6 +1,6 @@
 /*
  * test_faults.c - injected OpenCL and CLBlast failures (the test hook
- * MHA_OPENCL_EXT_FAULTS of include/mha/opencl.h). For every fault point of
+ * MHA_OPENCL_EXT_FAULTS of plugins/opencl/faults.h). For every fault point of
  * a context's creation, an attention object's creation, its first forward
  * (scratch allocation) and a steady-state forward (masks, need_weights), the
  * call fails with an error status, leaks nothing (the plugin's live buffer and
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mha/mha.h"
+#include "faults.h" /* plugins/opencl: the test hook, not installed */
 #include "mha/opencl.h"
 #include "ocl_case.h"
 
