@@ -20,6 +20,8 @@
  * query projection, E = H*D columns, without its bias) and of x (the caller's
  * key and value rows) follow row_steps in forward.c: row t of batch entry n
  * at t*step_t + n*step_n.
+ *
+ * Built after shared.h, philox.cl and common.cl (plugins/opencl/kernels.h).
  */
 
 /* a[r*kdim + c] = scale sum_d (q + b_q)[h*D + d] W_k[h*D + d, c] for c < kdim,
@@ -74,7 +76,7 @@ static float sum8(float8 v)
     return s2.x + s2.y;
 }
 
-#define AS_KEYS 8 /* keys per work-item of mha_absorbed_scores (OCL_ABSORBED_KEYS) */
+#define AS_KEYS OCL_ABSORBED_KEYS /* keys per work-item of mha_absorbed_scores (8) */
 #define AS_ROWS 4 /* query rows per step */
 
 /* scores[((n*H + h)*S + j)*L + l] = a[r].x_j + c[r] (a, c from
@@ -140,6 +142,7 @@ __kernel void mha_absorbed_scores(__global const float *a, __global const float 
 }
 
 #define AV_ROWS 8 /* query rows per pass of mha_absorbed_values */
+#define AV_COLUMNS OCL_ABSORBED_VALUE_COLUMNS /* columns per work-item: lo and hi, 2 float8 */
 
 /* Columns c0..c0+7 of value row xj as a float8: zeros past vdim, except 1 in
  * column vdim (so that the weighted sum there is sum_j p_j). */
@@ -155,7 +158,7 @@ static float8 value_part8(__global const float *xj, int c0, int vdim)
 /* u[r*(vdim + 1) + c] = sum_j p[r, j] x_j[c] for c < vdim, and sum_j p[r, j]
  * at c = vdim (p: the keys-major matrix, row r, key j at
  * ((n*H + h)*S + j)*L + l; x_j: value j of batch entry n). One work-item per
- * batch entry and 16 columns, AV_ROWS rows per pass over the values (the last
+ * batch entry and AV_COLUMNS columns, AV_ROWS rows per pass over the values (the last
  * row of a pass repeats when they run out). */
 __kernel void mha_absorbed_values(__global const float *p, __global const float *x, ulong x_off,
                                   ulong step_t, ulong step_n, __global float *u, int N, int H,
@@ -163,11 +166,11 @@ __kernel void mha_absorbed_values(__global const float *p, __global const float 
 {
     const ulong gid = get_global_id(0);
     const int width = vdim + 1;
-    const ulong blocks = ((ulong)width + 15) / 16;
+    const ulong blocks = ((ulong)width + AV_COLUMNS - 1) / AV_COLUMNS;
     if (gid >= (ulong)N * blocks)
         return;
     const ulong n = gid / blocks;
-    const int c0 = (int)(gid % blocks) * 16, HL = H * L;
+    const int c0 = (int)(gid % blocks) * AV_COLUMNS, HL = H * L;
     for (int r0 = 0; r0 < HL; r0 += AV_ROWS) {
         ulong row_at[AV_ROWS]; /* where row r0 + i of P starts */
         float8 lo[AV_ROWS], hi[AV_ROWS];
@@ -189,10 +192,10 @@ __kernel void mha_absorbed_values(__global const float *p, __global const float 
         }
         for (int i = 0; i < AV_ROWS && r0 + i < HL; ++i) {
             __global float *ur = u + (n * HL + r0 + i) * (ulong)width;
-            float t[16];
+            float t[AV_COLUMNS];
             vstore8(lo[i], 0, t);
             vstore8(hi[i], 1, t);
-            for (int k = 0; k < 16 && c0 + k < width; ++k)
+            for (int k = 0; k < AV_COLUMNS && c0 + k < width; ++k)
                 ur[c0 + k] = t[k];
         }
     }

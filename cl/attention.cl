@@ -1,6 +1,7 @@
 /*
- * attention.cl - the kernels of the OpenCL plugin (OpenCL C 1.2).
- * Built as one program together with philox.cl (which comes first).
+ * attention.cl - the kernels every path of the OpenCL plugin shares, and the
+ * softmax between the GEMM path's products (OpenCL C 1.2). Built after
+ * shared.h, philox.cl and common.cl (plugins/opencl/kernels.h).
  * GEMMs are CLBlast's; these kernels do the element-wise and row work:
  *
  *   mha_transpose      rows (R, C) -> (C, R'), R' >= R zero-padded: the
@@ -24,18 +25,6 @@
  * column-major kernels want P.V's right operand that way), which on a CPU
  * cost as much as the P.V product itself.
  */
-
-/* From philox.cl. */
-int mha_dropout_keep(ulong seed, ulong idx, float p);
-
-/* Mask kinds (MHA_OCL_MASK_* in plugins/opencl/internal.h). */
-#define MASK_NONE 0
-#define MASK_BOOL 1
-#define MASK_FLOAT 2
-
-/* Causal kinds (mha_causal). */
-#define CAUSAL_TOP_LEFT 1
-#define CAUSAL_BOTTOM_RIGHT 2
 
 /*
  * Row t of head (n, h), value d, goes to dst[((n*H + h)*T + t)*D + d], or to
@@ -123,13 +112,6 @@ __kernel void mha_split_heads(__global const float *src, ulong src_off, ulong sr
         out[d] = head_value(in, bi, has_bias, ex, kind, d);
 }
 
-/* max that propagates NaN (fmax drops it): a row whose only unmasked score
- * is NaN must become NaN, as in PyTorch, not a fully masked row of zeros. */
-static float nan_max(float a, float b)
-{
-    return isnan(a) ? a : isnan(b) ? b : fmax(a, b);
-}
-
 /* Work-group tree reductions; the local size is a power of two. */
 static float group_max(__local float *red, float x)
 {
@@ -161,37 +143,6 @@ static float group_sum(__local float *red, float x)
     return r;
 }
 
-/* Score x at (b, n, l, j), j < S, with its masks: attn_mask and
- * key_padding_mask (bool: -inf, float: added), then causality (-inf). */
-static float masked_score(float x, __global const uchar *attn_mask, ulong attn_off,
-                          int attn_kind, int attn_3d, __global const uchar *kpm, ulong kpm_off,
-                          int kpm_kind, int causal, ulong b, ulong n, int L, int S, int l, int j)
-{
-    if (attn_kind != MASK_NONE) {
-        ulong mi = (attn_3d ? b * L * S : 0) + (ulong)l * S + j;
-        if (attn_kind == MASK_BOOL) {
-            if (attn_mask[attn_off + mi])
-                x -= INFINITY;
-        } else {
-            x += ((__global const float *)(attn_mask + attn_off))[mi];
-        }
-    }
-    if (kpm_kind != MASK_NONE) {
-        ulong ki = n * S + j;
-        if (kpm_kind == MASK_BOOL) {
-            if (kpm[kpm_off + ki])
-                x -= INFINITY;
-        } else {
-            x += ((__global const float *)(kpm + kpm_off))[ki];
-        }
-    }
-    if (causal == CAUSAL_TOP_LEFT && j > l)
-        x -= INFINITY;
-    else if (causal == CAUSAL_BOTTOM_RIGHT && j > l + (S - L))
-        x -= INFINITY;
-    return x;
-}
-
 /*
  * scores: (N*H, Sp, L) q.k products, keys-major (row (b, l) of the attention
  * matrix is the column l of plane b: element j at (b*Sp + j)*L + l), multiplied
@@ -201,16 +152,11 @@ static float masked_score(float x, __global const uchar *attn_mask, ulong attn_o
  * attn_mask: (L, S) or (N*H, L, S) when attn_3d;
  * masks add (a bool or causal mask adds -inf, so a NaN score or a NaN in a
  * float mask stays NaN, as in PyTorch and the reference plugin);
- * key_padding_mask: (N, S). A bool mask is one byte per element. The masks
- * start attn_off / kpm_off bytes into their buffers (a multiple of 4 for
- * float masks).
+ * key_padding_mask: (N, S). The mask, causal and dropout parameters:
+ * OCL_MASK_PARAMS (common.cl).
  */
 __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, float scale,
-                          __global const uchar *attn_mask, ulong attn_off, int attn_kind,
-                          int attn_3d, __global const uchar *kpm, ulong kpm_off, int kpm_kind,
-                          int causal,
-                          int dropout, float p, float keep_scale, ulong seed,
-                          __local float *red)
+                          OCL_MASK_PARAMS, __local float *red)
 {
     ulong row = get_group_id(0);
     int lid = (int)get_local_id(0);
@@ -263,7 +209,8 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
             continue;
         float w = s[(ulong)j * L] / sum;
         if (dropout)
-            w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? w * keep_scale : 0.0f;
+            w = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p_drop) ? w * keep_scale
+                                                                           : 0.0f;
         s[(ulong)j * L] = w;
     }
 }
@@ -289,18 +236,11 @@ __kernel void mha_softmax(__global float *scores, int H, int L, int S, int Sp, f
  * matrix, which at L = S = 4096 no longer fits any cache.
  */
 #define VW 8
-#define U 32
+#define U OCL_SOFTMAX_ITEM_VECTORS
 typedef float8 floatv;
 typedef int8 intv;
 #define vloadv vload8
 #define vstorev vstore8
-
-static floatv nan_maxv(floatv a, floatv b)
-{
-    floatv r = fmax(a, b);
-    r = select(r, b, isnan(b));
-    return select(r, a, isnan(a));
-}
 
 /* One row l of plane b (s = plane + l), scalar. */
 static void softmax_row(__global float *s, __global const uchar *attn_mask, ulong attn_off,
@@ -347,11 +287,7 @@ static void softmax_row(__global float *s, __global const uchar *attn_mask, ulon
 }
 
 __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int Sp, float scale,
-                                __global const uchar *attn_mask, ulong attn_off, int attn_kind,
-                                int attn_3d, __global const uchar *kpm, ulong kpm_off,
-                                int kpm_kind, int causal,
-                                int dropout, float p, float keep_scale, ulong seed, int B,
-                                __global float *row_scale, int deferred)
+                                OCL_MASK_PARAMS, int B, __global float *row_scale, int deferred)
 {
     const int rows = VW * U;
     if (!deferred)
@@ -369,18 +305,18 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
         nv = U;
     for (int l = l0 + nv * VW; l < L && l < l0 + rows; ++l) /* the rest, one at a time */
         softmax_row(plane + l, attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind,
-                    causal, scale, dropout, p, keep_scale, seed, b, n, L, S, Sp, l, row_scale);
+                    causal, scale, dropout, p_drop, keep_scale, seed, b, n, L, S, Sp, l, row_scale);
     if (nv == 0)
         return;
 
     __global float *s = plane + l0;
     const intv lane = (intv)(0, 1, 2, 3, 4, 5, 6, 7);
-    const intv first = causal == CAUSAL_TOP_LEFT ? lane + l0
-                       : causal == CAUSAL_BOTTOM_RIGHT ? lane + l0 + (S - L)
+    const intv first = causal == OCL_CAUSAL_TOP_LEFT ? lane + l0
+                       : causal == OCL_CAUSAL_BOTTOM_RIGHT ? lane + l0 + (S - L)
                                                        : (intv)(S);
-    const bool lane_masks = attn_kind != MASK_NONE;
+    const bool lane_masks = attn_kind != OCL_MASK_NONE;
     /* without masks or scale, pass 1 only reads */
-    const bool rewrite = lane_masks || kpm_kind != MASK_NONE || causal || scale != 1.0f;
+    const bool rewrite = lane_masks || kpm_kind != OCL_MASK_NONE || causal || scale != 1.0f;
     floatv m[U], sum[U];
     for (int u = 0; u < nv; ++u) {
         m[u] = (floatv)(-INFINITY);
@@ -397,9 +333,9 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
             __global float *sj = s + (ulong)j * L;
             /* key padding: one value per column, the same for every row */
             float kadd = 0.0f;
-            if (j < S && kpm_kind == MASK_BOOL && kpm[kpm_off + n * S + j])
+            if (j < S && kpm_kind == OCL_MASK_BOOL && kpm[kpm_off + n * S + j])
                 kadd = -INFINITY;
-            else if (j < S && kpm_kind == MASK_FLOAT)
+            else if (j < S && kpm_kind == OCL_MASK_FLOAT)
                 kadd = ((__global const float *)(kpm + kpm_off))[n * S + j];
             for (int u = 0; u < nv; ++u) {
                 floatv x = vloadv(u, sj) * scale;
@@ -412,7 +348,7 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
                                                  kpm, kpm_off, kpm_kind, 0, b, n, L, S,
                                                  l0 + u * VW + i, j);
                         x = vloadv(0, xs);
-                    } else if (kpm_kind != MASK_NONE) {
+                    } else if (kpm_kind != OCL_MASK_NONE) {
                         x += kadd; /* x - inf for a masked bool, as in mha_softmax */
                     }
                     if (causal)
@@ -439,7 +375,7 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
                 vstorev(e, 0, es);
                 for (int i = 0; i < VW; ++i) {
                     ulong row = b * (ulong)L + (ulong)(l0 + u * VW + i);
-                    es[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p)
+                    es[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p_drop)
                                 ? es[i] * keep_scale
                                 : 0.0f;
                 }
@@ -471,7 +407,7 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
             vstorev(w, 0, ws);
             for (int i = 0; i < VW; ++i) {
                 ulong row = b * (ulong)L + (ulong)(l0 + u * VW + i);
-                ws[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p) ? ws[i] * keep_scale
+                ws[i] = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p_drop) ? ws[i] * keep_scale
                                                                                : 0.0f;
             }
             vstorev(vloadv(0, ws), u, sj);
@@ -486,11 +422,8 @@ __kernel void mha_softmax_items(__global float *scores, int H, int L, int S, int
  * keys-major matrix with a stride of L). Arguments as mha_softmax_items.
  */
 __kernel void mha_softmax_columns(__global float *scores, int H, int L, int S, int Sp,
-                                  float scale, __global const uchar *attn_mask, ulong attn_off,
-                                  int attn_kind, int attn_3d, __global const uchar *kpm,
-                                  ulong kpm_off, int kpm_kind, int causal, int dropout, float p,
-                                  float keep_scale, ulong seed, int B, __global float *row_scale,
-                                  int deferred)
+                                  float scale, OCL_MASK_PARAMS, int B,
+                                  __global float *row_scale, int deferred)
 {
     ulong gid = get_global_id(0);
     if (gid >= (ulong)B * L)
@@ -498,7 +431,7 @@ __kernel void mha_softmax_columns(__global float *scores, int H, int L, int S, i
     ulong b = gid / L;
     int l = (int)(gid % L);
     softmax_row(scores + b * (ulong)Sp * L + l, attn_mask, attn_off, attn_kind, attn_3d, kpm,
-                kpm_off, kpm_kind, causal, scale, dropout, p, keep_scale, seed, b, b / H, L, S, Sp,
+                kpm_off, kpm_kind, causal, scale, dropout, p_drop, keep_scale, seed, b, b / H, L, S, Sp,
                 l, deferred ? row_scale : 0);
 }
 

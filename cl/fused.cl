@@ -4,7 +4,8 @@
  *   mha_attention_fused          scores, masks, softmax, dropout and P.V
  *   mha_attention_fused_weights  the same, and the weights the API returns
  *
- * Built after attention.cl (masked_score, nan_maxv, mha_dropout_keep).
+ * Built after shared.h, philox.cl and common.cl (masked_score, nan_maxv,
+ * mha_dropout_keep, OCL_MASK_PARAMS); needs nothing of attention.cl.
  *
  * The L x S' attention matrix is never stored: a work-item takes FQ*8 = 24
  * queries l of one head b and walks the keys FK = 4 at a time with an online
@@ -35,9 +36,9 @@
  * (attention.cl), with the same dropout stream (element (b, l, j) of the
  * attention matrix). D <= FD_MAX.
  */
-#define FQ 3       /* float8 vectors of queries per work-item */
+#define FQ OCL_FUSED_QUERY_VECTORS /* float8 vectors of queries per work-item (3) */
 #define FK 4       /* keys per step (the weights are stored as float4) */
-#define FD_MAX 128 /* the largest head_dim (OCL_FUSED_HEAD_DIM_MAX) */
+#define FD_MAX OCL_FUSED_HEAD_DIM_MAX /* the largest head_dim (128) */
 
 /* Helpers are forced inline: PoCL 3.1 left them as calls, which kept s and
  * alpha in memory (10-30% slower). */
@@ -47,7 +48,7 @@
 #define FUSED_INLINE static inline
 #endif
 
-/* The masks of a call (arguments as mha_softmax's). */
+/* The masks of a call (OCL_MASK_PARAMS, common.cl). */
 typedef struct fused_masks {
     __global const uchar *attn_mask;
     ulong attn_off;
@@ -64,7 +65,7 @@ FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong
 {
     if (j >= S)
         return x;
-    if (mk->attn_kind != MASK_NONE) { /* a different mask row per lane: element by element */
+    if (mk->attn_kind != OCL_MASK_NONE) { /* a different mask row per lane: element by element */
         float xs[8];
         vstore8(x, 0, xs);
         for (int i = 0; i < 8; ++i) /* lanes past L (never written) read row L - 1 */
@@ -73,13 +74,13 @@ FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong
                                  min(l0 + i, L - 1), j);
         return vload8(0, xs);
     }
-    if (mk->kpm_kind == MASK_BOOL && mk->kpm[mk->kpm_off + n * S + j])
+    if (mk->kpm_kind == OCL_MASK_BOOL && mk->kpm[mk->kpm_off + n * S + j])
         x -= INFINITY;
-    else if (mk->kpm_kind == MASK_FLOAT)
+    else if (mk->kpm_kind == OCL_MASK_FLOAT)
         x += ((__global const float *)(mk->kpm + mk->kpm_off))[n * S + j];
     if (mk->causal) {
         const int8 l = (int8)(0, 1, 2, 3, 4, 5, 6, 7) + l0;
-        const int8 last = mk->causal == CAUSAL_TOP_LEFT ? l : l + (S - L); /* last key seen */
+        const int8 last = mk->causal == OCL_CAUSAL_TOP_LEFT ? l : l + (S - L); /* last key seen */
         x = select(x, x - (float8)(INFINITY), (int8)(j) > last);
     }
     return x;
@@ -153,7 +154,7 @@ FUSED_INLINE void fused_scores(float8 s[FK][FQ], ulong *kr, const float8 *q, con
             for (int u = 0; u < FQ; ++u)
                 s[kk][u] = fma(kd, q[d * FQ + u], s[kk][u]);
         }
-    const bool masks = mk->attn_kind != MASK_NONE || mk->kpm_kind != MASK_NONE || mk->causal;
+    const bool masks = mk->attn_kind != OCL_MASK_NONE || mk->kpm_kind != OCL_MASK_NONE || mk->causal;
     #pragma unroll
     for (int kk = 0; kk < FK; ++kk)
         #pragma unroll
@@ -271,11 +272,7 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
                                   ulong head_stride, __global const float *kv_bias,
                                   ulong k_bias_off, ulong v_bias_off, int has_kv_bias,
                                   __global float *out, int N, int H,
-                                  int L, int S, int Sp, int D, float scale,
-                                  __global const uchar *attn_mask, ulong attn_off, int attn_kind,
-                                  int attn_3d, __global const uchar *kpm, ulong kpm_off,
-                                  int kpm_kind, int causal, int dropout, float p_drop,
-                                  float keep_scale, ulong seed)
+                                  int L, int S, int Sp, int D, float scale, OCL_MASK_PARAMS)
 {
     const int rows = 8 * FQ;
     const int Lb = (L + rows - 1) / rows;
@@ -351,11 +348,7 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
                                           ulong v_bias_off, int has_kv_bias, __global float *out,
                                           __global float *w, ulong w_off, int hp, int N, int H,
                                           int L, int S, int Sp, int D, float scale,
-                                          __global const uchar *attn_mask, ulong attn_off,
-                                          int attn_kind, int attn_3d,
-                                          __global const uchar *kpm, ulong kpm_off, int kpm_kind,
-                                          int causal, int dropout, float p_drop,
-                                          float keep_scale, ulong seed)
+                                          OCL_MASK_PARAMS)
 {
     const int rows = 8 * FQ;
     const int Lb = (L + rows - 1) / rows;

@@ -92,7 +92,8 @@ mha_status ocl_absorbed_attention(ocl_call *c)
         arg_int(&a, pr->tgt_len);
         arg_int(&a, pr->src_len);
         arg_int(&a, pr->vdim);
-        if ((st = ocl_launch(c, &a, N * ((vd + 1 + 15) / 16), 1)) != MHA_STATUS_OK) /* 16 columns */
+        const size_t blocks = (vd + OCL_ABSORBED_VALUE_COLUMNS) / OCL_ABSORBED_VALUE_COLUMNS;
+        if ((st = ocl_launch(c, &a, N * blocks, 1)) != MHA_STATUS_OK) /* vd + 1 columns */
             return st;
     }
     {

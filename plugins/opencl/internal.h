@@ -34,6 +34,7 @@
 #include "mha/plugin.h"
 #include "kernels.h"
 #include "path.h"
+#include "shared.h" /* cl/shared.h: constants shared with the kernels */
 
 /* The host's services, set by mha_plugin_entry. Every host allocation, error
  * and trace goes through it. */
@@ -43,6 +44,11 @@ typedef struct ocl_context ocl_context; /* context.c */
 
 #define OCL_PLUGIN_NAME "opencl"
 #define OCL_PLUGIN_VERSION "0.1.0"
+
+/* cl/shared.h's causal kinds are mha_causal's values, passed as they are. */
+_Static_assert(OCL_CAUSAL_NONE == MHA_CAUSAL_NONE && OCL_CAUSAL_TOP_LEFT == MHA_CAUSAL_TOP_LEFT &&
+                   OCL_CAUSAL_BOTTOM_RIGHT == MHA_CAUSAL_BOTTOM_RIGHT,
+               "cl/shared.h's OCL_CAUSAL_* must equal mha_causal");
 
 /* ---- errors.c ------------------------------------------------------------ */
 /* "CL_OUT_OF_RESOURCES"; "CL_UNKNOWN_ERROR" for codes not in the table. */
@@ -168,12 +174,7 @@ mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffe
 void ocl_buffer_release(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *buf);
 
 /* ---- attention.c --------------------------------------------------------- */
-enum { OCL_MASK_NONE = 0, OCL_MASK_BOOL = 1, OCL_MASK_FLOAT = 2 };
 
-/* Rows of the attention matrix per work-item of mha_softmax_items (VW * U in
- * cl/attention.cl). */
-#define OCL_SOFTMAX_ITEM_ROWS 256
-#define OCL_ABSORBED_KEYS 8 /* keys per work-item of mha_absorbed_scores: AS_KEYS */
 
 
 typedef struct ocl_attention {

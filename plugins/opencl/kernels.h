@@ -5,7 +5,8 @@
  * plus its mha_embed_file line in plugins/opencl/CMakeLists.txt.
  *
  * OCL_PROGRAMS(X): X(ID, "name", embedded source symbol). Every program is
- * built from cl/shared.h + cl/philox.cl + cl/common.cl + its own source.
+ * built from cl/shared.h + cl/philox.cl + cl/common.cl + its own source
+ * (program.c).
  * OCL_KERNELS(X):  X(ID, kernel function name, program ID).
  */
 #ifndef MHA_OPENCL_KERNELS_H
@@ -61,7 +62,7 @@ const char *ocl_program_name(ocl_program_id id);
     extern const size_t source##_len;
 OCL_PROGRAMS(OCL_X)
 #undef OCL_X
-extern const unsigned char mha_cl_philox[];
-extern const size_t mha_cl_philox_len;
+extern const unsigned char mha_cl_shared[], mha_cl_philox[], mha_cl_common[];
+extern const size_t mha_cl_shared_len, mha_cl_philox_len, mha_cl_common_len;
 
 #endif /* MHA_OPENCL_KERNELS_H */

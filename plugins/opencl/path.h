@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "mha/plugin.h"
+#include "shared.h" /* cl/shared.h */
 
 /* The softmax kernels (cl/attention.cl). AUTO: items on CPUs; on other devices
  * columns when there are at least OCL_SOFTMAX_COLUMNS_MIN rows (N*H*L), else
@@ -42,8 +43,7 @@ typedef enum ocl_path {
     OCL_PATH_ABSORBED,
 } ocl_path;
 #define OCL_ABSORBED_MIN_GAIN 3
-#define OCL_FUSED_HEAD_DIM_MAX 128 /* FD_MAX in cl/fused.cl */
-#define OCL_FUSED_ROWS 24          /* queries per work-item: 8 * FQ in cl/fused.cl */
+/* OCL_FUSED_HEAD_DIM_MAX and OCL_FUSED_ROWS: cl/shared.h */
 
 /* What the rules know besides the problem. */
 typedef struct ocl_path_rules {

@@ -27,13 +27,18 @@ const char *ocl_kernel_name(ocl_kernel_id id) { return g_kernel_names[id]; }
 ocl_program_id ocl_kernel_program(ocl_kernel_id id) { return g_kernel_programs[id]; }
 const char *ocl_program_name(ocl_program_id id) { return g_program_names[id]; }
 
-/* The sources of the program: philox.cl, then every program's in table order. */
-#define OCL_SOURCES_MAX (1 + OCL_PROGRAM_COUNT)
+/* The sources of the program: shared.h, philox.cl, common.cl, then every
+ * program's in table order. */
+#define OCL_SOURCES_MAX (3 + OCL_PROGRAM_COUNT)
 static cl_uint program_sources(const char **sources, size_t *lengths)
 {
     cl_uint n = 0;
+    sources[n] = (const char *)mha_cl_shared;
+    lengths[n++] = mha_cl_shared_len;
     sources[n] = (const char *)mha_cl_philox;
     lengths[n++] = mha_cl_philox_len;
+    sources[n] = (const char *)mha_cl_common;
+    lengths[n++] = mha_cl_common_len;
 #define OCL_X(id, name, source)                                                             \
     sources[n] = (const char *)source;                                                      \
     lengths[n++] = source##_len;
