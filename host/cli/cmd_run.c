@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "mha/mha.h"
 #include "npy.h"
+#include "output_file.h"
 #include "run_job.h"
 
 static void run_usage(void)
@@ -48,6 +48,9 @@ int cmd_run(int argc, char **argv)
     }
     int rc = CLI_USAGE;
     mha_backend *backend = NULL;
+    output_file out_file, weights_file;
+    memset(&out_file, 0, sizeof out_file);
+    memset(&weights_file, 0, sizeof weights_file);
     run_result result;
     memset(&result, 0, sizeof result);
     char *spec = NULL;
@@ -60,8 +63,9 @@ int cmd_run(int argc, char **argv)
         cli_error("run: --device needs --plugin");
         goto done;
     }
-    if (opt.weights_out_path != NULL && strcmp(opt.weights_out_path, opt.out_path) == 0) {
-        cli_error("run: --out and --weights-out name the same file '%s'", opt.out_path);
+    if (opt.weights_out_path != NULL && output_files_same(opt.weights_out_path, opt.out_path)) {
+        cli_error("run: --out '%s' and --weights-out '%s' name the same file", opt.out_path,
+                  opt.weights_out_path);
         goto done;
     }
     rc = CLI_ERROR;
@@ -80,24 +84,31 @@ int cmd_run(int argc, char **argv)
         cli_error("%s", err);
         goto done;
     }
-    st = npy_write(opt.out_path, result.output.dtype, result.output.rank, result.output.shape,
-                   result.output.data, err, sizeof err);
+    /* All or nothing: both outputs are written to temporary files first and
+     * put in place only when both writes succeeded (output_file.h). */
+    st = output_file_open(&out_file, opt.out_path, err, sizeof err);
+    if (st == MHA_STATUS_OK)
+        st = npy_write_file(&out_file, result.output.dtype, result.output.rank,
+                            result.output.shape, result.output.data, err, sizeof err);
+    if (st == MHA_STATUS_OK && opt.need_weights) {
+        st = output_file_open(&weights_file, opt.weights_out_path, err, sizeof err);
+        if (st == MHA_STATUS_OK)
+            st = npy_write_file(&weights_file, result.weights.dtype, result.weights.rank,
+                                result.weights.shape, result.weights.data, err, sizeof err);
+    }
+    if (st == MHA_STATUS_OK && opt.need_weights)
+        st = output_file_commit(&weights_file, err, sizeof err);
+    if (st == MHA_STATUS_OK)
+        st = output_file_commit(&out_file, err, sizeof err);
     if (st != MHA_STATUS_OK) {
         cli_error("%s", err);
         goto done;
     }
-    if (opt.need_weights) {
-        st = npy_write(opt.weights_out_path, result.weights.dtype, result.weights.rank,
-                       result.weights.shape, result.weights.data, err, sizeof err);
-        if (st != MHA_STATUS_OK) {
-            unlink(opt.out_path); /* all or nothing */
-            cli_error("%s", err);
-            goto done;
-        }
-    }
     rc = CLI_OK;
 
 done:
+    output_file_discard(&out_file);
+    output_file_discard(&weights_file);
     run_result_free(&result);
     mha_backend_close(backend);
     free(spec);

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "npy.h"
+#include "output_file.h"
 #include "text.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -304,19 +306,26 @@ duplicate:
 
 /* ---- reader ------------------------------------------------------------ */
 
-mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
-                     size_t err_size)
+/* What the preamble and header say: enough to know how many data bytes
+ * follow and where. */
+typedef struct npy_layout {
+    npy_header header;
+    size_t kind;        /* index into npy_dtypes */
+    uint64_t count;     /* elements */
+    size_t data_offset; /* bytes before the data */
+    uint64_t want;      /* data bytes the header declares */
+} npy_layout;
+
+/* Headers longer than this are refused before they are read (NumPy writes
+ * 64-byte-aligned headers of a few hundred bytes; format 2.0 allows 4 GiB). */
+#define NPY_HEADER_MAX ((uint64_t)1 << 24)
+
+/* Checks the preamble and header at the start of `b` (at least `size` bytes
+ * of the file's start are there) and fills *layout; the data are not looked
+ * at. */
+static mha_status parse_layout(const unsigned char *b, size_t size, const char *name,
+                               npy_layout *layout, char *err, size_t err_size)
 {
-    if (out == NULL)
-        return MHA_STATUS_NULL_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    if (name == NULL)
-        name = "<buffer>";
-    if (bytes == NULL && size > 0) {
-        text_format_error(err, err_size, "%s: no data", name);
-        return MHA_STATUS_NULL_ARGUMENT;
-    }
-    const unsigned char *b = bytes;
     if (size < NPY_MAGIC_LEN || memcmp(b, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
         text_format_error(err, err_size, "%s: not a .npy file (bad magic)", name);
         return MHA_STATUS_FORMAT_ERROR;
@@ -355,20 +364,19 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
             return MHA_STATUS_FORMAT_ERROR;
         }
     }
-    npy_header h;
-    memset(&h, 0, sizeof h);
-    mha_status st = parse_header(text, (size_t)header_len, name, &h, err, err_size);
+    npy_header *h = &layout->header;
+    memset(layout, 0, sizeof *layout);
+    mha_status st = parse_header(text, (size_t)header_len, name, h, err, err_size);
     if (st != MHA_STATUS_OK)
         return st;
 
-    size_t kind = dtype_by_descr(h.descr);
-    mha_dtype dtype = npy_dtypes[kind].dtype;
+    size_t kind = dtype_by_descr(h->descr);
     size_t elem = npy_dtypes[kind].size;
     /* Element count and byte size, with overflow checks against size_t and int64. */
     uint64_t count = 1;
     bool overflow = false;
-    for (int32_t i = 0; i < h.rank; ++i) {
-        uint64_t d = (uint64_t)h.shape[i];
+    for (int32_t i = 0; i < h->rank; ++i) {
+        uint64_t d = (uint64_t)h->shape[i];
         if (d != 0 && count > UINT64_MAX / d)
             overflow = true;
         else
@@ -382,12 +390,49 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
         text_format_error(err, err_size, "%s: shape product overflows the addressable size", name);
         return MHA_STATUS_SIZE_OVERFLOW;
     }
-    size_t data_offset = start + (size_t)header_len;
-    size_t have = size - data_offset;
-    uint64_t want = count * elem;
-    if (want != have) {
+    layout->kind = kind;
+    layout->count = count;
+    layout->data_offset = start + (size_t)header_len;
+    layout->want = count * elem;
+    return MHA_STATUS_OK;
+}
+
+/* Fills *out from a checked layout and its data (taken over, already
+ * `want` bytes). */
+static void take_array(const npy_layout *layout, void *data, npy_array *out)
+{
+    size_t elem = npy_dtypes[layout->kind].size;
+    if (elem > 1 && !host_is_little_endian())
+        swap_elements(data, (size_t)layout->count, elem);
+    out->dtype = npy_dtypes[layout->kind].dtype;
+    out->rank = layout->header.rank;
+    for (int32_t i = 0; i < layout->header.rank; ++i)
+        out->shape[i] = layout->header.shape[i];
+    out->count = (size_t)layout->count;
+    out->data = data;
+}
+
+mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
+                     size_t err_size)
+{
+    if (out == NULL)
+        return MHA_STATUS_NULL_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (name == NULL)
+        name = "<buffer>";
+    if (bytes == NULL && size > 0) {
+        text_format_error(err, err_size, "%s: no data", name);
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+    const unsigned char *b = bytes;
+    npy_layout layout;
+    mha_status st = parse_layout(b, size, name, &layout, err, err_size);
+    if (st != MHA_STATUS_OK)
+        return st;
+    size_t have = size - layout.data_offset;
+    if (layout.want != have) {
         text_format_error(err, err_size, "%s: declares %llu bytes of data but has %zu", name,
-                (unsigned long long)want, have);
+                (unsigned long long)layout.want, have);
         return MHA_STATUS_FORMAT_ERROR;
     }
     void *data = malloc(have > 0 ? have : 1);
@@ -396,18 +441,24 @@ mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array
         return MHA_STATUS_OUT_OF_MEMORY;
     }
     if (have > 0)
-        memcpy(data, b + data_offset, have);
-    if (elem > 1 && !host_is_little_endian())
-        swap_elements(data, (size_t)count, elem);
-    out->dtype = dtype;
-    out->rank = h.rank;
-    for (int32_t i = 0; i < h.rank; ++i)
-        out->shape[i] = h.shape[i];
-    out->count = (size_t)count;
-    out->data = data;
+        memcpy(data, b + layout.data_offset, have);
+    take_array(&layout, data, out);
     return MHA_STATUS_OK;
 }
 
+/* Reads up to `size` bytes; returns how many (fewer only at the end of the
+ * file), or SIZE_MAX on a read error. */
+static size_t read_up_to(FILE *f, void *buf, size_t size)
+{
+    size_t got = size > 0 ? fread(buf, 1, size, f) : 0;
+    return got < size && ferror(f) ? SIZE_MAX : got;
+}
+
+/* The reader never holds more than the header says: it reads the preamble,
+ * then the header, then exactly the declared data, then checks that the file
+ * ends there. A regular file's size is checked against the header before
+ * the data are allocated; anything else (a pipe, /dev/zero) is read in
+ * bounded steps and refused at the first byte past the declared end. */
 mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size)
 {
     if (out == NULL)
@@ -422,40 +473,94 @@ mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size
         text_format_error(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         return MHA_STATUS_IO_ERROR;
     }
-    unsigned char *buf = NULL;
-    size_t size = 0, cap = 0;
+    unsigned char *prefix = NULL, *data = NULL;
     mha_status st = MHA_STATUS_OK;
-    for (;;) {
-        if (size == cap) {
-            size_t ncap = cap == 0 ? 65536 : cap * 2;
-            if (ncap < cap) {
-                text_format_error(err, err_size, "%s: file too large", path);
-                st = MHA_STATUS_SIZE_OVERFLOW;
-                goto done;
-            }
-            unsigned char *nbuf = realloc(buf, ncap);
-            if (nbuf == NULL) {
-                text_format_error(err, err_size, "%s: out of memory reading the file", path);
-                st = MHA_STATUS_OUT_OF_MEMORY;
-                goto done;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t n = fread(buf + size, 1, cap - size, f);
-        size += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                text_format_error(err, err_size, "%s: read error: %s", path, strerror(errno));
-                st = MHA_STATUS_IO_ERROR;
-                goto done;
-            }
-            break;
-        }
+    unsigned char preamble[12];
+    size_t got = read_up_to(f, preamble, sizeof preamble);
+    if (got == SIZE_MAX)
+        goto read_error;
+    /* Enough of the preamble to learn the header's length (a short or
+     * foreign file fails here, with parse_layout's message). */
+    size_t start = got >= 8 && preamble[6] != 1 ? 12 : 10;
+    uint64_t header_len = 0;
+    if (got >= start && memcmp(preamble, NPY_MAGIC, NPY_MAGIC_LEN) == 0)
+        header_len = start == 10 ? (uint64_t)preamble[8] | (uint64_t)preamble[9] << 8
+                                 : (uint64_t)preamble[8] | (uint64_t)preamble[9] << 8 |
+                                       (uint64_t)preamble[10] << 16 | (uint64_t)preamble[11] << 24;
+    if (header_len > NPY_HEADER_MAX) {
+        text_format_error(err, err_size, "%s: header length %llu is more than %llu bytes", path,
+                          (unsigned long long)header_len, (unsigned long long)NPY_HEADER_MAX);
+        st = MHA_STATUS_FORMAT_ERROR;
+        goto done;
     }
-    st = npy_parse(buf, size, path, out, err, err_size);
+    size_t prefix_size = start + (size_t)header_len;
+    prefix = malloc(prefix_size);
+    if (prefix == NULL) {
+        text_format_error(err, err_size, "%s: out of memory reading the header", path);
+        st = MHA_STATUS_OUT_OF_MEMORY;
+        goto done;
+    }
+    memcpy(prefix, preamble, got < prefix_size ? got : prefix_size);
+    size_t have = got < prefix_size ? got : prefix_size;
+    if (got > prefix_size) /* a header shorter than the 12 bytes read (format 1.0) */
+        have = prefix_size;
+    if (have < prefix_size) {
+        size_t more = read_up_to(f, prefix + have, prefix_size - have);
+        if (more == SIZE_MAX)
+            goto read_error;
+        have += more;
+    }
+    npy_layout layout;
+    st = parse_layout(prefix, have, path, &layout, err, err_size);
+    if (st != MHA_STATUS_OK)
+        goto done;
+    /* Bytes of the preamble buffer past the header are data already read. */
+    size_t early = got > prefix_size ? got - prefix_size : 0;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+        (uint64_t)sb.st_size != (uint64_t)layout.data_offset + layout.want) {
+        text_format_error(err, err_size, "%s: declares %llu bytes of data but has %lld", path,
+                          (unsigned long long)layout.want,
+                          (long long)sb.st_size - (long long)layout.data_offset);
+        st = MHA_STATUS_FORMAT_ERROR;
+        goto done;
+    }
+    data = malloc(layout.want > 0 ? (size_t)layout.want : 1);
+    if (data == NULL) {
+        text_format_error(err, err_size, "%s: out of memory for %llu bytes", path,
+                          (unsigned long long)layout.want);
+        st = MHA_STATUS_OUT_OF_MEMORY;
+        goto done;
+    }
+    size_t filled = early < layout.want ? early : (size_t)layout.want;
+    memcpy(data, preamble + prefix_size, filled);
+    if (filled < layout.want) {
+        size_t more = read_up_to(f, data + filled, (size_t)layout.want - filled);
+        if (more == SIZE_MAX)
+            goto read_error;
+        filled += more;
+    }
+    unsigned char extra;
+    size_t past = early > layout.want ? 1 : read_up_to(f, &extra, 1);
+    if (past == SIZE_MAX)
+        goto read_error;
+    if (filled < layout.want || past > 0) {
+        text_format_error(err, err_size, "%s: declares %llu bytes of data but has %s%zu", path,
+                          (unsigned long long)layout.want, past > 0 ? "more than " : "",
+                          filled);
+        st = MHA_STATUS_FORMAT_ERROR;
+        goto done;
+    }
+    take_array(&layout, data, out);
+    data = NULL;
+    goto done;
+
+read_error:
+    text_format_error(err, err_size, "%s: read error: %s", path, strerror(errno));
+    st = MHA_STATUS_IO_ERROR;
 done:
-    free(buf);
+    free(prefix);
+    free(data);
     fclose(f);
     return st;
 }
@@ -475,13 +580,14 @@ static bool write_all(FILE *f, const void *data, size_t size)
     return size == 0 || fwrite(data, 1, size, f) == size;
 }
 
-mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int64_t *shape,
-                     const void *data, char *err, size_t err_size)
+mha_status npy_write_file(output_file *file, mha_dtype dtype, int32_t rank,
+                          const int64_t *shape, const void *data, char *err, size_t err_size)
 {
-    if (path == NULL) {
-        text_format_error(err, err_size, "npy_write: path is NULL");
+    if (file == NULL || file->stream == NULL) {
+        text_format_error(err, err_size, "npy_write_file: the file is not open");
         return MHA_STATUS_NULL_ARGUMENT;
     }
+    const char *path = file->target;
     size_t kind = dtype_by_value(dtype);
     if (kind == NPY_DTYPE_COUNT) {
         text_format_error(err, err_size,
@@ -544,22 +650,7 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
     preamble[8] = (unsigned char)(hlen & 0xff);
     preamble[9] = (unsigned char)(hlen >> 8);
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (tmp == NULL) {
-        text_format_error(err, err_size, "%s: out of memory", path);
-        return MHA_STATUS_OUT_OF_MEMORY;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
-    mha_status st = MHA_STATUS_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (f == NULL) {
-        text_format_error(err, err_size, "%s: cannot create (as %s): %s", path, tmp, strerror(errno));
-        free(tmp);
-        return MHA_STATUS_IO_ERROR;
-    }
+    FILE *f = file->stream;
     bool ok = write_all(f, preamble, sizeof preamble) && write_all(f, header, hlen);
     if (ok && elem > 1 && !host_is_little_endian()) {
         /* Write little-endian in chunks. */
@@ -574,21 +665,27 @@ mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int6
     } else if (ok) {
         ok = write_all(f, data, nbytes);
     }
-    int saved_errno = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        saved_errno = errno;
-    }
     if (!ok) {
-        text_format_error(err, err_size, "%s: write failed: %s", path, strerror(saved_errno));
-        st = MHA_STATUS_IO_ERROR;
-    } else if (rename(tmp, path) != 0) {
-        text_format_error(err, err_size, "%s: cannot rename the temporary file into place: %s", path,
-                strerror(errno));
-        st = MHA_STATUS_IO_ERROR;
+        text_format_error(err, err_size, "%s: write failed: %s", path, strerror(errno));
+        return MHA_STATUS_IO_ERROR;
     }
+    return MHA_STATUS_OK;
+}
+
+mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int64_t *shape,
+                     const void *data, char *err, size_t err_size)
+{
+    if (path == NULL) {
+        text_format_error(err, err_size, "npy_write: path is NULL");
+        return MHA_STATUS_NULL_ARGUMENT;
+    }
+    output_file file;
+    mha_status st = output_file_open(&file, path, err, err_size);
     if (st != MHA_STATUS_OK)
-        unlink(tmp);
-    free(tmp);
+        return st;
+    st = npy_write_file(&file, dtype, rank, shape, data, err, err_size);
+    if (st == MHA_STATUS_OK)
+        st = output_file_commit(&file, err, err_size);
+    output_file_discard(&file);
     return st;
 }

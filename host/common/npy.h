@@ -31,10 +31,16 @@ mha_status npy_read(const char *path, npy_array *out, char *err, size_t err_size
 /* Same from a memory buffer (used by the fuzzer); `name` is used in messages. */
 mha_status npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
                      size_t err_size);
-/* Writes an array of one of the accepted dtypes; writes to a temporary file and renames, so a
- * failed write leaves nothing at `path`. */
+/* Writes an array of one of the accepted dtypes to `path` through
+ * output_file.h: a regular (or new) target is replaced whole or not at all,
+ * keeping its mode; a device, FIFO or link is written through. */
 mha_status npy_write(const char *path, mha_dtype dtype, int32_t rank, const int64_t *shape,
                      const void *data, char *err, size_t err_size);
+/* The same into an open output file (output_file_open), so a caller can
+ * write several files and commit them only once every write succeeded. */
+struct output_file;
+mha_status npy_write_file(struct output_file *file, mha_dtype dtype, int32_t rank,
+                          const int64_t *shape, const void *data, char *err, size_t err_size);
 void npy_array_free(npy_array *array);
 
 #endif

@@ -99,7 +99,7 @@ run)
     # shellcheck disable=SC2086
     expect_ok "run again, same seed" "$MHA" run --plugin reference --device 0 $ARGS
     cmp -s "$OUT" "$WORK/first.npy" && echo "ok: same seed, same bytes" || fail "same seed gave different output"
-    ls "$WORK"/*.tmp >/dev/null 2>&1 && fail "temporary files left behind"
+    ls -A "$WORK" | grep -q '^\.' && fail "temporary files left behind: $(ls -A "$WORK" | grep '^\.')"
     rm -f "$OUT"
     ;;
 errors)
@@ -130,9 +130,22 @@ errors)
     expect_error "unknown plugin" 1 "nope" "$MHA" run --plugin nope $COMMON $Q --out "$OUT"
     no_file "$OUT"
     expect_error "output folder missing" 1 "nodir/out\.npy" "$MHA" run $COMMON $Q --out "$WORK/nodir/out.npy"
-    # weights-out fails after out was written: out must be removed too
+    # weights-out fails: nothing is put in place, and a previous --out is kept
     expect_error "weights-out folder missing" 1 "nodir/w\.npy" "$MHA" run $COMMON $Q --need-weights --weights-out "$WORK/nodir/w.npy" --out "$OUT"
     no_file "$OUT" "$WORK/nodir/w.npy"
+    echo "previous output" >"$OUT"
+    expect_error "weights-out fails, out kept" 1 "nodir/w\.npy" "$MHA" run $COMMON $Q --need-weights --weights-out "$WORK/nodir/w.npy" --out "$OUT"
+    [ "$(cat "$OUT")" = "previous output" ] && echo "ok: previous --out kept" || fail "previous --out was replaced or removed"
+    rm -f "$OUT"
+    # the same file under two spellings, or two names of one file
+    mkdir -p "$WORK/d"
+    expect_error "out and weights-out through ./" 2 "name the same file" "$MHA" run $COMMON $Q --need-weights --weights-out "$WORK/d/./x.npy" --out "$WORK/d/x.npy"
+    echo x >"$WORK/d/a.npy"
+    ln -f "$WORK/d/a.npy" "$WORK/d/b.npy"
+    expect_error "out and weights-out hard links" 2 "name the same file" "$MHA" run $COMMON $Q --need-weights --weights-out "$WORK/d/b.npy" --out "$WORK/d/a.npy"
+    rm -rf "$WORK/d"
+    # no temporary file is left beside a failed output
+    ls -A "$WORK" | grep -q '^\.out\.npy\.' && fail "temporary file left behind" || echo "ok: no temporary file left"
     ;;
 verify)
     expect_ok "verify --cases 3" "$MHA" verify --cases 3 --seed 5

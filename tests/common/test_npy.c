@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "npy.h"
+#include "output_file.h"
 
 /* Builds a .npy image: magic, version, header length, header text, then
  * `data_len` bytes of data (0x3f repeated). */
@@ -396,6 +398,8 @@ static void test_round_trip(void **state)
     assert_int_equal(head[127], '\n');
 }
 
+static int count_hidden_files(const char *dir);
+
 static void test_write_failure(void **state)
 {
     (void)state;
@@ -417,16 +421,180 @@ static void test_write_failure(void **state)
     fclose(f);
     assert_int_equal(npy_write(path, MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
                      MHA_STATUS_IO_ERROR);
-    char tmp[700];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    struct stat sb;
-    assert_int_not_equal(stat(tmp, &sb), 0);
-    /* bad arguments */
+    assert_non_null(strstr(g_err, "is a directory"));
+    /* bad arguments: refused, and no file is left behind */
+    snprintf(path, sizeof path, "%s/bad-args.npy", g_dir);
     assert_int_equal(npy_write(path, MHA_DTYPE_BF16, 1, shape, data, g_err, sizeof g_err),
                      MHA_STATUS_INVALID_DTYPE);
     assert_non_null(strstr(g_err, "bfloat16"));
     assert_int_equal(npy_write(path, MHA_DTYPE_F32, 5, shape, data, g_err, sizeof g_err),
                      MHA_STATUS_INVALID_VALUE);
+    struct stat sb;
+    assert_int_not_equal(lstat(path, &sb), 0);
+    assert_int_equal(count_hidden_files(g_dir), 0);
+}
+
+/* Files whose name starts with '.': the writer's temporary files. */
+static int count_hidden_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        count += e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return count;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_text(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t got = fread(buf, 1, size - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The writer never uses a fixed temporary name: a link planted at OUT.tmp
+ * (the old name) is not followed, and a user's own OUT.tmp is left alone. */
+static void test_write_temporaries(void **state)
+{
+    (void)state;
+    char path[512], planted[600], victim[512], text[64];
+    const int64_t shape[1] = {2};
+    const float data[2] = {1, 2};
+    snprintf(path, sizeof path, "%s/out.npy", g_dir);
+    snprintf(planted, sizeof planted, "%s.tmp", path);
+    snprintf(victim, sizeof victim, "%s/victim.txt", g_dir);
+    write_text(victim, "precious");
+    assert_int_equal(symlink(victim, planted), 0);
+    assert_int_equal(npy_write(path, MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
+                     MHA_STATUS_OK);
+    assert_string_equal(read_text(victim, text, sizeof text), "precious");
+    unlink(planted);
+    write_text(planted, "mine");
+    assert_int_equal(npy_write(path, MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
+                     MHA_STATUS_OK);
+    assert_string_equal(read_text(planted, text, sizeof text), "mine");
+    unlink(planted);
+    unlink(victim);
+    assert_int_equal(count_hidden_files(g_dir), 0);
+
+    /* A replaced file keeps its mode; a new one gets 0666 minus the umask. */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(npy_write(path, MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
+                     MHA_STATUS_OK);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    unlink(path);
+    mode_t mask = umask(027);
+    assert_int_equal(npy_write(path, MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
+                     MHA_STATUS_OK);
+    umask(mask);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    unlink(path);
+
+    /* A device is written through, never replaced by a regular file. */
+    assert_int_equal(npy_write("/dev/null", MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
+                     MHA_STATUS_OK);
+    assert_int_equal(stat("/dev/null", &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+    /* A link to a file is written through: the link stays a link. */
+    snprintf(victim, sizeof victim, "%s/real.npy", g_dir);
+    write_text(victim, "old");
+    assert_int_equal(symlink(victim, path), 0);
+    assert_int_equal(npy_write(path, MHA_DTYPE_F32, 1, shape, data, g_err, sizeof g_err),
+                     MHA_STATUS_OK);
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    npy_array a;
+    assert_int_equal(npy_read(victim, &a, g_err, sizeof g_err), MHA_STATUS_OK);
+    assert_int_equal(a.count, 2);
+    npy_array_free(&a);
+    unlink(path);
+    unlink(victim);
+}
+
+static void test_same_file(void **state)
+{
+    (void)state;
+    char a[512], b[512], c[512];
+    snprintf(a, sizeof a, "%s/same.npy", g_dir);
+    snprintf(b, sizeof b, "%s/./same.npy", g_dir);
+    assert_true(output_files_same(a, b));
+    snprintf(b, sizeof b, "%s/../%s/same.npy", g_dir, strrchr(g_dir, '/') + 1);
+    assert_true(output_files_same(a, b));
+    snprintf(c, sizeof c, "%s/other.npy", g_dir);
+    assert_false(output_files_same(a, c));
+    /* A hard link is the same file under another name. */
+    write_text(a, "x");
+    assert_int_equal(link(a, c), 0);
+    assert_true(output_files_same(a, c));
+    unlink(a);
+    unlink(c);
+}
+
+/* The reader holds no more than the header declares. */
+static void test_read_bounded(void **state)
+{
+    (void)state;
+    npy_array a;
+    /* /dev/zero: refused at its first bytes instead of read until memory runs out */
+    assert_int_equal(npy_read("/dev/zero", &a, g_err, sizeof g_err), MHA_STATUS_FORMAT_ERROR);
+    assert_non_null(strstr(g_err, "bad magic"));
+    /* a regular file with bytes past the declared data */
+    char path[512];
+    snprintf(path, sizeof path, "%s/long.npy", g_dir);
+    size_t n = build(g_buf, sizeof g_buf, 1,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", 9);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(g_buf, 1, n, f), n);
+    fclose(f);
+    assert_int_equal(npy_read(path, &a, g_err, sizeof g_err), MHA_STATUS_FORMAT_ERROR);
+    assert_non_null(strstr(g_err, "declares 8 bytes of data but has 9"));
+    unlink(path);
+    /* a pipe that goes on past the declared data */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], g_buf, n), (ssize_t)n);
+    assert_int_equal(write(fds[1], g_buf, 100), 100);
+    close(fds[1]);
+    char pipe_path[64];
+    snprintf(pipe_path, sizeof pipe_path, "/proc/self/fd/%d", fds[0]);
+    assert_int_equal(npy_read(pipe_path, &a, g_err, sizeof g_err), MHA_STATUS_FORMAT_ERROR);
+    assert_non_null(strstr(g_err, "declares 8 bytes of data but has more than 8"));
+    close(fds[0]);
+    /* and one that ends early */
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], g_buf, n - 5), (ssize_t)(n - 5));
+    close(fds[1]);
+    snprintf(pipe_path, sizeof pipe_path, "/proc/self/fd/%d", fds[0]);
+    assert_int_equal(npy_read(pipe_path, &a, g_err, sizeof g_err), MHA_STATUS_FORMAT_ERROR);
+    assert_non_null(strstr(g_err, "declares 8 bytes of data but has 4"));
+    close(fds[0]);
+    /* a header longer than the reader takes (format 2.0 allows 4 GiB) */
+    unsigned char big[12] = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0, 0, 0, 0x40};
+    snprintf(path, sizeof path, "%s/bighead.npy", g_dir);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(big, 1, sizeof big, f), sizeof big);
+    fclose(f);
+    assert_int_equal(npy_read(path, &a, g_err, sizeof g_err), MHA_STATUS_FORMAT_ERROR);
+    assert_non_null(strstr(g_err, "header length 1073741824 is more than"));
+    unlink(path);
 }
 
 static void test_read_missing(void **state)
@@ -451,7 +619,8 @@ int main(void)
         cmocka_unit_test(test_data_size),
         cmocka_unit_test(test_overflow),      cmocka_unit_test(test_rank5),
         cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_write_failure),
-        cmocka_unit_test(test_read_missing),
+        cmocka_unit_test(test_read_missing),  cmocka_unit_test(test_write_temporaries),
+        cmocka_unit_test(test_same_file),     cmocka_unit_test(test_read_bounded),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
