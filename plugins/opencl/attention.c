@@ -4,13 +4,6 @@
 
 #include "internal.h"
 
-/* Developer variable: "items", "columns" or "group" forces that softmax kernel
- * (tests run all three on any device); otherwise OCL_SOFTMAX_AUTO. */
-#define OCL_SOFTMAX_ENV "MHA_OPENCL_SOFTMAX"
-/* Developer variable: "gemm", "fused" or "absorbed" forces that path for the
- * attention products (see ocl_path); otherwise OCL_PATH_AUTO. */
-#define OCL_PATH_ENV "MHA_OPENCL_ATTENTION"
-
 #define OCL_SOFTMAX_WG_CAP 256
 
 static mha_status create_kernel(ocl_context *ctx, const char *name, cl_kernel *out)
@@ -171,10 +164,7 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
             goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
-    {
-        att->softmax = ocl_softmax_parse(getenv(OCL_SOFTMAX_ENV));
-        att->path = ocl_path_parse(getenv(OCL_PATH_ENV));
-    }
+    ocl_settings_forced(&att->path, &att->softmax);
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
     *attention = att;

@@ -2,7 +2,8 @@
  * cache.c - on-disk cache of built program binaries.
  *
  * Location: $MHA_OPENCL_CACHE_DIR ("off" disables the cache), else
- * $XDG_CACHE_HOME/mha, else $HOME/.cache/mha. One file per key, named
+ * $XDG_CACHE_HOME/mha, else $HOME/.cache/mha, as the context read them
+ * (settings.c). One file per key, named
  * opencl-<key>.bin, where the key hashes the kernel sources, the build
  * options, the device name and the driver version. A file holds a header
  * (magic, format version, key, payload size, payload hash) and the binary.
@@ -59,22 +60,12 @@ static bool make_dirs(char *path)
     return mkdir(path, 0755) == 0 || errno == EEXIST;
 }
 
-bool ocl_cache_file(const char *name, char *path, size_t cap)
+bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t cap)
 {
-    const char *dir = getenv("MHA_OPENCL_CACHE_DIR");
     char base[CACHE_PATH_MAX];
-    int n;
-    if (dir && dir[0] != '\0') {
-        if (strcmp(dir, "off") == 0)
-            return false;
-        n = snprintf(base, sizeof base, "%s", dir);
-    } else if ((dir = getenv("XDG_CACHE_HOME")) && dir[0] == '/') {
-        n = snprintf(base, sizeof base, "%s/mha", dir);
-    } else if ((dir = getenv("HOME")) && dir[0] != '\0') {
-        n = snprintf(base, sizeof base, "%s/.cache/mha", dir);
-    } else {
+    if (!s->cache_dir) /* off, or no home */
         return false;
-    }
+    int n = snprintf(base, sizeof base, "%s", s->cache_dir);
     if (n <= 0 || (size_t)n >= sizeof base)
         return false;
     if (!make_dirs(base)) {
@@ -85,11 +76,11 @@ bool ocl_cache_file(const char *name, char *path, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
-bool ocl_cache_path(uint64_t key, char *path, size_t cap)
+bool ocl_cache_path(const ocl_settings *s, uint64_t key, char *path, size_t cap)
 {
     char name[64];
     snprintf(name, sizeof name, "opencl-%016llx.bin", (unsigned long long)key);
-    return ocl_cache_file(name, path, cap);
+    return ocl_cache_file(s, name, path, cap);
 }
 
 void *ocl_cache_load(const char *path, uint64_t key, size_t *size)

@@ -154,12 +154,15 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
         goto done;
     }
     ctx->faults = faults ? faults->faults : NULL;
+    if ((status = ocl_settings_read(&ctx->settings)) != MHA_STATUS_OK)
+        goto done;
+    ctx->gemm_only = ctx->settings.gemm_only;
     if (user) {
         if ((status = adopt(ctx, user)) != MHA_STATUS_OK)
             goto done;
     } else {
         const ocl_device *dev = NULL;
-        status = ocl_devices_find(device_spec, &dev);
+        status = ocl_devices_find(device_spec, ctx->settings.device, &dev);
         if (status != MHA_STATUS_OK)
             goto done;
         ctx->device = dev;
@@ -175,22 +178,18 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
         }
     }
     {
-        const ocl_build_target target = {ctx->cl, ctx->device, ctx->faults};
+        const ocl_build_target target = {ctx->cl, ctx->device, &ctx->settings, ctx->faults};
         status = ocl_program_build(&target, &ctx->program);
     }
     if (status != MHA_STATUS_OK)
         goto done;
-    status = ocl_tuning_apply(ctx->device);
+    status = ocl_tuning_apply(ctx->device, &ctx->settings);
     if (status != MHA_STATUS_OK)
         goto done;
-    {
-        /* Developer variable (benchmarking aid, docs/opencl.md): forwards
-         * enqueue only their CLBlast GEMMs; their results are garbage. */
-        const char *gemm_only = getenv("MHA_OPENCL_GEMM_ONLY");
-        ctx->gemm_only = gemm_only && strcmp(gemm_only, "1") == 0;
-        if (ctx->gemm_only)
-            ocl_host->trace("opencl: MHA_OPENCL_GEMM_ONLY=1: forwards run their GEMMs only");
-    }
+    /* Benchmarking aid (docs/opencl.md): forwards enqueue only their CLBlast
+     * GEMMs; their results are garbage. */
+    if (ctx->gemm_only)
+        ocl_host->trace("opencl: MHA_OPENCL_GEMM_ONLY=1: forwards run their GEMMs only");
     ocl_host->trace("opencl: context on %s (%s)%s", ctx->device->info.spec,
                     ctx->device->info.name, user ? ", the caller's" : "");
     *context = ctx;
@@ -216,6 +215,7 @@ void ocl_context_destroy(void *context)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)
         clReleaseContext(ctx->cl);
+    ocl_settings_free(&ctx->settings);
     ocl_host->free(ctx);
 }
 

@@ -60,6 +60,24 @@ mha_status ocl_cl_fail(cl_int err, const char *what);
 mha_status ocl_clblast_fail(CLBlastStatusCode status, const char *what);
 mha_status ocl_out_of_host_memory(const char *what);
 
+/* ---- settings.c ---------------------------------------------------------- */
+/* The developer settings a context reads from the environment when it is
+ * created (settings.c says why then; docs/opencl.md lists them). Strings are
+ * own copies (host->alloc), NULL when unset or empty. */
+typedef struct ocl_settings {
+    char *device;        /* MHA_OPENCL_DEVICE: the device of an empty spec */
+    bool gemm_only;      /* MHA_OPENCL_GEMM_ONLY=1: forwards enqueue their GEMMs only */
+    char *cache_dir;     /* the program cache (MHA_OPENCL_CACHE_DIR, XDG_CACHE_HOME,
+                          * HOME); NULL: off */
+    char *tuning_file;   /* MHA_OPENCL_TUNING_FILE ("off": none) */
+    char *build_options; /* MHA_OPENCL_BUILD_OPTIONS, appended to the build options */
+} ocl_settings;
+
+mha_status ocl_settings_read(ocl_settings *s);
+void ocl_settings_free(ocl_settings *s);
+/* MHA_OPENCL_ATTENTION and MHA_OPENCL_SOFTMAX, read per attention object. */
+void ocl_settings_forced(ocl_path *path, ocl_softmax *softmax);
+
 /* ---- platform.c ---------------------------------------------------------- */
 typedef struct ocl_device {
     cl_platform_id platform;
@@ -73,8 +91,9 @@ mha_status ocl_devices_init(void);
 void ocl_devices_shutdown(void);
 size_t ocl_devices_count(void);
 const ocl_device *ocl_devices_at(size_t index);
-/* Resolves a device spec (see plugins/opencl/README or platform.c). */
-mha_status ocl_devices_find(const char *spec, const ocl_device **out);
+/* Resolves a device spec (docs/opencl.md, "Devices and specs"); an empty
+ * spec takes `env_spec` (MHA_OPENCL_DEVICE) when it is not NULL. */
+mha_status ocl_devices_find(const char *spec, const char *env_spec, const ocl_device **out);
 int ocl_devices_score(void);
 /* Fills d->info (and d->type) from d->device, d->platform and the indices. */
 void ocl_device_describe(ocl_device *d);
@@ -92,6 +111,7 @@ cl_int ocl_fault_at(mha_opencl_faults *faults, const char *what);
 typedef struct ocl_build_target {
     cl_context cl;
     const ocl_device *device;
+    const ocl_settings *settings;
     mha_opencl_faults *faults; /* the test hook, or NULL */
 } ocl_build_target;
 /* Builds the embedded kernels for t->device in t->cl (or loads them from the
@@ -100,22 +120,23 @@ mha_status ocl_program_build(const ocl_build_target *t, cl_program *out);
 
 /* ---- cache.c ------------------------------------------------------------- */
 uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size); /* FNV-1a 64 */
-/* The cache file for `key`; false when the cache is off or unusable. */
-bool ocl_cache_path(uint64_t key, char *path, size_t cap);
+/* The cache file for `key` in the settings' cache directory; false when the
+ * cache is off or unusable. */
+bool ocl_cache_path(const ocl_settings *s, uint64_t key, char *path, size_t cap);
 /* The path of the file `name` in the cache directory (created); false when
  * the cache is off or unusable. */
-bool ocl_cache_file(const char *name, char *path, size_t cap);
+bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t cap);
 /* The payload of a valid entry (host->free it), or NULL. */
 void *ocl_cache_load(const char *path, uint64_t key, size_t *size);
 /* Writes an entry atomically (temporary file + rename); failures are traced. */
 void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t size);
 
 /* ---- tuning.c ------------------------------------------------------------ */
-/* Applies the CLBlast parameters of $MHA_OPENCL_TUNING_FILE, else of the
+/* Applies the CLBlast parameters of settings->tuning_file, else of the
  * device's file in the cache directory, when there is one. A problem with the
  * cache directory's file is traced; with an explicitly named one it is an
  * error (INVALID_VALUE, or IO_ERROR when it cannot be read). */
-mha_status ocl_tuning_apply(const ocl_device *dev);
+mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings);
 /* The file name of a device's tuning file in the cache directory:
  * clblast-<name>-<driver>.txt, characters outside [A-Za-z0-9._-] as '_'. */
 void ocl_tuning_file_name(const ocl_device *dev, char *name, size_t cap);
@@ -129,7 +150,8 @@ struct ocl_context {
     cl_command_queue queue;   /* the caller's default queue (retained), or NULL */
     bool queue_profiling;     /* queue has CL_QUEUE_PROFILING_ENABLE */
     mha_opencl_faults *faults; /* the caller's test hook, or NULL */
-    bool gemm_only;           /* MHA_OPENCL_GEMM_ONLY=1: forwards enqueue their GEMMs only */
+    bool gemm_only;           /* settings.gemm_only */
+    ocl_settings settings;    /* read at creation */
 };
 
 mha_status ocl_context_create(const char *device_spec, void **context);
@@ -190,7 +212,8 @@ typedef struct ocl_attention {
     cl_kernel kernels[OCL_KERNEL_COUNT];
     size_t softmax_wg_max;
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
-    ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO */
+    ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO
+                          * (both read at creation: ocl_settings_forced) */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;

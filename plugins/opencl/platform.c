@@ -194,17 +194,16 @@ static bool contains_nocase(const char *hay, const char *needle)
     return n == 0;
 }
 
-mha_status ocl_devices_find(const char *spec, const ocl_device **out)
+mha_status ocl_devices_find(const char *spec, const char *env_spec, const ocl_device **out)
 {
     *out = NULL;
     if (!spec)
         spec = "";
     const char *what = spec;
     if (spec[0] == '\0') {
-        const char *env = getenv("MHA_OPENCL_DEVICE");
-        if (env && env[0] != '\0') {
-            spec = env;
-            what = env;
+        if (env_spec && env_spec[0] != '\0') {
+            spec = env_spec;
+            what = env_spec;
         } else {
             for (size_t i = 0; i < g_device_count; ++i)
                 if (g_devices[i].type & CL_DEVICE_TYPE_GPU) {

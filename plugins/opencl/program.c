@@ -48,9 +48,9 @@ static cl_uint program_sources(const char **sources, size_t *lengths)
 }
 
 #define OCL_BUILD_OPTIONS "-cl-std=CL1.2"
-/* Developer variable: appended to the build options (e.g. "-DNAME=VALUE", or
- * something that breaks the build to test the failure path). Part of the
- * cache key. */
+/* The developer setting appended to the build options (e.g. "-DNAME=VALUE",
+ * or something that breaks the build to test the failure path; settings.c).
+ * Part of the cache key. */
 #define OCL_BUILD_OPTIONS_ENV "MHA_OPENCL_BUILD_OPTIONS"
 #define OCL_OPTIONS_MAX 1024
 /* The part of a build log that goes into the error message. */
@@ -159,7 +159,7 @@ mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
     size_t lengths[OCL_SOURCES_MAX];
     const cl_uint count = program_sources(sources, lengths);
     char path[4200], options[OCL_OPTIONS_MAX];
-    const char *extra = getenv(OCL_BUILD_OPTIONS_ENV);
+    const char *extra = t->settings->build_options;
 
     *out = NULL;
     int n = snprintf(options, sizeof options, "%s%s%s", OCL_BUILD_OPTIONS,
@@ -170,7 +170,7 @@ mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
                                    OCL_BUILD_OPTIONS_ENV, strlen(extra),
                                    OCL_OPTIONS_MAX - 1 - (int)sizeof OCL_BUILD_OPTIONS);
     const uint64_t key = program_key(dev, options);
-    const bool cached = ocl_cache_path(key, path, sizeof path);
+    const bool cached = ocl_cache_path(t->settings, key, path, sizeof path);
     if (cached && (program = load_cached(context, device, path, key, options)) != NULL) {
         *out = program;
         return MHA_STATUS_OK;

@@ -228,9 +228,9 @@ static bool readable(const char *path)
 }
 
 /* The user's file `name` in the cache directory, else the one shipped with mha. */
-static bool find_file(const char *name, char *path, size_t cap)
+static bool find_file(const ocl_settings *s, const char *name, char *path, size_t cap)
 {
-    return (ocl_cache_file(name, path, cap) && readable(path)) ||
+    return (ocl_cache_file(s, name, path, cap) && readable(path)) ||
            (shipped_tuning_file(name, path, cap) && readable(path));
 }
 
@@ -239,10 +239,10 @@ static bool matches(const char *pattern, const char *value)
     return strcmp(pattern, "*") == 0 || strcmp(pattern, value) == 0;
 }
 
-mha_status ocl_tuning_apply(const ocl_device *dev)
+mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
 {
     char path[4200];
-    const char *env = getenv(TUNING_ENV);
+    const char *env = settings->tuning_file;
     const bool explicit_file = env && env[0] != '\0';
     if (explicit_file) {
         if (strcmp(env, "off") == 0)
@@ -252,8 +252,9 @@ mha_status ocl_tuning_apply(const ocl_device *dev)
         char name[600];
         ocl_tuning_file_name(dev, name, sizeof name);
         /* this device's tuning, else for a CPU the generic CPU one */
-        if (!find_file(name, path, sizeof path) &&
-            !((dev->type & CL_DEVICE_TYPE_CPU) && find_file(TUNING_ANY_CPU, path, sizeof path)))
+        if (!find_file(settings, name, path, sizeof path) &&
+            !((dev->type & CL_DEVICE_TYPE_CPU) &&
+              find_file(settings, TUNING_ANY_CPU, path, sizeof path)))
             return MHA_STATUS_OK; /* not tuned: CLBlast's own database */
     }
 
