@@ -9,16 +9,18 @@
  *
  * usage: warm_cache PATH...
  *
- * For each PATH (a value of MHA_OPENCL_ATTENTION, or "default" for the
- * plugin's own choice) it runs forwards of the shapes the suites use: the
- * random configurations of the sweep (every mask kind, weights, dropout,
- * bias_kv / zero_attn, batch layouts), a long softmax row, wide heads, and
- * projections large enough for CLBlast's tiled kernels; then a few of them
- * with each softmax kernel forced (MHA_OPENCL_SOFTMAX). Each path is set
- * before its attention objects are created, as the plugin reads it there, so
- * programs that the plugin builds per path (or all at once) are built either
- * way. A forward that fails is an error (exit 1); no OpenCL device is not
- * (exit 0, nothing to warm).
+ * It launches the shapes the forward suite launches, from the suite's own
+ * case grids (forward_grid.h): PoCL builds each kernel again for every
+ * work-group size it meets, so only the same shapes find the same binaries.
+ * First the grids the suite runs on paths and softmax kernels it forces
+ * itself, then, for each PATH (a value of MHA_OPENCL_ATTENTION, or "default"
+ * for the plugin's own choice: the ctests of tests/opencl/CMakeLists.txt's
+ * mha_opencl_paths), the grids it runs on the path its ctest sets. The other
+ * suites' shapes are a subset or few. Each path is set before its attention
+ * objects are created, where the plugin reads it, so programs that the
+ * plugin builds per path, or all at once, are built either way. Forwards
+ * only, no comparison (the suites compare). A forward that fails is an error
+ * (exit 1); no OpenCL device is not (exit 0, nothing to warm).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include <time.h>
 
 #include "mha/mha.h"
+#include "forward_grid.h"
 #include "ocl_case.h"
 
 static double now_s(void)
@@ -53,72 +56,55 @@ static bool run(mha_backend *b, ocl_case *c, const char *path, const char *what)
     return true;
 }
 
-/* A fixed case: fields of `proto` (arrays NULL), data from `seed`. */
-static bool run_fixed(mha_backend *b, const ocl_case *proto, uint32_t seed, const char *path,
-                      const char *what)
+/* Runs every case of grid `make` from `first`, `count` of them. */
+static bool run_grid(mha_backend *b, void (*make)(ocl_case *, uint32_t), uint32_t first,
+                     uint32_t count, const char *path, const char *what)
 {
-    ocl_case c = *proto;
-    ocl_case_fill(&c, seed);
-    return run(b, &c, path, what);
+    for (uint32_t id = first; id < first + count; ++id) {
+        ocl_case c;
+        make(&c, id);
+        if (!run(b, &c, path, what))
+            return false;
+    }
+    return true;
 }
 
-static bool warm_path(mha_backend *b, const char *path)
+static void set_path(const char *path)
 {
     if (strcmp(path, "default") == 0)
         unsetenv("MHA_OPENCL_ATTENTION");
     else
         setenv("MHA_OPENCL_ATTENTION", path, 1);
-    unsetenv("MHA_OPENCL_SOFTMAX");
-    for (uint32_t id = 1; id <= 24; ++id) {
-        ocl_case c;
-        ocl_case_random(&c, id);
-        if (!run(b, &c, path, "random case"))
+}
+
+/* The grids the forward suite runs on whichever path its ctest sets. */
+static bool warm_path(mha_backend *b, const char *path)
+{
+    set_path(path);
+    return run_grid(b, grid_sweep, 1, GRID_SWEEP_CASES, path, "sweep") &&
+           run_grid(b, grid_edge, GRID_EDGE_FIRST, GRID_EDGE_CASES, path, "edges") &&
+           run_grid(b, grid_padding, GRID_PADDING_FIRST, GRID_PADDING_CASES, path, "padding") &&
+           run_grid(b, grid_choice, GRID_CHOICE_FIRST, GRID_CHOICE_CASES, path, "choice");
+}
+
+/* The grids the suite runs on the paths and softmax kernels it forces itself. */
+static bool warm_forced(mha_backend *b)
+{
+    for (size_t p = 0; p < sizeof grid_paths / sizeof grid_paths[0]; ++p) {
+        set_path(grid_paths[p]);
+        if (!run_grid(b, grid_path, GRID_PATH_FIRST, GRID_PATH_CASES, grid_paths[p], "paths"))
             return false;
     }
-    ocl_case p;
-    memset(&p, 0, sizeof p);
-    /* a long row: the softmax loops over many columns */
-    p.E = p.kdim = p.vdim = 8, p.H = 2, p.N = 1, p.batched = true, p.batch_first = true;
-    p.L = 3, p.S = 601, p.bias = true, p.need_weights = true, p.average = true;
-    p.attn_mask = OCL_TM_FLOAT;
-    if (!run_fixed(b, &p, 1, path, "long row"))
-        return false;
-    /* wide heads: head_dim at the fused kernels' limit and past it */
-    for (int64_t hd = 128; hd <= 129; ++hd) {
-        memset(&p, 0, sizeof p);
-        p.H = 2, p.E = p.kdim = p.vdim = 2 * hd, p.N = 1, p.batched = true;
-        p.L = 5, p.S = 7, p.bias = true, p.need_weights = hd == 129, p.average = true;
-        p.kpm = OCL_TM_BOOL;
-        if (!run_fixed(b, &p, 2, path, "wide heads"))
-            return false;
-    }
-    /* projections big enough for CLBlast's tiled GEMM, self and cross */
-    for (int self = 0; self < 2; ++self) {
-        memset(&p, 0, sizeof p);
-        p.E = 128, p.H = 4, p.N = 3, p.batched = true, p.L = 175, p.S = self ? 175 : 171;
-        p.kdim = self ? 128 : 96, p.vdim = self ? 128 : 80, p.self_attention = self;
-        p.bias = true, p.kpm = OCL_TM_BOOL;
-        if (!run_fixed(b, &p, 3, path, "large projections"))
-            return false;
-    }
-    /* decoding: one query against many keys (the absorbed path's shape) */
-    memset(&p, 0, sizeof p);
-    p.E = p.kdim = p.vdim = 64, p.H = 2, p.N = 2, p.batched = true, p.L = 1, p.S = 40;
-    p.kv_same = true, p.bias = true, p.kpm = OCL_TM_BOOL;
-    if (!run_fixed(b, &p, 4, path, "decoding"))
-        return false;
-    /* each softmax kernel (they are chosen per device, or forced) */
-    static const char *softmax[] = {"items", "columns", "group"};
-    for (size_t k = 0; k < sizeof softmax / sizeof softmax[0]; ++k) {
-        setenv("MHA_OPENCL_SOFTMAX", softmax[k], 1);
-        for (uint32_t id = 1; id <= 6; ++id) {
-            ocl_case c;
-            ocl_case_random(&c, id);
-            if (!run(b, &c, path, softmax[k]))
+    for (size_t p = 0; p < sizeof grid_softmax_paths / sizeof grid_softmax_paths[0]; ++p)
+        for (size_t k = 0; k < sizeof grid_softmax_kernels / sizeof grid_softmax_kernels[0]; ++k) {
+            set_path(grid_softmax_paths[p]);
+            setenv("MHA_OPENCL_SOFTMAX", grid_softmax_kernels[k], 1);
+            if (!run_grid(b, grid_softmax, GRID_SOFTMAX_FIRST, GRID_SOFTMAX_CASES,
+                          grid_softmax_paths[p], grid_softmax_kernels[k]))
                 return false;
         }
-    }
     unsetenv("MHA_OPENCL_SOFTMAX");
+    unsetenv("MHA_OPENCL_ATTENTION");
     return true;
 }
 
@@ -141,8 +127,13 @@ int main(int argc, char **argv)
     }
     printf("warm_cache: backend open %.1f s\n", now_s() - t0);
     int rc = 0;
+    double t = now_s();
+    if (!warm_forced(b))
+        rc = 1;
+    else
+        printf("warm_cache: the paths and softmax kernels the suite forces %.1f s\n", now_s() - t);
     for (int i = 1; i < argc && rc == 0; ++i) {
-        const double t = now_s();
+        t = now_s();
         if (!warm_path(b, argv[i]))
             rc = 1;
         else

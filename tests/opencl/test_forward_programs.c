@@ -1,0 +1,163 @@
+/*
+ * test_forward_programs.c - the plugin's programs: the on-disk binary cache
+ * (hits, corrupt, truncated and foreign entries rebuilt, "off") and a build
+ * that fails with the compiler's log in the message.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mha/mha.h"
+#include "forward_fixture.h"
+
+/* The single opencl-*.bin file in `dir` (path in `path`), or false. */
+static bool cache_file(const char *dir, char *path, size_t cap)
+{
+    DIR *d = opendir(dir);
+    int found = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, "opencl-", 7)) {
+            snprintf(path, cap, "%s/%s", dir, e->d_name);
+            ++found;
+        }
+    if (d)
+        closedir(d);
+    return found == 1;
+}
+
+static long file_size_and_magic(const char *path, bool *magic)
+{
+    FILE *f = fopen(path, "rb");
+    char head[8] = {0};
+    *magic = false;
+    if (!f)
+        return -1;
+    *magic = fread(head, 1, 8, f) == 8 && !memcmp(head, "MHACLBIN", 8);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* Opens a backend (a context: program build or cache load) and checks it
+ * computes correctly. */
+static void open_and_check(fixture *f)
+{
+    mha_backend *b = NULL;
+    assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_OK);
+    ocl_case c;
+    ocl_case_random(&c, 3);
+    float *o = calloc(c.out_count, sizeof(float)), *r = calloc(c.out_count, sizeof(float));
+    float *w = calloc(c.weights_count + 1, sizeof(float));
+    assert_int_equal(ocl_case_run(&c, b, NULL, o, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(ocl_case_run(&c, f->ref, NULL, r, w, NULL), MHA_STATUS_OK);
+    assert_true(ocl_compare(o, r, c.out_count, ATOL, RTOL) < 0);
+    free(o), free(r), free(w);
+    ocl_case_free(&c);
+    mha_backend_close(b);
+}
+
+/* Counts the plugin's cache trace lines (mha_set_log_callback). */
+static int g_cache_loaded, g_cache_rebuilt;
+static void cache_log(const char *message, void *user)
+{
+    (void)user;
+    if (strstr(message, "opencl: cache: loaded"))
+        ++g_cache_loaded;
+    if (strstr(message, "rebuilding"))
+        ++g_cache_rebuilt;
+}
+
+/* Program binaries are cached on disk; bad entries are rebuilt; "off" disables. */
+void test_program_cache(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    char dir[] = "ocl-cache-test-XXXXXX", path[1024];
+    assert_non_null(mkdtemp(dir));
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+    mha_set_log_callback(cache_log, NULL);
+
+    open_and_check(f); /* miss: builds and stores */
+    assert_int_equal(g_cache_loaded, 0);
+    assert_true(cache_file(dir, path, sizeof path));
+    bool magic = false;
+    long size = file_size_and_magic(path, &magic);
+    assert_true(magic && size > 40);
+    open_and_check(f); /* hit */
+    assert_int_equal(g_cache_loaded, 1);
+    assert_int_equal(g_cache_rebuilt, 0);
+
+    /* corrupt payload: rebuilt and rewritten */
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, size - 1, SEEK_SET);
+    fputc(0x5a ^ 0xff, fp);
+    fseek(fp, 48, SEEK_SET);
+    fputs("garbage", fp);
+    fclose(fp);
+    open_and_check(f);
+    /* PoCL binaries may grow with kernels it has specialised since, so
+     * only check that a valid entry was written again. */
+    assert_true(file_size_and_magic(path, &magic) > 40);
+    assert_true(magic);
+    /* truncated, and not a cache file at all */
+    assert_int_equal(truncate(path, 20), 0);
+    open_and_check(f);
+    assert_true(file_size_and_magic(path, &magic) > 40);
+    fp = fopen(path, "wb");
+    fputs("not a program", fp);
+    fclose(fp);
+    open_and_check(f);
+    assert_true(file_size_and_magic(path, &magic) > 40);
+    assert_true(magic);
+    assert_int_equal(g_cache_rebuilt, 3);
+    open_and_check(f);
+    assert_int_equal(g_cache_loaded, 2);
+    mha_set_log_callback(NULL, NULL);
+
+    /* off */
+    remove(path);
+    setenv("MHA_OPENCL_CACHE_DIR", "off", 1);
+    open_and_check(f);
+    assert_false(cache_file(dir, path, sizeof path));
+
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+    rmdir(dir);
+}
+
+/* MHA_OPENCL_BUILD_OPTIONS (a developer variable, appended to the build
+ * options) can break the kernel build: the open fails with BUILD_ERROR and the
+ * compiler's log in the message; without it the next open works. */
+void test_build_failure(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    mha_backend *b = NULL;
+    /* "__kernel void + (...)": a syntax error in the kernel source */
+    setenv("MHA_OPENCL_BUILD_OPTIONS", "-Dmha_softmax=+", 1);
+    mha_status st = mha_backend_open("opencl", &b);
+    unsetenv("MHA_OPENCL_BUILD_OPTIONS");
+    assert_int_equal(st, MHA_STATUS_BUILD_ERROR);
+    assert_null(b);
+    const char *msg = mha_last_error();
+    if (!strstr(msg, "build log") || !strstr(msg, "-Dmha_softmax=+") || !strstr(msg, "error"))
+        fail_msg("message lacks the options or the build log: %s", msg);
+    open_and_check(f);
+}
