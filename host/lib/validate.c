@@ -479,6 +479,79 @@ void expected_output_shapes(const mha_problem *problem, const mha_forward_args *
     }
 }
 
+/* Where a present, validated tensor's bytes are: host tensors share one
+ * address space (space 0); a cl_mem tensor's are `offset..` of its buffer. */
+typedef struct byte_range {
+    int memory;
+    uintptr_t space;
+    uint64_t begin, end;
+} byte_range;
+
+static byte_range range_of(const mha_tensor *tensor)
+{
+    uint64_t bytes = mha_dtype_size(tensor->dtype);
+    for (int32_t i = 0; i < tensor->rank; ++i)
+        bytes *= (uint64_t)tensor->shape[i];
+    byte_range range = {.memory = (int)tensor->memory};
+    if (tensor->memory == MHA_MEMORY_HOST) {
+        range.begin = (uint64_t)(uintptr_t)tensor->data;
+    } else {
+        range.space = (uintptr_t)tensor->data; /* the buffer's handle */
+        range.begin = tensor->offset;
+    }
+    range.end = range.begin + bytes;
+    return range;
+}
+
+/* An output must not share a byte with an input or with the other output:
+ * plugins read inputs while they write outputs, in any order. (Two cl_mem
+ * sub-buffers of one parent are not seen as one buffer here.) */
+static mha_status check_no_overlap(const char *output_name, const mha_tensor *output,
+                                   const char *other_name, const mha_tensor *other)
+{
+    if (!other->data)
+        return MHA_STATUS_OK;
+    byte_range a = range_of(output), b = range_of(other);
+    if (a.memory != b.memory || a.space != b.space || a.end <= b.begin || b.end <= a.begin)
+        return MHA_STATUS_OK;
+    return mha_error_set(MHA_STATUS_INVALID_VALUE,
+                         "%s overlaps %s (bytes 0x%llx..0x%llx and 0x%llx..0x%llx of the same "
+                         "%s); outputs must not overlap the inputs or each other",
+                         output_name, other_name, (unsigned long long)a.begin,
+                         (unsigned long long)a.end, (unsigned long long)b.begin,
+                         (unsigned long long)b.end,
+                         a.memory == MHA_MEMORY_HOST ? "host memory" : "buffer");
+}
+
+static mha_status check_outputs_apart(const mha_forward_args *args)
+{
+    const struct {
+        const char *name;
+        const mha_tensor *tensor;
+    } inputs[] = {
+        {"query", &args->query},
+        {"key", &args->key},
+        {"value", &args->value},
+        {"key_padding_mask", &args->key_padding_mask},
+        {"attn_mask", &args->attn_mask},
+    };
+    mha_status status;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; ++i) {
+        if ((status = check_no_overlap("attn_output", &args->attn_output, inputs[i].name,
+                                       inputs[i].tensor)))
+            return status;
+        if (args->need_weights &&
+            (status = check_no_overlap("attn_weights", &args->attn_weights, inputs[i].name,
+                                       inputs[i].tensor)))
+            return status;
+    }
+    if (args->need_weights &&
+        (status = check_no_overlap("attn_output", &args->attn_output, "attn_weights",
+                                   &args->attn_weights)))
+        return status;
+    return MHA_STATUS_OK;
+}
+
 mha_status validate_forward_outputs(const mha_attention *attention, const mha_forward_args *args,
                                     const mha_problem *problem)
 {
@@ -498,5 +571,5 @@ mha_status validate_forward_outputs(const mha_attention *attention, const mha_fo
                                   expected_weights.shape, why)))
             return status;
     }
-    return MHA_STATUS_OK;
+    return check_outputs_apart(args);
 }

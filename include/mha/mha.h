@@ -412,7 +412,11 @@ typedef struct mha_forward_args {
     bool average_attn_weights;   /* default true (mha_forward_args_init) */
     bool training;               /* dropout only when true and config.dropout > 0 */
     uint64_t dropout_seed;       /* key of the Philox stream (docs/semantics.md) */
-    /* outputs, caller-owned; shapes are checked against the expected ones */
+    /* outputs, caller-owned; shapes are checked against the expected ones.
+     * An output sharing a byte with an input or with the other output is
+     * refused (MHA_STATUS_INVALID_VALUE); for cl_mem tensors that means the
+     * same buffer at overlapping offsets (sub-buffers of one parent are not
+     * compared). */
     mha_tensor attn_output;      /* same layout as query with E columns */
     mha_tensor attn_weights;     /* when need_weights: (N, L, S') or (N, H, L, S'), unbatched drops N */
 } mha_forward_args;

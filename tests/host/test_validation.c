@@ -138,6 +138,10 @@ MUTATOR(minimal_weights, c->args.need_weights = true)
 MUTATOR(minimal_float_mask, c->args.attn_mask = mha_tensor_f32(c->mask, 2, (int64_t[]){L, S}))
 MUTATOR(minimal_causal, c->args.causal = MHA_CAUSAL_BOTTOM_RIGHT)
 MUTATOR(minimal_long, c->args.query.shape[0] = 17; c->args.attn_output.shape[0] = 17)
+MUTATOR(output_is_query, c->args.attn_output.data = c->query)
+MUTATOR(output_over_weights, c->args.need_weights = true; c->args.attn_weights.data = c->output + 40)
+MUTATOR(weights_over_mask, c->args.attn_mask = mha_tensor_f32(c->mask, 2, (int64_t[]){L, S});
+        c->args.need_weights = true; c->args.attn_weights.data = c->mask + 7)
 MUTATOR(nothing, (void)c)
 
 static const bad_case bad_cases[] = {
@@ -237,6 +241,12 @@ static const bad_case bad_cases[] = {
     {"minimal: causal", "stub:minimal", minimal_causal, MHA_STATUS_UNSUPPORTED, "causal"},
     {"minimal: long", "stub:minimal", minimal_long, MHA_STATUS_UNSUPPORTED,
      "sequence length 17 but this backend allows at most 16"},
+    {"attn_output is query", "stub", output_is_query, MHA_STATUS_INVALID_VALUE,
+     "attn_output overlaps query"},
+    {"attn_output overlaps attn_weights", "stub", output_over_weights, MHA_STATUS_INVALID_VALUE,
+     "attn_output overlaps attn_weights"},
+    {"attn_weights overlaps attn_mask", "stub", weights_over_mask, MHA_STATUS_INVALID_VALUE,
+     "attn_weights overlaps attn_mask"},
     {"plugin failure", "stub:fail", nothing, MHA_STATUS_DEVICE_ERROR,
      "stub: forward failed on purpose"},
     {"plugin failure without message", "stub:mute", nothing, MHA_STATUS_DEVICE_ERROR,
