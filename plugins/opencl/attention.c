@@ -1,4 +1,5 @@
-/* attention.c - attention objects: own queue and kernels, weights uploaded once. */
+/* attention.c - attention objects: own queue and kernels (the common ones at
+ * creation, a path's own at its first call), weights uploaded once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,18 +7,40 @@
 
 #define OCL_SOFTMAX_WG_CAP 256
 
-static mha_status create_kernel(ocl_context *ctx, const char *name, cl_kernel *out)
+static mha_status create_kernel(ocl_context *ctx, cl_program program, const char *name,
+                                cl_kernel *out)
 {
     cl_int err = ocl_fault(ctx, "clCreateKernel");
     *out = NULL;
     if (err == CL_SUCCESS)
-        *out = clCreateKernel(ctx->program, name, &err);
+        *out = clCreateKernel(program, name, &err);
     if (err != CL_SUCCESS) {
         *out = NULL;
         return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
                                    ocl_cl_error_name(err), (int)err);
     }
     return MHA_STATUS_OK;
+}
+
+mha_status ocl_attention_kernels(ocl_attention *att, ocl_program_id id)
+{
+    cl_program program = NULL;
+    bool missing = false;
+    for (int k = 0; k < OCL_KERNEL_COUNT; ++k)
+        missing |= ocl_kernel_program((ocl_kernel_id)k) == id && !att->kernels[k];
+    if (!missing)
+        return MHA_STATUS_OK;
+    mha_status st = ocl_context_program(att->context, id, &program);
+    for (int k = 0; k < OCL_KERNEL_COUNT && st == MHA_STATUS_OK; ++k)
+        if (ocl_kernel_program((ocl_kernel_id)k) == id && !att->kernels[k])
+            st = create_kernel(att->context, program, ocl_kernel_name((ocl_kernel_id)k),
+                               &att->kernels[k]);
+    for (int k = 0; k < OCL_KERNEL_COUNT && st != MHA_STATUS_OK; ++k)
+        if (ocl_kernel_program((ocl_kernel_id)k) == id && att->kernels[k]) {
+            clReleaseKernel(att->kernels[k]); /* none of the program's, as before */
+            att->kernels[k] = NULL;
+        }
+    return st;
 }
 
 /* The largest power of two the softmax kernel may use as its local size. */
@@ -158,10 +181,9 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
         }
         att->queue_profiling = true;
     }
-    for (int k = 0; k < OCL_KERNEL_COUNT; ++k)
-        if ((st = create_kernel(ctx, ocl_kernel_name((ocl_kernel_id)k), &att->kernels[k])) !=
-            MHA_STATUS_OK)
-            goto done;
+    /* the common kernels now; a path's own at its first call */
+    if ((st = ocl_attention_kernels(att, OCL_PROGRAM_COMMON)) != MHA_STATUS_OK)
+        goto done;
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
     ocl_settings_forced(&att->path, &att->softmax);

@@ -3,9 +3,9 @@
  *
  * Location: $MHA_OPENCL_CACHE_DIR ("off" disables the cache), else
  * $XDG_CACHE_HOME/mha, else $HOME/.cache/mha, as the context read them
- * (settings.c). One file per key, named
- * opencl-<key>.bin, where the key hashes the kernel sources, the build
- * options, the device name and the driver version. A file holds a header
+ * (settings.c). One file per program and key, named
+ * opencl-<program>-<key>.bin, where the key hashes the program's sources,
+ * the build options, the device name and the driver version. A file holds a header
  * (magic, format version, key, payload size, payload hash) and the binary.
  * Files are written to a temporary name and renamed, so readers never see a
  * partial file. Anything wrong with an entry (missing, short, corrupt, stale,
@@ -76,10 +76,11 @@ bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t 
     return n > 0 && (size_t)n < cap;
 }
 
-bool ocl_cache_path(const ocl_settings *s, uint64_t key, char *path, size_t cap)
+bool ocl_cache_path(const ocl_settings *s, const char *program, uint64_t key, char *path,
+                    size_t cap)
 {
-    char name[64];
-    snprintf(name, sizeof name, "opencl-%016llx.bin", (unsigned long long)key);
+    char name[128];
+    snprintf(name, sizeof name, "opencl-%s-%016llx.bin", program, (unsigned long long)key);
     return ocl_cache_file(s, name, path, cap);
 }
 

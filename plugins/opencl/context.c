@@ -1,5 +1,6 @@
-/* context.c - a context binds the plugin to one device: cl_context + program,
- * either its own or the caller's (MHA_OPENCL_EXT_CONTEXT). */
+/* context.c - a context binds the plugin to one device: a cl_context, either
+ * its own or the caller's (MHA_OPENCL_EXT_CONTEXT), and its programs, built
+ * when first needed. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,19 @@
 #include "internal.h"
 
 static const uint32_t g_extension_types[] = {MHA_OPENCL_EXT_FORWARD};
+
+mha_status ocl_context_program(ocl_context *ctx, ocl_program_id id, cl_program *out)
+{
+    mha_status status = MHA_STATUS_OK;
+    pthread_mutex_lock(&ctx->program_lock);
+    if (!ctx->programs[id]) {
+        const ocl_build_target target = {ctx->cl, ctx->device, &ctx->settings, ctx->faults};
+        status = ocl_program_build(&target, id, &ctx->programs[id]);
+    }
+    *out = ctx->programs[id];
+    pthread_mutex_unlock(&ctx->program_lock);
+    return status;
+}
 
 void ocl_event_created(ocl_context *ctx)
 {
@@ -153,6 +167,13 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
         status = ocl_out_of_host_memory("context");
         goto done;
     }
+    if (pthread_mutex_init(&ctx->program_lock, NULL) != 0) {
+        ocl_host->free(ctx);
+        ctx = NULL;
+        status = ocl_host->set_error(MHA_STATUS_INTERNAL, "opencl: pthread_mutex_init failed");
+        goto done;
+    }
+    ctx->program_lock_ready = true;
     ctx->faults = faults ? faults->faults : NULL;
     if ((status = ocl_settings_read(&ctx->settings)) != MHA_STATUS_OK)
         goto done;
@@ -177,9 +198,12 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
             goto done;
         }
     }
+    /* The common kernels now (every call runs some, and a build that fails,
+     * e.g. on bad MHA_OPENCL_BUILD_OPTIONS, fails the open); the paths'
+     * programs at their first call. */
     {
-        const ocl_build_target target = {ctx->cl, ctx->device, &ctx->settings, ctx->faults};
-        status = ocl_program_build(&target, &ctx->program);
+        cl_program common = NULL;
+        status = ocl_context_program(ctx, OCL_PROGRAM_COMMON, &common);
     }
     if (status != MHA_STATUS_OK)
         goto done;
@@ -209,8 +233,11 @@ void ocl_context_destroy(void *context)
     ocl_context *ctx = context;
     if (!ctx)
         return;
-    if (ctx->program)
-        clReleaseProgram(ctx->program);
+    for (int i = 0; i < OCL_PROGRAM_COUNT; ++i)
+        if (ctx->programs[i])
+            clReleaseProgram(ctx->programs[i]);
+    if (ctx->program_lock_ready)
+        pthread_mutex_destroy(&ctx->program_lock);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)

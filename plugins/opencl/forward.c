@@ -232,6 +232,10 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     ocl_attention_drop_marks(att);
     att->stage_count = 0;
     if ((st = ocl_call_begin(c)) != MHA_STATUS_OK ||
+        (c->path != OCL_PATH_GEMM &&
+         (st = ocl_attention_kernels(att, c->path == OCL_PATH_FUSED ? OCL_PROGRAM_FUSED
+                                                                     : OCL_PROGRAM_ABSORBED)) !=
+             MHA_STATUS_OK) ||
         (st = views(c, weights_count)) != MHA_STATUS_OK ||
         (st = projections(c, &Rp)) != MHA_STATUS_OK)
         goto done;

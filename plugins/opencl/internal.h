@@ -25,6 +25,7 @@
 
 #include <CL/cl.h>
 #include <clblast_c.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,15 +115,17 @@ typedef struct ocl_build_target {
     const ocl_settings *settings;
     mha_opencl_faults *faults; /* the test hook, or NULL */
 } ocl_build_target;
-/* Builds the embedded kernels for t->device in t->cl (or loads them from the
- * binary cache). On failure the message carries the (truncated) build log. */
-mha_status ocl_program_build(const ocl_build_target *t, cl_program *out);
+/* Builds program `id` of the kernel table for t->device in t->cl (or loads
+ * it from the binary cache). On failure the message carries the (truncated)
+ * build log. Not thread-safe for one target: context.c serialises. */
+mha_status ocl_program_build(const ocl_build_target *t, ocl_program_id id, cl_program *out);
 
 /* ---- cache.c ------------------------------------------------------------- */
 uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size); /* FNV-1a 64 */
-/* The cache file for `key` in the settings' cache directory; false when the
- * cache is off or unusable. */
-bool ocl_cache_path(const ocl_settings *s, uint64_t key, char *path, size_t cap);
+/* The cache file opencl-<program>-<key>.bin in the settings' cache
+ * directory; false when the cache is off or unusable. */
+bool ocl_cache_path(const ocl_settings *s, const char *program, uint64_t key, char *path,
+                    size_t cap);
 /* The path of the file `name` in the cache directory (created); false when
  * the cache is off or unusable. */
 bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t cap);
@@ -146,7 +149,12 @@ struct ocl_context {
     const ocl_device *device; /* platform.c's, or &own_device */
     ocl_device own_device;    /* a caller's device that init() did not list */
     cl_context cl;            /* own, or the caller's (retained) */
-    cl_program program;
+    /* Built when first needed (ocl_context_program), under program_lock:
+     * attention objects of one context may run on different threads.
+     * OCL_PROGRAM_COMMON is built with the context, which every call needs. */
+    cl_program programs[OCL_PROGRAM_COUNT];
+    pthread_mutex_t program_lock;
+    bool program_lock_ready;
     cl_command_queue queue;   /* the caller's default queue (retained), or NULL */
     bool queue_profiling;     /* queue has CL_QUEUE_PROFILING_ENABLE */
     mha_opencl_faults *faults; /* the caller's test hook, or NULL */
@@ -160,6 +168,10 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
 void ocl_context_destroy(void *context);
 mha_status ocl_context_capabilities(void *context, mha_capabilities *caps);
 mha_status ocl_context_device_info(void *context, mha_device_info *info);
+/* The context's program `id`, built (or loaded from the cache) at the first
+ * request; a failed build is reported and tried again at the next request.
+ * Thread-safe. */
+mha_status ocl_context_program(ocl_context *ctx, ocl_program_id id, cl_program *out);
 /* Checks that a caller's queue is in-order and on the context's cl_context
  * and device; *profiling tells whether it has CL_QUEUE_PROFILING_ENABLE. */
 mha_status ocl_check_queue(const ocl_context *ctx, cl_command_queue queue, const char *what,
@@ -253,6 +265,10 @@ void ocl_attention_destroy(void *attention);
 mha_status ocl_attention_stats(void *attention, mha_attention_stats *stats);
 /* Releases the profiling events of the last forward. */
 void ocl_attention_drop_marks(ocl_attention *att);
+/* Creates the attention object's kernels of program `id` unless it has
+ * them (building the program first if the context has not): all of them,
+ * or none and a status. */
+mha_status ocl_attention_kernels(ocl_attention *att, ocl_program_id id);
 
 /* ---- forward.c ----------------------------------------------------------- */
 mha_status ocl_attention_forward(void *attention, const mha_problem *problem,

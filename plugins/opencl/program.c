@@ -1,9 +1,20 @@
-/* program.c - builds the embedded kernels (cl/philox.cl, then the source of
- * every program of the kernel table in kernels.h, one program in that
- * order), through the binary cache of cache.c. */
+/*
+ * program.c - builds the programs of the kernel table (kernels.h), each from
+ * the embedded cl/shared.h, cl/philox.cl, cl/common.cl and its own source,
+ * through the binary cache of cache.c: one cache entry per program, named
+ * after it. context.c decides when (the common program when a context is
+ * created, the others at the first call that needs them).
+ *
+ * A build from source (a cache miss) takes seconds under PoCL: it is told at
+ * MHA_LOG_INFO (the host's log service, ABI 1.1; a 1.0 host's trace
+ * otherwise), before and after. Cache hits and misses are traced.
+ */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <time.h>
 
 #include "internal.h"
 
@@ -22,15 +33,24 @@ static const char *const g_program_names[OCL_PROGRAM_COUNT] = {
     OCL_PROGRAMS(OCL_X)
 #undef OCL_X
 };
+static const unsigned char *const g_program_sources[OCL_PROGRAM_COUNT] = {
+#define OCL_X(id, name, source) source,
+    OCL_PROGRAMS(OCL_X)
+#undef OCL_X
+};
+static const size_t *const g_program_lengths[OCL_PROGRAM_COUNT] = {
+#define OCL_X(id, name, source) &source##_len,
+    OCL_PROGRAMS(OCL_X)
+#undef OCL_X
+};
 
 const char *ocl_kernel_name(ocl_kernel_id id) { return g_kernel_names[id]; }
 ocl_program_id ocl_kernel_program(ocl_kernel_id id) { return g_kernel_programs[id]; }
 const char *ocl_program_name(ocl_program_id id) { return g_program_names[id]; }
 
-/* The sources of the program: shared.h, philox.cl, common.cl, then every
- * program's in table order. */
-#define OCL_SOURCES_MAX (3 + OCL_PROGRAM_COUNT)
-static cl_uint program_sources(const char **sources, size_t *lengths)
+/* The sources of program `id`: shared.h, philox.cl, common.cl, its own. */
+#define OCL_SOURCES_MAX 4
+static cl_uint program_sources(ocl_program_id id, const char **sources, size_t *lengths)
 {
     cl_uint n = 0;
     sources[n] = (const char *)mha_cl_shared;
@@ -39,11 +59,8 @@ static cl_uint program_sources(const char **sources, size_t *lengths)
     lengths[n++] = mha_cl_philox_len;
     sources[n] = (const char *)mha_cl_common;
     lengths[n++] = mha_cl_common_len;
-#define OCL_X(id, name, source)                                                             \
-    sources[n] = (const char *)source;                                                      \
-    lengths[n++] = source##_len;
-    OCL_PROGRAMS(OCL_X)
-#undef OCL_X
+    sources[n] = (const char *)g_program_sources[id];
+    lengths[n++] = *g_program_lengths[id];
     return n;
 }
 
@@ -56,9 +73,31 @@ static cl_uint program_sources(const char **sources, size_t *lengths)
 /* The part of a build log that goes into the error message. */
 #define OCL_BUILD_LOG_MAX 2048
 
+/* A message at MHA_LOG_INFO: the host's log service where it has one (ABI
+ * 1.1), else its trace. */
+__attribute__((format(printf, 1, 2))) static void info(const char *format, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(message, sizeof message, format, ap);
+    va_end(ap);
+    if (MHA_HOST_HAS(ocl_host, log))
+        ocl_host->log(MHA_LOG_INFO, "%s", message);
+    else
+        ocl_host->trace("%s", message);
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Records a BUILD_ERROR carrying the start of the build log. */
 static mha_status build_failure(cl_program program, cl_device_id device, cl_int err,
-                                const char *options)
+                                const char *name, const char *options)
 {
     char *log = NULL;
     size_t size = 0;
@@ -74,27 +113,27 @@ static mha_status build_failure(cl_program program, cl_device_id device, cl_int 
         if (cut)
             log[OCL_BUILD_LOG_MAX] = '\0';
         status = ocl_host->set_error(MHA_STATUS_BUILD_ERROR,
-                                     "opencl: clBuildProgram(attention kernels, \"%s\"): %s (%d); "
+                                     "opencl: clBuildProgram(%s kernels, \"%s\"): %s (%d); "
                                      "build log%s:\n%s",
-                                     options, ocl_cl_error_name(err), (int)err,
+                                     name, options, ocl_cl_error_name(err), (int)err,
                                      cut ? " (truncated)" : "", log);
     } else {
         status = ocl_host->set_error(MHA_STATUS_BUILD_ERROR,
-                                     "opencl: clBuildProgram(attention kernels, \"%s\"): %s (%d); "
+                                     "opencl: clBuildProgram(%s kernels, \"%s\"): %s (%d); "
                                      "no build log",
-                                     options, ocl_cl_error_name(err), (int)err);
+                                     name, options, ocl_cl_error_name(err), (int)err);
     }
     ocl_host->free(log);
     return status;
 }
 
 /* The cache key: everything that decides what the binary is. */
-static uint64_t program_key(const ocl_device *dev, const char *options)
+static uint64_t program_key(ocl_program_id id, const ocl_device *dev, const char *options)
 {
     uint64_t h = 14695981039346656037ull;
     const char *sources[OCL_SOURCES_MAX];
     size_t lengths[OCL_SOURCES_MAX];
-    const cl_uint count = program_sources(sources, lengths);
+    const cl_uint count = program_sources(id, sources, lengths);
     for (cl_uint i = 0; i < count; ++i)
         h = ocl_hash_bytes(h, sources[i], lengths[i]);
     h = ocl_hash_bytes(h, options, strlen(options) + 1);
@@ -112,8 +151,10 @@ static cl_program load_cached(cl_context context, cl_device_id device, const cha
     unsigned char *bin = ocl_cache_load(path, key, &size);
     cl_program program = NULL;
     cl_int err = CL_SUCCESS, bin_status = CL_SUCCESS;
-    if (!bin)
+    if (!bin) {
+        ocl_host->trace("opencl: cache: miss: %s", path);
         return NULL;
+    }
     const unsigned char *bins[1] = {bin};
     program = clCreateProgramWithBinary(context, 1, &device, &size, bins, &bin_status, &err);
     if (err == CL_SUCCESS && bin_status == CL_SUCCESS)
@@ -147,8 +188,9 @@ static void store_cached(cl_program program, const char *path, uint64_t key)
     ocl_host->free(bin);
 }
 
-mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
+mha_status ocl_program_build(const ocl_build_target *t, ocl_program_id id, cl_program *out)
 {
+    const char *name = g_program_names[id];
     cl_context context = t->cl;
     const ocl_device *dev = t->device;
     mha_status status = MHA_STATUS_OK;
@@ -157,7 +199,7 @@ mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
     cl_device_id device = dev->device;
     const char *sources[OCL_SOURCES_MAX];
     size_t lengths[OCL_SOURCES_MAX];
-    const cl_uint count = program_sources(sources, lengths);
+    const cl_uint count = program_sources(id, sources, lengths);
     char path[4200], options[OCL_OPTIONS_MAX];
     const char *extra = t->settings->build_options;
 
@@ -169,12 +211,19 @@ mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
                                    "opencl: %s is %zu characters long, at most %d",
                                    OCL_BUILD_OPTIONS_ENV, strlen(extra),
                                    OCL_OPTIONS_MAX - 1 - (int)sizeof OCL_BUILD_OPTIONS);
-    const uint64_t key = program_key(dev, options);
-    const bool cached = ocl_cache_path(t->settings, key, path, sizeof path);
+    const uint64_t key = program_key(id, dev, options);
+    const bool cached = ocl_cache_path(t->settings, name, key, path, sizeof path);
     if (cached && (program = load_cached(context, device, path, key, options)) != NULL) {
         *out = program;
         return MHA_STATUS_OK;
     }
+    if (cached)
+        info("opencl: building the %s kernels for %s (first run; cached in %s)", name,
+             dev->info.name, t->settings->cache_dir);
+    else
+        info("opencl: building the %s kernels for %s (the program cache is off)", name,
+             dev->info.name);
+    const double start = seconds_now();
     err = ocl_fault_at(t->faults, "clCreateProgramWithSource");
     if (err == CL_SUCCESS)
         program = clCreateProgramWithSource(context, count, sources, lengths, &err);
@@ -191,10 +240,11 @@ mha_status ocl_program_build(const ocl_build_target *t, cl_program *out)
     err = clBuildProgram(program, 1, &device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         status = err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS
-                     ? build_failure(program, device, err, options)
+                     ? build_failure(program, device, err, name, options)
                      : ocl_cl_fail(err, "clBuildProgram");
         goto done;
     }
+    info("opencl: built the %s kernels in %.1f s", name, seconds_now() - start);
     if (cached)
         store_cached(program, path, key);
     *out = program;

@@ -6,7 +6,8 @@
  * call fails with an error status, leaks nothing (the plugin's live buffer and
  * event counts and the host allocations through mha_set_allocator are back to
  * their baselines), and the next call on the same context succeeds and matches
- * the reference plugin.
+ * the reference plugin. Likewise for the points of a path's program, built at
+ * the first call that takes the path.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -259,6 +260,83 @@ static void test_context_create(void **state)
     print_message("context creation: %llu fault points\n", (unsigned long long)points);
 }
 
+/* Points of a path's own program, built at the first call that takes the
+ * path (cache off: from source). Each on a fresh backend: that call fails,
+ * leaks nothing, and the next call on the same attention object builds the
+ * program and matches the reference. A case without bias_kv rows, so that
+ * the absorbed path applies when it is forced; on a CPU device the default
+ * is the fused path. The GEMM path has no program of its own. */
+static void test_lazy_build(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    ocl_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 12, c.H = 3, c.kdim = 7, c.vdim = 9, c.N = 2, c.batched = true;
+    c.L = 5, c.S = 6, c.bias = true, c.kpm = OCL_TM_BOOL, c.need_weights = true;
+    ocl_case_fill(&c, 321);
+    float *expect = calloc(c.out_count, sizeof(float)), *out = calloc(c.out_count, sizeof(float));
+    float *w = calloc(c.weights_count, sizeof(float));
+    assert_int_equal(ocl_case_run(&c, f->ref, NULL, expect, w, NULL), MHA_STATUS_OK);
+    mha_device_info info = {.struct_size = sizeof info};
+    assert_int_equal(mha_backend_device_info(f->ocl, &info), MHA_STATUS_OK);
+    const char *forced = getenv("MHA_OPENCL_ATTENTION");
+    const bool own_program =
+        strcmp(info.kind, "cpu") == 0 && !(forced && strcmp(forced, "gemm") == 0);
+
+    mha_opencl_faults faults;
+    mha_opencl_fault_options o = {{sizeof o, MHA_OPENCL_EXT_FAULTS, NULL}, &faults};
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", "off", 1);
+    const long host = g_live;
+    uint64_t points = 0;
+    for (uint64_t n = 1;; ++n) {
+        mha_backend *b = NULL;
+        mha_attention *att = NULL;
+        memset(&faults, 0, sizeof faults);
+        assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
+        assert_int_equal(ocl_case_attention(&c, b, &att), MHA_STATUS_OK);
+        faults.points = 0;
+        faults.fail_at = n;
+        mha_status st = ocl_case_run(&c, b, att, out, w, NULL);
+        const char *msg = mha_last_error();
+        const bool build = st != MHA_STATUS_OK && (strstr(msg, "clCreateProgramWithSource") ||
+                                                   strstr(msg, "clBuildProgram"));
+        if (build) {
+            points++;
+            f->walked++;
+            if (faults.live_events != 0)
+                fail_msg("lazy build, point %llu: %lld events held", (unsigned long long)n,
+                         (long long)faults.live_events);
+            faults.fail_at = 0;
+            if (ocl_case_run(&c, b, att, out, w, NULL) != MHA_STATUS_OK)
+                fail_msg("lazy build, point %llu: recovery call failed: %s",
+                         (unsigned long long)n, mha_last_error());
+            if (ocl_compare(out, expect, c.out_count, ATOL, RTOL) >= 0)
+                fail_msg("lazy build, point %llu: recovery call differs from the reference",
+                         (unsigned long long)n);
+        }
+        mha_attention_destroy(att);
+        mha_backend_close(b);
+        if (g_live != host)
+            fail_msg("lazy build, point %llu: %ld host blocks leaked", (unsigned long long)n,
+                     g_live - host);
+        if (!build)
+            break;
+    }
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+    free(expect), free(out), free(w);
+    ocl_case_free(&c);
+    /* clCreateProgramWithSource, clBuildProgram */
+    assert_int_equal(points, own_program ? 2 : 0);
+    print_message("lazy program build: %llu fault points\n", (unsigned long long)points);
+}
+
 int main(void)
 {
     mha_allocator a = {sizeof a, t_malloc, t_calloc, t_realloc, t_free, NULL};
@@ -270,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_attention_create),
         cmocka_unit_test(test_forward),
         cmocka_unit_test(test_context_create),
+        cmocka_unit_test(test_lazy_build),
     };
     return cmocka_run_group_tests_name("opencl_faults", tests, group_setup, group_teardown);
 }
