@@ -5,7 +5,6 @@
 
 #include "bench_case.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "bench_stats.h"
+#include "testkit_case.h"
 
 double bench_now(void)
 {
@@ -67,85 +67,49 @@ void bench_settings_init(bench_settings *settings)
     settings->seed = 1;
 }
 
-/* ---- random data ------------------------------------------------------- */
-
-static float next_uniform(uint64_t *state, float scale)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    const double u = (double)(*state >> 40) / 16777216.0; /* [0, 1) */
-    return (float)(2.0 * u - 1.0) * scale;
-}
-
-static float *random_floats(uint64_t *state, size_t n, float scale)
-{
-    float *f = malloc((n > 0 ? n : 1) * sizeof *f);
-    if (f != NULL)
-        for (size_t i = 0; i < n; ++i)
-            f[i] = next_uniform(state, scale);
-    return f;
-}
-
 /* ---- the run ----------------------------------------------------------- */
 
+/* The shape as a test-kit case (host/common/testkit_case.h): self-attention
+ * when tgt_len == src_len, else key == value; in_proj_weight packed, bias
+ * on, no mask; weights averaged when asked for. */
 typedef struct bench_data {
-    float *query, *kv, *output, *weights_out;
-    float *in_w, *in_b, *out_w, *out_b;
+    tk_case c;
+    float *output, *weights_out;
     mha_config config;
     mha_weights weights;
-    mha_forward_args args;
 } bench_data;
 
 static void bench_data_free(bench_data *d)
 {
-    free(d->query);
-    free(d->kv);
+    tk_case_free(&d->c);
     free(d->output);
     free(d->weights_out);
-    free(d->in_w);
-    free(d->in_b);
-    free(d->out_w);
-    free(d->out_b);
 }
 
 static bool bench_data_make(bench_data *d, const bench_shape *s, uint64_t seed)
 {
     memset(d, 0, sizeof *d);
-    const size_t n = (size_t)s->batch, l = (size_t)s->tgt_len, src = (size_t)s->src_len;
-    const size_t e = (size_t)s->embed_dim;
-    const bool self = s->tgt_len == s->src_len;
-    uint64_t state = seed * 2862933555777941757ull + 3037000493ull;
-    const float wscale = 1.0f / sqrtf((float)e);
-    d->in_w = random_floats(&state, 3 * e * e, wscale);
-    d->in_b = random_floats(&state, 3 * e, wscale);
-    d->out_w = random_floats(&state, e * e, wscale);
-    d->out_b = random_floats(&state, e, wscale);
-    d->query = random_floats(&state, l * n * e, 1.0f);
-    d->kv = self ? NULL : random_floats(&state, src * n * e, 1.0f);
-    d->output = calloc(l * n * e, sizeof(float));
-    if (s->need_weights)
-        d->weights_out = calloc(n * l * src, sizeof(float));
-    if (!d->in_w || !d->in_b || !d->out_w || !d->out_b || !d->query || (!self && !d->kv) ||
-        !d->output || (s->need_weights && !d->weights_out))
+    tk_case *c = &d->c;
+    c->E = c->kdim = c->vdim = s->embed_dim;
+    c->H = s->num_heads;
+    c->N = s->batch;
+    c->batched = true;
+    c->L = s->tgt_len;
+    c->S = s->src_len;
+    c->self_attention = s->tgt_len == s->src_len;
+    c->kv_same = !c->self_attention;
+    c->in_proj = TK_IN_PROJ_PACKED;
+    c->bias = true;
+    c->need_weights = s->need_weights;
+    c->average = true;
+    if (!tk_case_fill(c, (uint32_t)(seed ^ (seed >> 32))))
         return false;
-
-    mha_config_init(&d->config, s->embed_dim, s->num_heads);
-    mha_weights_init(&d->weights);
-    d->weights.in_proj_weight = d->in_w;
-    d->weights.in_proj_bias = d->in_b;
-    d->weights.out_proj_weight = d->out_w;
-    d->weights.out_proj_bias = d->out_b;
-
-    mha_forward_args_init(&d->args);
-    const float *kv = self ? d->query : d->kv;
-    d->args.query = mha_tensor_f32(d->query, 3, (const int64_t[]){s->tgt_len, s->batch, s->embed_dim});
-    d->args.key = mha_tensor_f32(kv, 3, (const int64_t[]){s->src_len, s->batch, s->embed_dim});
-    d->args.value = d->args.key;
-    d->args.attn_output =
-        mha_tensor_f32(d->output, 3, (const int64_t[]){s->tgt_len, s->batch, s->embed_dim});
-    d->args.need_weights = s->need_weights;
+    d->output = calloc(c->out_count, sizeof(float));
     if (s->need_weights)
-        d->args.attn_weights = mha_tensor_f32(
-            d->weights_out, 3, (const int64_t[]){s->batch, s->tgt_len, s->src_len});
+        d->weights_out = calloc(c->weights_count, sizeof(float));
+    if (!d->output || (s->need_weights && !d->weights_out))
+        return false;
+    tk_case_config(c, &d->config, &d->weights);
     return true;
 }
 
@@ -299,7 +263,13 @@ mha_status bench_run_case(const char *spec, const bench_shape *shape,
         snprintf(err, err_size, "attention_create: %s", mha_last_error());
         goto done;
     }
-    st = timed_forward(first, &d.args, &out->cold_first_ms, err, err_size, "first");
+    mha_forward_args args;
+    st = tk_case_args(&d.c, first, d.output, d.weights_out, NULL, &args);
+    if (st != MHA_STATUS_OK) {
+        snprintf(err, err_size, "output shapes: %s", mha_last_error());
+        goto done;
+    }
+    st = timed_forward(first, &args, &out->cold_first_ms, err, err_size, "first");
     if (st != MHA_STATUS_OK)
         goto done;
     mha_attention_destroy(first);
@@ -311,14 +281,14 @@ mha_status bench_run_case(const char *spec, const bench_shape *shape,
         snprintf(err, err_size, "attention_create: %s", mha_last_error());
         goto done;
     }
-    st = timed_forward(timed, &d.args, &out->warm_first_ms, err, err_size, "first");
+    st = timed_forward(timed, &args, &out->warm_first_ms, err, err_size, "first");
     if (st != MHA_STATUS_OK)
         goto done;
 
     /* 3. warm-up, then the timed calls */
     for (int i = 0; i < settings->warmup; ++i) {
         double ms;
-        st = timed_forward(timed, &d.args, &ms, err, err_size, "warm-up");
+        st = timed_forward(timed, &args, &ms, err, err_size, "warm-up");
         if (st != MHA_STATUS_OK)
             goto done;
         bench_progress_note(progress, false, "%s: %s: warm-up %d/%d", out->plugin, desc, i + 1,
@@ -347,7 +317,7 @@ mha_status bench_run_case(const char *spec, const bench_shape *shape,
             snprintf(err, err_size, "out of memory for the timings");
             goto done;
         }
-        st = timed_forward(timed, &d.args, &log.times[rep], err, err_size, "timed");
+        st = timed_forward(timed, &args, &log.times[rep], err, err_size, "timed");
         if (st != MHA_STATUS_OK)
             goto done;
         timed_s += log.times[rep] * 1e-3;

@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "mha/mha.h"
+#include "testkit_compare.h"
+#include "testkit_random.h"
 #include "verify_problem.h"
 
 #define DEFAULT_TOLERANCE 1e-4
@@ -54,7 +56,7 @@ typedef struct verify_ctx {
 } verify_ctx;
 
 /* Runs one problem on both backends and compares; prints one line after `prefix`. */
-static void check_problem(verify_ctx *c, const vproblem *p, const char *prefix, int warmup,
+static void check_problem(verify_ctx *c, const tk_case *p, const char *prefix, int warmup,
                           int repeats, bool timing)
 {
     char msg[1024] = "";
@@ -86,11 +88,14 @@ static void check_problem(verify_ctx *c, const vproblem *p, const char *prefix, 
         c->failed++;
         goto done;
     }
-    double max_abs = 0.0, max_rel = 0.0;
-    size_t bad = vcompare(a.output, b.output, a.output_count, c->tol, c->tol, &max_abs, &max_rel);
+    const tk_tolerance tol = {c->tol, c->tol};
+    tk_diff diff;
+    tk_diff_init(&diff);
+    tk_compare(a.output, b.output, a.output_count, tol, &diff);
     if (a.weights != NULL && b.weights != NULL)
-        bad += vcompare(a.weights, b.weights, a.weights_count, c->tol, c->tol, &max_abs,
-                        &max_rel);
+        tk_compare(a.weights, b.weights, a.weights_count, tol, &diff);
+    const size_t bad = diff.bad;
+    const double max_abs = diff.max_abs, max_rel = diff.max_rel;
     if (timing) {
         printf("  %-40s %10.3f ms (median of %d)\n", la, a.median_ms, repeats);
         printf("  %-40s %10.3f ms (median of %d)\n", lb, b.median_ms, repeats);
@@ -109,37 +114,37 @@ done:
     vresult_free(&b);
 }
 
-static void random_spec(vlcg *r, int index, vproblem_spec *s)
+static void random_spec(tk_rng *r, int index, vproblem_spec *s)
 {
     memset(s, 0, sizeof *s);
-    s->batch = vlcg_range(r, 0, 3) == 0 ? 0 : vlcg_range(r, 1, 3);
-    s->batch_first = s->batch > 0 && vlcg_range(r, 0, 1);
-    s->L = vlcg_range(r, 1, 13);
-    s->S = vlcg_range(r, 1, 13);
-    s->H = vlcg_range(r, 1, 4);
-    s->E = s->H * vlcg_range(r, 1, 7);
-    int kv = vlcg_range(r, 0, 5);
+    s->batch = tk_range(r, 0, 3) == 0 ? 0 : tk_range(r, 1, 3);
+    s->batch_first = s->batch > 0 && tk_range(r, 0, 1);
+    s->L = tk_range(r, 1, 13);
+    s->S = tk_range(r, 1, 13);
+    s->H = tk_range(r, 1, 4);
+    s->E = s->H * tk_range(r, 1, 7);
+    int kv = tk_range(r, 0, 5);
     if (kv == 0)
-        s->kdim = vlcg_range(r, 1, 11);
+        s->kdim = tk_range(r, 1, 11);
     else if (kv == 1)
-        s->vdim = vlcg_range(r, 1, 11);
+        s->vdim = tk_range(r, 1, 11);
     else if (kv == 2) {
-        s->kdim = vlcg_range(r, 1, 11);
-        s->vdim = vlcg_range(r, 1, 11);
+        s->kdim = tk_range(r, 1, 11);
+        s->vdim = tk_range(r, 1, 11);
     }
-    s->bias = vlcg_range(r, 0, 3) != 0;
-    s->add_bias_kv = vlcg_range(r, 0, 3) == 0;
-    s->add_zero_attn = vlcg_range(r, 0, 3) == 0;
-    s->self_attention = s->L == s->S && s->kdim == 0 && s->vdim == 0 && vlcg_range(r, 0, 1);
+    s->bias = tk_range(r, 0, 3) != 0;
+    s->add_bias_kv = tk_range(r, 0, 3) == 0;
+    s->add_zero_attn = tk_range(r, 0, 3) == 0;
+    s->self_attention = s->L == s->S && s->kdim == 0 && s->vdim == 0 && tk_range(r, 0, 1);
     /* Every mask kind in turn, so that 9 cases cover them all. */
     s->mask = (vmask_kind)(index % VMASK_KIND_COUNT);
-    s->causal = (mha_causal)vlcg_range(r, 0, 2);
-    s->need_weights = vlcg_range(r, 0, 1);
-    s->average_weights = vlcg_range(r, 0, 1);
-    if (vlcg_range(r, 0, 3) == 0) {
+    s->causal = (mha_causal)tk_range(r, 0, 2);
+    s->need_weights = tk_range(r, 0, 1);
+    s->average_weights = tk_range(r, 0, 1);
+    if (tk_range(r, 0, 3) == 0) {
         static const float ps[] = {0.1f, 0.25f, 0.5f};
-        s->dropout = ps[vlcg_range(r, 0, 2)];
-        s->seed = ((uint64_t)vlcg_next(r) << 32) | vlcg_next(r);
+        s->dropout = ps[tk_range(r, 0, 2)];
+        s->seed = ((uint64_t)tk_next(r) << 32) | tk_next(r);
     }
 }
 
@@ -218,8 +223,8 @@ int cmd_verify(int argc, char **argv)
     printf("verify: %s against %s, tolerance |a-b| <= %g + %g*|b|, seed %llu\n", la, lb, tol,
            tol, seed);
 
-    vlcg r = {seed * 2862933555777941757ull + 3037000493ull};
-    vproblem p;
+    tk_rng r = tk_rng_make((uint32_t)(seed ^ (seed >> 32)), 0);
+    tk_case p;
     vproblem_spec s;
     memset(&s, 0, sizeof s);
     s.batch = 2;
@@ -231,28 +236,26 @@ int cmd_verify(int argc, char **argv)
     s.kpm_tail = 16;
     s.causal = MHA_CAUSAL_TOP_LEFT;
     s.average_weights = true;
-    if (!vproblem_make(&p, &s, &r)) {
-        vproblem_free(&p);
+    if (!vproblem_make(&p, &s, tk_next(&r))) {
         cli_error("verify: out of memory");
         goto done;
     }
     printf("representative: N=2 L=S=128 E=256 H=8 self-attention, bool key_padding_mask, causal\n");
     fflush(stdout);
     check_problem(&c, &p, "representative: ", 1, 5, true);
-    vproblem_free(&p);
+    tk_case_free(&p);
 
     for (long long i = 0; i < cases; ++i) {
         random_spec(&r, (int)i, &s);
         char desc[512], prefix[600];
         vproblem_describe(&s, desc, sizeof desc);
         snprintf(prefix, sizeof prefix, "case %lld: %s: ", i + 1, desc);
-        if (!vproblem_make(&p, &s, &r)) {
-            vproblem_free(&p);
+        if (!vproblem_make(&p, &s, tk_next(&r))) {
             cli_error("verify: out of memory");
             goto done;
         }
         check_problem(&c, &p, prefix, 0, 1, false);
-        vproblem_free(&p);
+        tk_case_free(&p);
         fflush(stdout);
     }
     printf("verify: %d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);

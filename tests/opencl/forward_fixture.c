@@ -42,25 +42,25 @@ int forward_group_teardown(void **state)
     return 0;
 }
 
-void check_case(fixture *f, ocl_case *c, uint32_t id)
+void check_case(fixture *f, tk_case *c, uint32_t id)
 {
     char what[512];
-    ocl_case_describe(c, what, sizeof what);
+    tk_case_describe(c, what, sizeof what);
     float *out_o = calloc(c->out_count, sizeof(float));
     float *out_r = calloc(c->out_count, sizeof(float));
     float *w_o = calloc(c->weights_count + 1, sizeof(float));
     float *w_r = calloc(c->weights_count + 1, sizeof(float));
-    mha_status so = ocl_case_run(c, f->ocl, NULL, out_o, w_o, NULL);
+    mha_status so = tk_case_run(c, f->ocl, NULL, out_o, w_o, NULL);
     if (so != MHA_STATUS_OK)
         fail_msg("case %u (%s): opencl: %s: %s", id, what, mha_status_name(so), mha_last_error());
-    mha_status sr = ocl_case_run(c, f->ref, NULL, out_r, w_r, NULL);
+    mha_status sr = tk_case_run(c, f->ref, NULL, out_r, w_r, NULL);
     if (sr != MHA_STATUS_OK)
         fail_msg("case %u (%s): reference: %s: %s", id, what, mha_status_name(sr), mha_last_error());
-    long bad = ocl_compare(out_o, out_r, c->out_count, ATOL, RTOL);
+    long bad = tk_first_bad(out_o, out_r, c->out_count, OCL_TOL);
     if (bad >= 0)
         fail_msg("case %u (%s): attn_output[%ld] opencl %.8g reference %.8g", id, what, bad,
                  (double)out_o[bad], (double)out_r[bad]);
-    bad = ocl_compare(w_o, w_r, c->weights_count, ATOL, RTOL);
+    bad = tk_first_bad(w_o, w_r, c->weights_count, OCL_TOL);
     if (bad >= 0)
         fail_msg("case %u (%s): attn_weights[%ld] opencl %.8g reference %.8g", id, what, bad,
                  (double)w_o[bad], (double)w_r[bad]);

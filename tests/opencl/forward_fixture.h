@@ -5,7 +5,8 @@
  * the whole binary (group fixture): CLBlast compiles its kernels on first
  * use, which takes seconds under PoCL.
  *
- * Tolerance: |opencl - reference| <= 1e-4 + 1e-3 * |reference|. The OpenCL
+ * Tolerance (OCL_TOL, the test kit's float32 row):
+ * |opencl - reference| <= 1e-4 + 1e-3 * |reference|. The OpenCL
  * plugin accumulates in float32 in CLBlast's and the work-group reductions'
  * order, the reference in double; with inputs in [-1, 1], weights scaled by
  * 1/sqrt(fan_in) and sums of at most a few dozen terms, float32 rounding stays
@@ -19,10 +20,7 @@
 #include <stdint.h>
 
 #include "mha/mha.h"
-#include "ocl_case.h"
-
-#define ATOL 1e-4f
-#define RTOL 1e-3f
+#include "ocl_test.h"
 
 typedef struct fixture {
     mha_backend *ocl; /* NULL: no OpenCL device (tests skip) */
@@ -34,7 +32,7 @@ int forward_group_teardown(void **state);
 
 /* Runs one case on both backends and compares outputs and weights; fails
  * the test with the case's description and `id`. */
-void check_case(fixture *f, ocl_case *c, uint32_t id);
+void check_case(fixture *f, tk_case *c, uint32_t id);
 
 /* Sets (value NULL: unsets) an environment variable the plugin reads when it
  * creates an attention object; returns its old value (NULL: unset) for

@@ -23,10 +23,7 @@
 #include "mha/mha.h"
 #include "faults.h" /* plugins/opencl: the test hook, not installed */
 #include "mha/opencl.h"
-#include "ocl_case.h"
-
-#define ATOL 1e-4f
-#define RTOL 1e-3f
+#include "ocl_test.h"
 
 /* Host allocations of libmha and the plugins: blocks alive now. */
 static long g_live;
@@ -61,7 +58,7 @@ typedef struct fixture {
     mha_opencl_fault_options options;
     mha_backend *ocl;
     mha_backend *ref;
-    ocl_case c;
+    tk_case c;
     float *expect, *expect_w, *out, *w;
     unsigned walked;
 } fixture;
@@ -83,17 +80,17 @@ static int group_setup(void **state)
     }
     /* cross attention with separate key and value (three projection GEMMs),
      * both mask kinds, bias_kv, per-head weights */
-    ocl_case *c = &f.c;
+    tk_case *c = &f.c;
     c->E = 12, c->H = 3, c->kdim = 7, c->vdim = 9, c->N = 2, c->batched = true;
     c->L = 5, c->S = 6, c->bias = true, c->add_bias_kv = true;
-    c->attn_mask = OCL_TM_FLOAT, c->kpm = OCL_TM_BOOL, c->causal = MHA_CAUSAL_TOP_LEFT;
+    c->attn_mask = TK_MASK_FLOAT, c->kpm = TK_MASK_BOOL, c->causal = MHA_CAUSAL_TOP_LEFT;
     c->need_weights = true, c->average = false;
-    ocl_case_fill(c, 123);
+    tk_case_fill(c, 123);
     f.expect = calloc(c->out_count, sizeof(float));
     f.expect_w = calloc(c->weights_count, sizeof(float));
     f.out = calloc(c->out_count, sizeof(float));
     f.w = calloc(c->weights_count, sizeof(float));
-    if (ocl_case_run(c, f.ref, NULL, f.expect, f.expect_w, NULL) != MHA_STATUS_OK)
+    if (tk_case_run(c, f.ref, NULL, f.expect, f.expect_w, NULL) != MHA_STATUS_OK)
         return -1;
     return 0;
 }
@@ -107,7 +104,7 @@ static int group_teardown(void **state)
     mha_backend_close(f->ref);
     print_message("%u fault points walked\n", f->walked);
     free(f->expect), free(f->expect_w), free(f->out), free(f->w);
-    ocl_case_free(&f->c);
+    tk_case_free(&f->c);
     return 0;
 }
 
@@ -135,12 +132,12 @@ static void check_failed(fixture *f, mha_status st, uint64_t n, const char *what
 static void check_forward(fixture *f, mha_attention *att, const char *what)
 {
     arm(f, 0);
-    mha_status st = ocl_case_run(&f->c, f->ocl, att, f->out, f->w, NULL);
+    mha_status st = tk_case_run(&f->c, f->ocl, att, f->out, f->w, NULL);
     if (st != MHA_STATUS_OK)
         fail_msg("%s: recovery call failed: %s", what, mha_last_error());
-    long bad = ocl_compare(f->out, f->expect, f->c.out_count, ATOL, RTOL);
+    long bad = tk_first_bad(f->out, f->expect, f->c.out_count, OCL_TOL);
     if (bad < 0)
-        bad = ocl_compare(f->w, f->expect_w, f->c.weights_count, ATOL, RTOL);
+        bad = tk_first_bad(f->w, f->expect_w, f->c.weights_count, OCL_TOL);
     if (bad >= 0)
         fail_msg("%s: recovery call differs from the reference at %ld", what, bad);
 }
@@ -163,18 +160,18 @@ static void test_attention_create(void **state)
     const long host = g_live;
     mha_attention *att = NULL;
     arm(f, 0);
-    assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
     const uint64_t points = f->faults.points;
     mha_attention_destroy(att);
     assert_true(points >= 6); /* queue, 4 kernels, weights buffer, uploads */
     for (uint64_t n = 1; n <= points; ++n) {
         arm(f, n);
         att = NULL;
-        check_failed(f, ocl_case_attention(&f->c, f->ocl, &att), n, "attention_create");
+        check_failed(f, tk_case_attention(&f->c, f->ocl, &att), n, "attention_create");
         assert_null(att);
         expect_baseline(f, buffers, events, host, n, "attention_create");
         arm(f, 0);
-        assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+        assert_int_equal(tk_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
         check_forward(f, att, "attention_create");
         mha_attention_destroy(att);
         expect_baseline(f, buffers, events, host, n, "attention_create");
@@ -193,22 +190,22 @@ static void test_forward(void **state)
     for (int steady = 0; steady < 2; ++steady) {
         mha_attention *att = NULL;
         arm(f, 0);
-        assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+        assert_int_equal(tk_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
         if (steady)
             check_forward(f, att, "warm-up");
         arm(f, 0);
-        assert_int_equal(ocl_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), MHA_STATUS_OK);
         const uint64_t points = f->faults.points;
         mha_attention_destroy(att);
         const char *what = steady ? "steady forward" : "first forward";
         for (uint64_t n = 1; n <= points; ++n) {
             arm(f, 0);
-            assert_int_equal(ocl_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
+            assert_int_equal(tk_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
             if (steady)
                 check_forward(f, att, "warm-up");
             const long host_before = g_live;
             arm(f, n);
-            check_failed(f, ocl_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), n, what);
+            check_failed(f, tk_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), n, what);
             if (g_live != host_before)
                 fail_msg("%s, point %llu: %ld host blocks leaked", what, (unsigned long long)n,
                          g_live - host_before);
@@ -270,14 +267,14 @@ static void test_lazy_build(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    ocl_case c;
+    tk_case c;
     memset(&c, 0, sizeof c);
     c.E = 12, c.H = 3, c.kdim = 7, c.vdim = 9, c.N = 2, c.batched = true;
-    c.L = 5, c.S = 6, c.bias = true, c.kpm = OCL_TM_BOOL, c.need_weights = true;
-    ocl_case_fill(&c, 321);
+    c.L = 5, c.S = 6, c.bias = true, c.kpm = TK_MASK_BOOL, c.need_weights = true;
+    tk_case_fill(&c, 321);
     float *expect = calloc(c.out_count, sizeof(float)), *out = calloc(c.out_count, sizeof(float));
     float *w = calloc(c.weights_count, sizeof(float));
-    assert_int_equal(ocl_case_run(&c, f->ref, NULL, expect, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ref, NULL, expect, w, NULL), MHA_STATUS_OK);
     mha_device_info info = {.struct_size = sizeof info};
     assert_int_equal(mha_backend_device_info(f->ocl, &info), MHA_STATUS_OK);
     const char *forced = getenv("MHA_OPENCL_ATTENTION");
@@ -296,10 +293,10 @@ static void test_lazy_build(void **state)
         mha_attention *att = NULL;
         memset(&faults, 0, sizeof faults);
         assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
-        assert_int_equal(ocl_case_attention(&c, b, &att), MHA_STATUS_OK);
+        assert_int_equal(tk_case_attention(&c, b, &att), MHA_STATUS_OK);
         faults.points = 0;
         faults.fail_at = n;
-        mha_status st = ocl_case_run(&c, b, att, out, w, NULL);
+        mha_status st = tk_case_run(&c, b, att, out, w, NULL);
         const char *msg = mha_last_error();
         const bool build = st != MHA_STATUS_OK && (strstr(msg, "clCreateProgramWithSource") ||
                                                    strstr(msg, "clBuildProgram"));
@@ -310,10 +307,10 @@ static void test_lazy_build(void **state)
                 fail_msg("lazy build, point %llu: %lld events held", (unsigned long long)n,
                          (long long)faults.live_events);
             faults.fail_at = 0;
-            if (ocl_case_run(&c, b, att, out, w, NULL) != MHA_STATUS_OK)
+            if (tk_case_run(&c, b, att, out, w, NULL) != MHA_STATUS_OK)
                 fail_msg("lazy build, point %llu: recovery call failed: %s",
                          (unsigned long long)n, mha_last_error());
-            if (ocl_compare(out, expect, c.out_count, ATOL, RTOL) >= 0)
+            if (tk_first_bad(out, expect, c.out_count, OCL_TOL) >= 0)
                 fail_msg("lazy build, point %llu: recovery call differs from the reference",
                          (unsigned long long)n);
         }
@@ -331,7 +328,7 @@ static void test_lazy_build(void **state)
         unsetenv("MHA_OPENCL_CACHE_DIR");
     free(saved);
     free(expect), free(out), free(w);
-    ocl_case_free(&c);
+    tk_case_free(&c);
     /* clCreateProgramWithSource, clBuildProgram */
     assert_int_equal(points, own_program ? 2 : 0);
     print_message("lazy program build: %llu fault points\n", (unsigned long long)points);

@@ -75,32 +75,32 @@ void test_device_out_of_memory(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    ocl_case huge, ok;
+    tk_case huge, ok;
     memset(&huge, 0, sizeof huge);
     huge.E = 2, huge.H = 1, huge.kdim = huge.vdim = 2, huge.N = 1, huge.batched = true;
     huge.L = huge.S = 300000; /* scores: 9e10 floats */
     huge.self_attention = true;
     ok = huge;
     ok.L = ok.S = 5;
-    ocl_case_fill(&huge, 11);
-    ocl_case_fill(&ok, 11); /* same seed: the same weights as `huge` */
+    tk_case_fill(&huge, 11);
+    tk_case_fill(&ok, 11); /* same seed: the same weights as `huge` */
     mha_attention *att = NULL;
     /* the GEMM path, whose L x S' matrix cannot fit (the fused kernel
      * holds no such matrix, and would run this to the end) */
     char *saved = env_set("MHA_OPENCL_ATTENTION", "gemm");
-    assert_int_equal(ocl_case_attention(&huge, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&huge, f->ocl, &att), MHA_STATUS_OK);
     env_restore("MHA_OPENCL_ATTENTION", saved);
     float *out = calloc(huge.out_count, sizeof(float));
-    mha_status st = ocl_case_run(&huge, f->ocl, att, out, NULL, NULL);
+    mha_status st = tk_case_run(&huge, f->ocl, att, out, NULL, NULL);
     assert_int_equal(st, MHA_STATUS_OUT_OF_MEMORY);
     if (!strstr(mha_last_error(), "CL_"))
         fail_msg("message does not name the OpenCL error: %s", mha_last_error());
     float expect[10], got[10];
-    assert_int_equal(ocl_case_run(&ok, f->ocl, att, got, NULL, NULL), MHA_STATUS_OK);
-    assert_int_equal(ocl_case_run(&ok, f->ref, NULL, expect, NULL, NULL), MHA_STATUS_OK);
-    assert_true(ocl_compare(got, expect, ok.out_count, ATOL, RTOL) < 0);
+    assert_int_equal(tk_case_run(&ok, f->ocl, att, got, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&ok, f->ref, NULL, expect, NULL, NULL), MHA_STATUS_OK);
+    assert_true(tk_first_bad(got, expect, ok.out_count, OCL_TOL) < 0);
     mha_attention_destroy(att);
     free(out);
-    ocl_case_free(&huge);
-    ocl_case_free(&ok);
+    tk_case_free(&huge);
+    tk_case_free(&ok);
 }

@@ -22,10 +22,10 @@ void test_sweep(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     for (uint32_t id = 1; id <= GRID_SWEEP_CASES; ++id) {
-        ocl_case c;
+        tk_case c;
         grid_sweep(&c, id);
         check_case(f, &c, id);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
 }
 
@@ -35,10 +35,10 @@ void test_edges(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     for (uint32_t id = GRID_EDGE_FIRST; id < GRID_EDGE_FIRST + GRID_EDGE_CASES; ++id) {
-        ocl_case c;
+        tk_case c;
         grid_edge(&c, id);
         check_case(f, &c, id);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
 }
 
@@ -58,10 +58,10 @@ void test_softmax_kernels(void **state)
         setenv("MHA_OPENCL_SOFTMAX", grid_softmax_kernels[k % 3], 1);
         for (uint32_t id = GRID_SOFTMAX_FIRST; id < GRID_SOFTMAX_FIRST + GRID_SOFTMAX_CASES;
              ++id) {
-            ocl_case c;
+            tk_case c;
             grid_softmax(&c, id);
             check_case(f, &c, id);
-            ocl_case_free(&c);
+            tk_case_free(&c);
         }
     }
     env_restore("MHA_OPENCL_SOFTMAX", saved);
@@ -85,10 +85,10 @@ void test_attention_paths(void **state)
     for (int p = 0; p < 3; ++p) {
         setenv("MHA_OPENCL_ATTENTION", grid_paths[p], 1);
         for (uint32_t id = GRID_PATH_FIRST; id < GRID_PATH_FIRST + GRID_PATH_CASES; ++id) {
-            ocl_case c;
+            tk_case c;
             grid_path(&c, id);
             check_case(f, &c, id);
-            ocl_case_free(&c);
+            tk_case_free(&c);
         }
     }
     env_restore("MHA_OPENCL_ATTENTION", saved);
@@ -104,9 +104,9 @@ void test_projection_padding(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     for (uint32_t id = GRID_PADDING_FIRST; id < GRID_PADDING_FIRST + GRID_PADDING_CASES; ++id) {
-        ocl_case c;
+        tk_case c;
         grid_padding(&c, id);
         check_case(f, &c, id);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
 }

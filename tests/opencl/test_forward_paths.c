@@ -22,14 +22,14 @@ void test_stats(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    ocl_case c;
+    tk_case c;
     memset(&c, 0, sizeof c);
     c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
     c.L = 6, c.S = 9, c.bias = true, c.need_weights = true, c.average = true;
-    ocl_case_fill(&c, 31);
+    tk_case_fill(&c, 31);
     mha_attention *att = NULL;
     char *saved = env_set("MHA_OPENCL_ATTENTION", "gemm"); /* the fused path: at the end */
-    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     mha_attention_stats st = {.struct_size = sizeof st};
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     assert_true(st.stats_supported);
@@ -43,7 +43,7 @@ void test_stats(void **state)
 
     float *out = calloc(c.out_count, sizeof(float)), *w = calloc(c.weights_count, sizeof(float));
     for (int rep = 0; rep < 2; ++rep) {
-        assert_int_equal(ocl_case_run(&c, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(&c, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
         assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
         assert_true(st.device_bytes > weight_bytes);
         assert_true(st.device_bytes_peak >= st.device_bytes);
@@ -68,7 +68,7 @@ void test_stats(void **state)
     /* Without weights, on the GEMM path: no averaging stage; reading stats
      * twice gives the same answer. */
     c.need_weights = false;
-    assert_int_equal(ocl_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     assert_int_equal(st.stage_count, 8);
     assert_true(has_stage(&st, "softmax", false));
@@ -81,7 +81,7 @@ void test_stats(void **state)
     /* The fused path: one stage from the heads to the merged heads, named
      * after the weights it writes. */
     setenv("MHA_OPENCL_ATTENTION", "fused", 1);
-    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     env_restore("MHA_OPENCL_ATTENTION", saved);
     static const char *fused_stage[] = {"attention", "attention_average", "attention_weights"};
     /* room for per-head weights (N, H, L, S'), S' <= S + 2 */
@@ -89,7 +89,7 @@ void test_stats(void **state)
     for (int weights = 0; weights < 3; ++weights) {
         c.need_weights = weights > 0;
         c.average = weights == 1;
-        assert_int_equal(ocl_case_run(&c, f->ocl, att, out, c.need_weights ? wh : NULL, NULL),
+        assert_int_equal(tk_case_run(&c, f->ocl, att, out, c.need_weights ? wh : NULL, NULL),
                          MHA_STATUS_OK);
         assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
         assert_int_equal(st.stage_count, 5);
@@ -102,7 +102,7 @@ void test_stats(void **state)
     free(wh);
     mha_attention_destroy(att);
     free(out), free(w);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 }
 
 /* Left to choose (no MHA_OPENCL_ATTENTION), a CPU device takes the absorbed
@@ -122,14 +122,14 @@ void test_absorbed_choice(void **state)
     for (int self = 0; self < 2; ++self)
         for (int weights = 0; weights < 2; ++weights) {
             const uint32_t id = GRID_CHOICE_FIRST + (uint32_t)(2 * self + weights);
-            ocl_case c;
+            tk_case c;
             grid_choice(&c, id);
             check_case(f, &c, id);
             mha_attention *att = NULL;
             float *out = calloc(c.out_count, sizeof(float));
             float *w = calloc(c.weights_count + 1, sizeof(float));
-            assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
-            assert_int_equal(ocl_case_run(&c, f->ocl, att, out, weights ? w : NULL, NULL),
+            assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+            assert_int_equal(tk_case_run(&c, f->ocl, att, out, weights ? w : NULL, NULL),
                              MHA_STATUS_OK);
             mha_attention_stats st = {.struct_size = sizeof st};
             assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
@@ -147,7 +147,7 @@ void test_absorbed_choice(void **state)
             }
             mha_attention_destroy(att);
             free(out), free(w);
-            ocl_case_free(&c);
+            tk_case_free(&c);
         }
     env_restore("MHA_OPENCL_ATTENTION", saved);
 }

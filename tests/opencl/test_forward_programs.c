@@ -57,15 +57,15 @@ static void open_and_check(fixture *f)
 {
     mha_backend *b = NULL;
     assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_OK);
-    ocl_case c;
-    ocl_case_random(&c, 3);
+    tk_case c;
+    tk_case_random(&c, 3);
     float *o = calloc(c.out_count, sizeof(float)), *r = calloc(c.out_count, sizeof(float));
     float *w = calloc(c.weights_count + 1, sizeof(float));
-    assert_int_equal(ocl_case_run(&c, b, NULL, o, w, NULL), MHA_STATUS_OK);
-    assert_int_equal(ocl_case_run(&c, f->ref, NULL, r, w, NULL), MHA_STATUS_OK);
-    assert_true(ocl_compare(o, r, c.out_count, ATOL, RTOL) < 0);
+    assert_int_equal(tk_case_run(&c, b, NULL, o, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ref, NULL, r, w, NULL), MHA_STATUS_OK);
+    assert_true(tk_first_bad(o, r, c.out_count, OCL_TOL) < 0);
     free(o), free(r), free(w);
-    ocl_case_free(&c);
+    tk_case_free(&c);
     mha_backend_close(b);
 }
 

@@ -31,48 +31,45 @@ void test_steady_state_allocations(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    ocl_case big, small;
+    tk_case big, small;
     memset(&big, 0, sizeof big);
     big.E = 10, big.H = 2, big.kdim = 6, big.vdim = 7, big.N = 3, big.batched = true;
     big.L = 9, big.S = 11, big.bias = true, big.add_bias_kv = true, big.need_weights = true;
-    big.average = true, big.attn_mask = OCL_TM_FLOAT, big.kpm = OCL_TM_BOOL;
+    big.average = true, big.attn_mask = TK_MASK_FLOAT, big.kpm = TK_MASK_BOOL;
     small = big;
     small.N = 2, small.L = 4, small.S = 5;
-    ocl_case_fill(&big, 5);
-    ocl_case_fill(&small, 6);
+    tk_case_fill(&big, 5);
+    tk_case_fill(&small, 6);
     mha_attention *att = NULL;
-    assert_int_equal(ocl_case_attention(&big, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&big, f->ocl, &att), MHA_STATUS_OK);
     float *out = calloc(big.out_count, sizeof(float)), *w = calloc(big.weights_count, sizeof(float));
     const uint64_t created = device_allocations(att);
     assert_true(created > 0); /* the weights */
-    assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&big, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
     const uint64_t total = device_allocations(att);
     assert_true(total > created);
     for (int i = 0; i < 3; ++i) {
-        assert_int_equal(ocl_case_run(&big, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(&big, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
         assert_int_equal(device_allocations(att), total);
-        assert_int_equal(ocl_case_run(&small, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(&small, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
         assert_int_equal(device_allocations(att), total);
     }
     /* A larger call grows the scratch once, then is steady again. */
-    ocl_case bigger = big;
+    tk_case bigger = big;
     bigger.L = 13;
-    bigger.w_in = bigger.w_q = bigger.w_k = bigger.w_v = NULL;
-    bigger.query = bigger.key = bigger.value = NULL;
-    bigger.attn_mask_data = bigger.kpm_data = NULL;
-    ocl_case_fill(&bigger, 7);
+    tk_case_fill(&bigger, 7); /* data of its own */
     float *out2 = calloc(bigger.out_count, sizeof(float));
     float *w2 = calloc(bigger.weights_count, sizeof(float));
-    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&bigger, f->ocl, att, out2, w2, NULL), MHA_STATUS_OK);
     const uint64_t grown = device_allocations(att);
     assert_true(grown > total);
-    assert_int_equal(ocl_case_run(&bigger, f->ocl, att, out2, w2, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&bigger, f->ocl, att, out2, w2, NULL), MHA_STATUS_OK);
     assert_int_equal(device_allocations(att), grown);
     mha_attention_destroy(att);
     free(out), free(w), free(out2), free(w2);
-    ocl_case_free(&big);
-    ocl_case_free(&small);
-    ocl_case_free(&bigger);
+    tk_case_free(&big);
+    tk_case_free(&small);
+    tk_case_free(&bigger);
 }
 
 /* Threads, each with its own attention object on the shared backend. */
@@ -94,14 +91,14 @@ static void *thread_main(void *p)
     for (int rep = 0; rep < 2; ++rep)
         for (int k = 0; k < OCL_THREAD_CASES; ++k) {
             int kk = (k + job->index) % OCL_THREAD_CASES; /* different orders */
-            ocl_case c;
-            ocl_case_random(&c, thread_case_seed(kk));
+            tk_case c;
+            tk_case_random(&c, thread_case_seed(kk));
             float *w = calloc(c.weights_count + 1, sizeof(float));
-            mha_status st = ocl_case_run(&c, job->f->ocl, NULL, job->outs[kk], w, NULL);
+            mha_status st = tk_case_run(&c, job->f->ocl, NULL, job->outs[kk], w, NULL);
             if (st != MHA_STATUS_OK)
                 job->status = st;
             free(w);
-            ocl_case_free(&c);
+            tk_case_free(&c);
         }
     return NULL;
 }
@@ -113,14 +110,14 @@ void test_threads(void **state)
     float *expect[OCL_THREAD_CASES];
     size_t counts[OCL_THREAD_CASES];
     for (int k = 0; k < OCL_THREAD_CASES; ++k) {
-        ocl_case c;
-        ocl_case_random(&c, thread_case_seed(k));
+        tk_case c;
+        tk_case_random(&c, thread_case_seed(k));
         counts[k] = c.out_count;
         expect[k] = calloc(c.out_count, sizeof(float));
         float *w = calloc(c.weights_count + 1, sizeof(float));
-        assert_int_equal(ocl_case_run(&c, f->ocl, NULL, expect[k], w, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(&c, f->ocl, NULL, expect[k], w, NULL), MHA_STATUS_OK);
         free(w);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
     thread_job jobs[OCL_THREADS];
     pthread_t tids[OCL_THREADS];

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "mha/mha.h"
-#include "ocl_case.h"
+#include "ocl_test.h"
 
 static bool have_device(void)
 {
@@ -26,17 +26,17 @@ static bool have_device(void)
 
 /* Runs `c` twice on a fresh attention object; checks the stages and that the
  * second call allocates nothing. */
-static void run_gemm_only(ocl_case *c)
+static void run_gemm_only(tk_case *c)
 {
     mha_backend *b = NULL;
     mha_attention *att = NULL;
     assert_int_equal(mha_backend_open("opencl", &b), MHA_STATUS_OK);
-    assert_int_equal(ocl_case_attention(c, b, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(c, b, &att), MHA_STATUS_OK);
     float *out = calloc(c->out_count, sizeof(float));
     float *w = calloc(c->weights_count + 1, sizeof(float));
     uint64_t allocations = 0;
     for (int rep = 0; rep < 2; ++rep) {
-        assert_int_equal(ocl_case_run(c, b, att, out, w, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(c, b, att, out, w, NULL), MHA_STATUS_OK);
         mha_attention_stats st = {.struct_size = sizeof st};
         assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
         assert_true(st.stats_supported);
@@ -63,21 +63,21 @@ static void test_gemm_only_stages(void **state)
     (void)state;
     if (!have_device())
         skip();
-    ocl_case c;
+    tk_case c;
     memset(&c, 0, sizeof c);
     c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
     c.L = 6, c.S = 9, c.bias = true, c.need_weights = true, c.average = true;
     c.add_bias_kv = true;
-    ocl_case_fill(&c, 41); /* cross attention, averaged weights */
+    tk_case_fill(&c, 41); /* cross attention, averaged weights */
     run_gemm_only(&c);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 
     memset(&c, 0, sizeof c);
     c.E = 32, c.H = 4, c.kdim = c.vdim = 32, c.N = 3, c.batched = true, c.batch_first = true;
     c.L = c.S = 7, c.bias = true, c.self_attention = true, c.need_weights = true;
-    ocl_case_fill(&c, 42); /* self-attention, per-head weights */
+    tk_case_fill(&c, 42); /* self-attention, per-head weights */
     run_gemm_only(&c);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 }
 
 int main(void)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "mha/mha.h"
-#include "ocl_case.h"
+#include "ocl_test.h"
 
 static long g_live;     /* blocks allocated and not freed */
 static long g_count;    /* allocations so far */
@@ -66,14 +66,14 @@ static mha_status life_cycle(void)
 {
     mha_backend *b = NULL;
     mha_attention *att = NULL;
-    ocl_case c;
-    ocl_case_random(&c, 21);
+    tk_case c;
+    tk_case_random(&c, 21);
     float *out = calloc(c.out_count, sizeof(float)), *w = calloc(c.weights_count + 1, sizeof(float));
     mha_status st = mha_backend_open("opencl", &b);
     if (st == MHA_STATUS_OK)
-        st = ocl_case_attention(&c, b, &att);
+        st = tk_case_attention(&c, b, &att);
     for (int i = 0; i < 2 && st == MHA_STATUS_OK; ++i)
-        st = ocl_case_run(&c, b, att, out, w, NULL);
+        st = tk_case_run(&c, b, att, out, w, NULL);
     mha_attention_destroy(att);
     mha_backend_close(b);
     mha_status down = mha_shutdown();
@@ -81,7 +81,7 @@ static mha_status life_cycle(void)
         st = down;
     free(out);
     free(w);
-    ocl_case_free(&c);
+    tk_case_free(&c);
     return st;
 }
 

@@ -18,10 +18,8 @@
 
 #include "mha/mha.h"
 #include "mha/opencl.h"
-#include "ocl_case.h"
+#include "ocl_test.h"
 
-#define ATOL 1e-4f
-#define RTOL 1e-3f
 
 typedef struct fixture {
     cl_device_id device;
@@ -137,7 +135,7 @@ static void read_back(fixture *f, const mha_tensor *t, float *dst)
 
 static void expect_same(const float *got, const float *want, size_t n, const char *what)
 {
-    long bad = ocl_compare(got, want, n, 0.0f, 0.0f);
+    long bad = tk_first_bad(got, want, n, (tk_tolerance){0.0, 0.0});
     if (bad >= 0)
         fail_msg("%s[%ld]: cl_mem path %.9g, host path %.9g", what, bad, (double)got[bad],
                  (double)want[bad]);
@@ -145,26 +143,26 @@ static void expect_same(const float *got, const float *want, size_t n, const cha
 
 /* Runs `c` with every tensor in a cl_mem (odd offsets) on the caller's
  * queue, waits on the returned event, and compares with the host path. */
-static void run_device_case(fixture *f, ocl_case *c, uint32_t id)
+static void run_device_case(fixture *f, tk_case *c, uint32_t id)
 {
     char what[512];
-    ocl_case_describe(c, what, sizeof what);
+    tk_case_describe(c, what, sizeof what);
     mha_attention *att = NULL;
-    assert_int_equal(ocl_case_attention(c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(c, f->ocl, &att), MHA_STATUS_OK);
     float *host_out = calloc(c->out_count, sizeof(float));
     float *host_w = calloc(c->weights_count + 1, sizeof(float));
     float *dev_out = calloc(c->out_count, sizeof(float));
     float *dev_w = calloc(c->weights_count + 1, sizeof(float));
     float *ref_out = calloc(c->out_count, sizeof(float));
     float *ref_w = calloc(c->weights_count + 1, sizeof(float));
-    if (ocl_case_run(c, f->ocl, att, host_out, host_w, NULL) != MHA_STATUS_OK)
+    if (tk_case_run(c, f->ocl, att, host_out, host_w, NULL) != MHA_STATUS_OK)
         fail_msg("case %u (%s): host path: %s", id, what, mha_last_error());
-    assert_int_equal(ocl_case_run(c, f->ref, NULL, ref_out, ref_w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(c, f->ref, NULL, ref_out, ref_w, NULL), MHA_STATUS_OK);
 
     cl_event done = NULL;
     mha_opencl_forward fx = {{sizeof fx, MHA_OPENCL_EXT_FORWARD, NULL}, f->queue, 0, NULL, &done};
     mha_forward_args a;
-    assert_int_equal(ocl_case_args(c, att, dev_out, dev_w, &fx.header, &a), MHA_STATUS_OK);
+    assert_int_equal(tk_case_args(c, att, dev_out, dev_w, &fx.header, &a), MHA_STATUS_OK);
     dev_tensors d = {.count = 0};
     size_t off = 4 * (1 + id % 7); /* floats: any multiple of 4 */
     to_device(f, &d, &a.query, off, true);
@@ -199,8 +197,8 @@ static void run_device_case(fixture *f, ocl_case *c, uint32_t id)
         read_back(f, &a.attn_weights, dev_w);
         expect_same(dev_w, host_w, c->weights_count, "attn_weights");
     }
-    assert_true(ocl_compare(dev_out, ref_out, c->out_count, ATOL, RTOL) < 0);
-    assert_true(ocl_compare(dev_w, ref_w, c->weights_count, ATOL, RTOL) < 0);
+    assert_true(tk_first_bad(dev_out, ref_out, c->out_count, OCL_TOL) < 0);
+    assert_true(tk_first_bad(dev_w, ref_w, c->weights_count, OCL_TOL) < 0);
     release_all(&d);
     mha_attention_destroy(att);
     free(host_out), free(host_w), free(dev_out), free(dev_w), free(ref_out), free(ref_w);
@@ -231,22 +229,22 @@ static void test_device_tensors(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     for (uint32_t id = 1; id <= 24; ++id) {
-        ocl_case c;
-        ocl_case_random(&c, id);
+        tk_case c;
+        tk_case_random(&c, id);
         c.training = false; /* dropout is covered by test_forward.c */
         c.dropout = 0.0f;
         run_device_case(f, &c, id);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
     for (int avg = 0; avg < 2; ++avg) { /* weights per head (a copy) and averaged */
-        ocl_case c;
+        tk_case c;
         memset(&c, 0, sizeof c);
         c.E = 12, c.H = 3, c.kdim = c.vdim = 12, c.N = 2, c.batched = true, c.batch_first = avg;
         c.L = 5, c.S = 7, c.bias = true, c.need_weights = true, c.average = avg;
-        c.attn_mask = OCL_TM_BOOL, c.kpm = OCL_TM_FLOAT, c.causal = MHA_CAUSAL_BOTTOM_RIGHT;
-        ocl_case_fill(&c, 40u + (uint32_t)avg);
+        c.attn_mask = TK_MASK_BOOL, c.kpm = TK_MASK_FLOAT, c.causal = MHA_CAUSAL_BOTTOM_RIGHT;
+        tk_case_fill(&c, 40u + (uint32_t)avg);
         run_device_case(f, &c, 100u + (uint32_t)avg);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
 }
 
@@ -255,21 +253,21 @@ static void test_mixed(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    ocl_case c;
+    tk_case c;
     memset(&c, 0, sizeof c);
     c.E = 8, c.H = 2, c.kdim = 5, c.vdim = 6, c.N = 3, c.batched = true;
     c.L = 4, c.S = 6, c.bias = true, c.add_bias_kv = true, c.need_weights = true, c.average = true;
-    c.kpm = OCL_TM_BOOL;
-    ocl_case_fill(&c, 55);
+    c.kpm = TK_MASK_BOOL;
+    tk_case_fill(&c, 55);
     mha_attention *att = NULL;
-    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     float *want = calloc(c.out_count, sizeof(float)), *want_w = calloc(c.weights_count, sizeof(float));
     float *got = calloc(c.out_count, sizeof(float)), *got_w = calloc(c.weights_count, sizeof(float));
-    assert_int_equal(ocl_case_run(&c, f->ocl, att, want, want_w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ocl, att, want, want_w, NULL), MHA_STATUS_OK);
 
     /* key in a sub-buffer that starts at the device's base alignment */
     mha_forward_args a;
-    assert_int_equal(ocl_case_args(&c, att, got, got_w, NULL, &a), MHA_STATUS_OK);
+    assert_int_equal(tk_case_args(&c, att, got, got_w, NULL, &a), MHA_STATUS_OK);
     size_t kbytes = tensor_bytes(&a.key);
     cl_int err = CL_SUCCESS;
     cl_mem parent = clCreateBuffer(f->cl, CL_MEM_READ_WRITE, f->base_align + kbytes + 16, NULL, &err);
@@ -297,7 +295,7 @@ static void test_mixed(void **state)
     clReleaseMemObject(parent);
     mha_attention_destroy(att);
     free(want), free(want_w), free(got), free(got_w);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 }
 
 /* Asynchronous chains: the output of one call, still in flight, is the query
@@ -306,26 +304,26 @@ static void test_chain(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    ocl_case c;
+    tk_case c;
     memset(&c, 0, sizeof c);
     c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
     c.L = c.S = 9, c.bias = true, c.self_attention = true, c.causal = MHA_CAUSAL_TOP_LEFT;
-    ocl_case_fill(&c, 66);
+    tk_case_fill(&c, 66);
     mha_attention *att = NULL;
-    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     /* host path: x -> y1 -> y2 */
     float *y1 = calloc(c.out_count, sizeof(float)), *y2 = calloc(c.out_count, sizeof(float));
     float *got = calloc(c.out_count, sizeof(float));
     float *x = c.query;
-    assert_int_equal(ocl_case_run(&c, f->ocl, att, y1, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ocl, att, y1, NULL, NULL), MHA_STATUS_OK);
     c.query = y1;
-    assert_int_equal(ocl_case_run(&c, f->ocl, att, y2, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ocl, att, y2, NULL, NULL), MHA_STATUS_OK);
     c.query = x;
 
     cl_event done1 = NULL, done2 = NULL;
     mha_opencl_forward f1 = {{sizeof f1, MHA_OPENCL_EXT_FORWARD, NULL}, f->plain, 0, NULL, &done1};
     mha_forward_args a1, a2;
-    assert_int_equal(ocl_case_args(&c, att, NULL, NULL, &f1.header, &a1), MHA_STATUS_OK);
+    assert_int_equal(tk_case_args(&c, att, NULL, NULL, &f1.header, &a1), MHA_STATUS_OK);
     dev_tensors d = {.count = 0};
     to_device(f, &d, &a1.query, 8, true);
     a1.key = a1.value = a1.query;
@@ -334,7 +332,7 @@ static void test_chain(void **state)
     assert_non_null(done1);
     /* second call on the profiling queue, waiting for the first */
     mha_opencl_forward f2 = {{sizeof f2, MHA_OPENCL_EXT_FORWARD, NULL}, f->queue, 1, &done1, &done2};
-    assert_int_equal(ocl_case_args(&c, att, NULL, NULL, &f2.header, &a2), MHA_STATUS_OK);
+    assert_int_equal(tk_case_args(&c, att, NULL, NULL, &f2.header, &a2), MHA_STATUS_OK);
     a2.query = a2.key = a2.value = a1.attn_output;
     to_device(f, &d, &a2.attn_output, 0, false);
     assert_int_equal(mha_attention_forward(att, &a2), MHA_STATUS_OK);
@@ -366,7 +364,7 @@ static void test_chain(void **state)
     mha_attention_destroy(att);
     release_all(&d);
     free(y1), free(y2), free(got);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 }
 
 /* A backend whose default queue is the caller's: calls without a per-call
@@ -378,18 +376,18 @@ static void test_backend_queue(void **state)
     mha_opencl_context_options o = {{sizeof o, MHA_OPENCL_EXT_CONTEXT, NULL}, f->cl, NULL, f->plain};
     mha_backend *b = NULL;
     assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
-    ocl_case c;
-    ocl_case_random(&c, 9);
+    tk_case c;
+    tk_case_random(&c, 9);
     float *o1 = calloc(c.out_count, sizeof(float)), *o2 = calloc(c.out_count, sizeof(float));
     float *w = calloc(c.weights_count + 1, sizeof(float));
-    assert_int_equal(ocl_case_run(&c, b, NULL, o1, w, NULL), MHA_STATUS_OK);
-    assert_int_equal(ocl_case_run(&c, f->ocl, NULL, o2, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, b, NULL, o1, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, f->ocl, NULL, o2, w, NULL), MHA_STATUS_OK);
     expect_same(o1, o2, c.out_count, "attn_output");
     mha_backend_close(b);
     /* the caller's queue still works */
     assert_int_equal(clFinish(f->plain), CL_SUCCESS);
     free(o1), free(o2), free(w);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 }
 
 static void expect_error(mha_status got, mha_status want, const char *needle)
@@ -434,16 +432,16 @@ static void test_bad_interop(void **state)
     }
 
     /* tensors that do not fit */
-    ocl_case c;
+    tk_case c;
     memset(&c, 0, sizeof c);
     c.E = 4, c.H = 2, c.kdim = c.vdim = 4, c.N = 1, c.batched = true, c.L = c.S = 3;
     c.self_attention = true, c.bias = true;
-    ocl_case_fill(&c, 3);
+    tk_case_fill(&c, 3);
     mha_attention *att = NULL;
-    assert_int_equal(ocl_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     float out[12];
     mha_forward_args a;
-    assert_int_equal(ocl_case_args(&c, att, out, NULL, NULL, &a), MHA_STATUS_OK);
+    assert_int_equal(tk_case_args(&c, att, out, NULL, NULL, &a), MHA_STATUS_OK);
     dev_tensors d = {.count = 0};
     to_device(f, &d, &a.query, 4, true);
     a.key = a.value = a.query;
@@ -455,7 +453,7 @@ static void test_bad_interop(void **state)
     mha_backend *own = NULL;
     assert_int_equal(mha_backend_open("opencl", &own), MHA_STATUS_OK);
     mha_attention *own_att = NULL;
-    assert_int_equal(ocl_case_attention(&c, own, &own_att), MHA_STATUS_OK);
+    assert_int_equal(tk_case_attention(&c, own, &own_att), MHA_STATUS_OK);
     a.query.offset = a.key.offset = a.value.offset = 4;
     expect_error(mha_attention_forward(own_att, &a), MHA_STATUS_INVALID_VALUE, "query.data");
     mha_attention_destroy(own_att);
@@ -472,7 +470,7 @@ static void test_bad_interop(void **state)
     assert_int_equal(mha_attention_forward(att, &a), MHA_STATUS_OK);
     mha_attention_destroy(att);
     release_all(&d);
-    ocl_case_free(&c);
+    tk_case_free(&c);
 }
 
 int main(void)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "mha/mha.h"
-#include "ocl_case.h"
+#include "ocl_test.h"
 
 static char g_name[512], g_driver[512], g_kind[16];
 static char g_path[256];
@@ -85,17 +85,17 @@ static void test_applied(void **state)
     assert_int_equal(open_opencl(&ocl), MHA_STATUS_OK);
     assert_int_equal(mha_backend_open("reference", &ref), MHA_STATUS_OK);
     for (uint32_t id = 1; id <= 6; ++id) {
-        ocl_case c;
-        ocl_case_random(&c, 7000u + id);
+        tk_case c;
+        tk_case_random(&c, 7000u + id);
         float *o = calloc(c.out_count, sizeof(float)), *r = calloc(c.out_count, sizeof(float));
         float *wo = calloc(c.weights_count + 1, sizeof(float));
         float *wr = calloc(c.weights_count + 1, sizeof(float));
-        assert_int_equal(ocl_case_run(&c, ocl, NULL, o, wo, NULL), MHA_STATUS_OK);
-        assert_int_equal(ocl_case_run(&c, ref, NULL, r, wr, NULL), MHA_STATUS_OK);
-        assert_true(ocl_compare(o, r, c.out_count, 1e-4f, 1e-3f) < 0);
-        assert_true(ocl_compare(wo, wr, c.weights_count, 1e-4f, 1e-3f) < 0);
+        assert_int_equal(tk_case_run(&c, ocl, NULL, o, wo, NULL), MHA_STATUS_OK);
+        assert_int_equal(tk_case_run(&c, ref, NULL, r, wr, NULL), MHA_STATUS_OK);
+        assert_true(tk_first_bad(o, r, c.out_count, OCL_TOL) < 0);
+        assert_true(tk_first_bad(wo, wr, c.weights_count, OCL_TOL) < 0);
         free(o), free(r), free(wo), free(wr);
-        ocl_case_free(&c);
+        tk_case_free(&c);
     }
     mha_backend_close(ocl);
     mha_backend_close(ref);

@@ -30,7 +30,7 @@
 
 #include "mha/mha.h"
 #include "forward_grid.h"
-#include "ocl_case.h"
+#include "ocl_test.h"
 
 static double now_s(void)
 {
@@ -40,14 +40,14 @@ static double now_s(void)
 }
 
 /* Runs case c once; false (after a message) when it fails. */
-static bool run(mha_backend *b, ocl_case *c, const char *path, const char *what)
+static bool run(mha_backend *b, tk_case *c, const char *path, const char *what)
 {
     float *out = calloc(c->out_count, sizeof(float));
     float *w = calloc(c->weights_count + 1, sizeof(float));
-    mha_status st = out && w ? ocl_case_run(c, b, NULL, out, w, NULL) : MHA_STATUS_OUT_OF_MEMORY;
+    mha_status st = out && w ? tk_case_run(c, b, NULL, out, w, NULL) : MHA_STATUS_OUT_OF_MEMORY;
     free(out);
     free(w);
-    ocl_case_free(c);
+    tk_case_free(c);
     if (st != MHA_STATUS_OK) {
         fprintf(stderr, "warm_cache: path %s, %s: %s: %s\n", path, what, mha_status_name(st),
                 mha_last_error());
@@ -57,11 +57,11 @@ static bool run(mha_backend *b, ocl_case *c, const char *path, const char *what)
 }
 
 /* Runs every case of grid `make` from `first`, `count` of them. */
-static bool run_grid(mha_backend *b, void (*make)(ocl_case *, uint32_t), uint32_t first,
+static bool run_grid(mha_backend *b, void (*make)(tk_case *, uint32_t), uint32_t first,
                      uint32_t count, const char *path, const char *what)
 {
     for (uint32_t id = first; id < first + count; ++id) {
-        ocl_case c;
+        tk_case c;
         make(&c, id);
         if (!run(b, &c, path, what))
             return false;

@@ -99,12 +99,3 @@ void ref_identity_weights(int64_t embed_dim, float *in_proj, float *out_proj)
         for (int64_t c = 0; c < E; ++c)
             out_proj[r * E + c] = (r == c) ? 1.0f : 0.0f;
 }
-
-void ref_fill(float *data, size_t count, uint32_t seed)
-{
-    uint32_t state = seed * 2654435761u + 12345u;
-    for (size_t i = 0; i < count; ++i) {
-        state = state * 1664525u + 1013904223u;
-        data[i] = (float)(state >> 8) / 8388608.0f - 1.0f;
-    }
-}

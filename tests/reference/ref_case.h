@@ -7,6 +7,7 @@
 #define MHA_TEST_REF_CASE_H
 
 #include "mha/plugin.h"
+#include "testkit_random.h" /* tk_fill_seed: deterministic inputs and weights */
 
 /* PyTorch's defaults: bias on, kdim = vdim = E, everything else off. */
 mha_config ref_config(int64_t embed_dim, int64_t num_heads);
@@ -30,8 +31,5 @@ mha_status ref_run(const mha_config *config, const mha_weights *weights,
 
 /* in_proj_weight (3E, E) = [I; I; I] and out_proj_weight (E, E) = I. */
 void ref_identity_weights(int64_t embed_dim, float *in_proj, float *out_proj);
-
-/* Deterministic values in [-1, 1) from a small LCG. */
-void ref_fill(float *data, size_t count, uint32_t seed);
 
 #endif /* MHA_TEST_REF_CASE_H */

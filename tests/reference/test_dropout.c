@@ -33,13 +33,13 @@ static int setup(void **state)
     data *d = calloc(1, sizeof *d);
     if (d == NULL)
         return -1;
-    ref_fill(d->in_proj, 3 * E * E, 31);
-    ref_fill(d->in_bias, 3 * E, 32);
-    ref_fill(d->out_proj, E * E, 33);
-    ref_fill(d->out_bias, E, 34);
-    ref_fill(d->query, L * N * E, 35);
-    ref_fill(d->key, S * N * E, 36);
-    ref_fill(d->value, S * N * E, 37);
+    tk_fill_seed(d->in_proj, 3 * E * E, 31);
+    tk_fill_seed(d->in_bias, 3 * E, 32);
+    tk_fill_seed(d->out_proj, E * E, 33);
+    tk_fill_seed(d->out_bias, E, 34);
+    tk_fill_seed(d->query, L * N * E, 35);
+    tk_fill_seed(d->key, S * N * E, 36);
+    tk_fill_seed(d->value, S * N * E, 37);
     fake_host_reset();
     *state = d;
     return 0;
@@ -128,9 +128,9 @@ static void test_output_uses_dropped_weights(void **state)
     weights.in_proj_weight = in_proj;
     weights.out_proj_weight = out_proj;
     float query[3 * E2], key[S2 * E2], value[S2 * E2], output[3 * E2], attn[3 * S2];
-    ref_fill(query, 3 * E2, 41);
-    ref_fill(key, S2 * E2, 42);
-    ref_fill(value, S2 * E2, 43);
+    tk_fill_seed(query, 3 * E2, 41);
+    tk_fill_seed(key, S2 * E2, 42);
+    tk_fill_seed(value, S2 * E2, 43);
     mha_problem problem = ref_problem(&config, 1, 3, S2, false);
     problem.apply_dropout = true;
     mha_forward_args args = ref_args();

@@ -190,13 +190,13 @@ typedef struct fixture {
 
 static void fixture_fill(fixture *f)
 {
-    ref_fill(f->in_proj, 3 * E * E, 1);
-    ref_fill(f->in_bias, 3 * E, 2);
-    ref_fill(f->out_proj, E * E, 3);
-    ref_fill(f->out_bias, E, 4);
-    ref_fill(f->query, L * N * E, 5);
-    ref_fill(f->key, S * N * E, 6);
-    ref_fill(f->value, S * N * E, 7);
+    tk_fill_seed(f->in_proj, 3 * E * E, 1);
+    tk_fill_seed(f->in_bias, 3 * E, 2);
+    tk_fill_seed(f->out_proj, E * E, 3);
+    tk_fill_seed(f->out_bias, E, 4);
+    tk_fill_seed(f->query, L * N * E, 5);
+    tk_fill_seed(f->key, S * N * E, 6);
+    tk_fill_seed(f->value, S * N * E, 7);
 }
 
 static mha_weights fixture_weights(fixture *f)

@@ -25,15 +25,15 @@ static float g_query[LMAX * N * E], g_key[SMAX * N * E], g_value[SMAX * N * E];
 static int setup_data(void **state)
 {
     (void)state;
-    ref_fill(g_in_proj, 3 * E * E, 11);
-    ref_fill(g_in_bias, 3 * E, 12);
-    ref_fill(g_out_proj, E * E, 13);
-    ref_fill(g_out_bias, E, 14);
-    ref_fill(g_bias_k, E, 15);
-    ref_fill(g_bias_v, E, 16);
-    ref_fill(g_query, LMAX * N * E, 17);
-    ref_fill(g_key, SMAX * N * E, 18);
-    ref_fill(g_value, SMAX * N * E, 19);
+    tk_fill_seed(g_in_proj, 3 * E * E, 11);
+    tk_fill_seed(g_in_bias, 3 * E, 12);
+    tk_fill_seed(g_out_proj, E * E, 13);
+    tk_fill_seed(g_out_bias, E, 14);
+    tk_fill_seed(g_bias_k, E, 15);
+    tk_fill_seed(g_bias_v, E, 16);
+    tk_fill_seed(g_query, LMAX * N * E, 17);
+    tk_fill_seed(g_key, SMAX * N * E, 18);
+    tk_fill_seed(g_value, SMAX * N * E, 19);
     return 0;
 }
 
@@ -129,7 +129,7 @@ static void test_bool_equals_float(void **state)
     enum { L = 3, S = 5 };
     mha_config config = ref_config(E, H);
     float noise[N * H * L * S];
-    ref_fill(noise, N * H * L * S, 21);
+    tk_fill_seed(noise, N * H * L * S, 21);
     uint8_t bool_attn[N * H * L * S], bool_kpm[N * S];
     float float_attn[N * H * L * S], float_kpm[N * S];
     for (int i = 0; i < N * H * L * S; ++i) {

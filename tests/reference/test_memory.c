@@ -109,15 +109,15 @@ static void test_forward_out_of_memory(void **state)
 
 int main(void)
 {
-    ref_fill(g_in_proj, 3 * E * E, 51);
-    ref_fill(g_in_bias, 3 * E, 52);
-    ref_fill(g_out_proj, E * E, 53);
-    ref_fill(g_out_bias, E, 54);
-    ref_fill(g_bias_k, E, 55);
-    ref_fill(g_bias_v, E, 56);
-    ref_fill(g_query, L * N * E, 57);
-    ref_fill(g_key, S * N * E, 58);
-    ref_fill(g_value, S * N * E, 59);
+    tk_fill_seed(g_in_proj, 3 * E * E, 51);
+    tk_fill_seed(g_in_bias, 3 * E, 52);
+    tk_fill_seed(g_out_proj, E * E, 53);
+    tk_fill_seed(g_out_bias, E, 54);
+    tk_fill_seed(g_bias_k, E, 55);
+    tk_fill_seed(g_bias_v, E, 56);
+    tk_fill_seed(g_query, L * N * E, 57);
+    tk_fill_seed(g_key, S * N * E, 58);
+    tk_fill_seed(g_value, S * N * E, 59);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_out_of_memory),
         cmocka_unit_test(test_forward_out_of_memory),
