@@ -1,20 +1,34 @@
 /*
  * internal.h - shared declarations of the OpenCL plugin (not installed).
+ * docs/opencl.md has the long form (pipeline, programs, settings, tests).
  *
  * Files, one role each:
  *   plugin.c     entry point, function table, describe/init/shutdown/score
  *   errors.c     cl_int / CLBlastStatusCode -> mha_status, with the error's name
+ *   settings.c   the developer settings (environment), read once per context
  *   platform.c   platform and device enumeration, device specs, device_info
- *   program.c    building the embedded kernels (the cl/ sources in order), build log on failure
- *   cache.c      on-disk cache of program binaries
+ *   kernels.h    the table of kernels and the programs they are built in
+ *   program.c    building one program (cl/shared.h + philox.cl + common.cl +
+ *                its source), build log on failure, INFO messages on a build
+ *   cache.c      on-disk cache of program binaries, one entry per program
  *   tuning.c     CLBlast tuning parameters from a file (bench/tune-clblast.sh)
- *   context.c    contexts (one device, one program) and their capabilities
+ *   context.c    contexts (one device; its programs, built when first needed)
+ *                and their capabilities
+ *   faults.c     the fault points of the test hook (faults.h, not installed)
  *   buffer.c     growable device buffers and the allocation counter
  *   attention.c  attention objects: queue, kernels, weights uploaded once
  *   path.c       the path rules: which kernels a call runs (pure, path.h)
- *   forward.c    the step sequence of a forward; its steps, sharing one
- *                per-call context (call.h): launch.c, views.c, layout.c,
- *                heads.c, gemm.c, fused.c, absorbed.c
+ *   forward.c    the step sequence of a forward; its steps share one
+ *                per-call context (call.h) and live in:
+ *     launch.c     kernel arguments and launches, profiling marks, the queue
+ *     views.c      device views of tensors, uploads, downloads, scratch
+ *     layout.c     the CLBlast layout: transposes, padding, projections, GEMMs
+ *     heads.c      splitting the projections into heads, merging them back
+ *     gemm.c       the GEMM path (and the softmax + weights it shares)
+ *     fused.c      the fused path
+ *     absorbed.c   the absorbed path
+ * Kernels: cl/ (shared.h, philox.cl, common.cl, attention.cl, fused.cl,
+ * absorbed.cl).
  */
 #ifndef MHA_OPENCL_INTERNAL_H
 #define MHA_OPENCL_INTERNAL_H
