@@ -20,6 +20,8 @@ static void usage(FILE *f)
             "  plugins                 list loaded plugins and rejected candidates\n"
             "  devices [--plugin P]    list the devices of each plugin (or of P)\n"
             "  run OPTIONS             one forward on .npy files (mha run --help)\n"
+            "  attention OPTIONS       one call of the attention core (ONNX Attention) on .npy\n"
+            "                          files (mha attention --help)\n"
             "  verify [OPTIONS]        compare a backend with another (mha verify --help)\n"
             "  bench [OPTIONS]         time forwards, one shape or a suite (mha bench --help)\n"
             "\n"
@@ -90,6 +92,8 @@ int main(int argc, char **argv)
         rc = cmd_devices(argc - 1, argv + 1);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(argc - 1, argv + 1);
+    else if (strcmp(cmd, "attention") == 0)
+        rc = cmd_attention(argc - 1, argv + 1);
     else if (strcmp(cmd, "verify") == 0)
         rc = cmd_verify(argc - 1, argv + 1);
     else if (strcmp(cmd, "bench") == 0)

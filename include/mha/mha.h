@@ -333,6 +333,9 @@ typedef struct mha_capabilities {
     int64_t max_sequence;   /* max of L and S', 0 = no limit */
     const uint32_t *extension_types; /* accepted extension types; owned by the plugin */
     size_t extension_type_count;
+    /* ---- ABI 1.1: the attention core (include/mha/core.h) ---- */
+    uint32_t core_features;  /* MHA_CORE_* bits (core.h); 0 = no core */
+    uint32_t core_dtypes;    /* bit (1u << mha_dtype) per storage dtype of the core */
 } mha_capabilities;
 
 MHA_API mha_status mha_backend_capabilities(const mha_backend *backend, mha_capabilities *caps);

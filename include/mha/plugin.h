@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "mha/core.h"
 #include "mha/mha.h"
 
 #ifdef __cplusplus
@@ -104,6 +105,57 @@ typedef struct mha_problem {
     float scale;              /* 1 / sqrt(D) */
 } mha_problem;
 
+/* The normalised shape of one attention-core call (ABI 1.1), computed and
+ * checked by the host from mha_core_args (include/mha/core.h). Every view is
+ * rank 4 with explicit element strides (never all 0), whatever rank and
+ * layout the caller gave: a plugin indexes element (b, h, i, d) of q at
+ * q.data + q.offset (bytes, for device memory) + (b*q.strides[0] +
+ * h*q.strides[1] + i*q.strides[2] + d*q.strides[3]) * dtype size. Views
+ * with data == NULL are absent. */
+typedef struct mha_core_problem {
+    size_t struct_size;
+    int64_t batch;             /* B */
+    int64_t q_heads, kv_heads; /* Hq, Hkv; Hq % Hkv == 0 */
+    int64_t group;             /* Hq / Hkv: query head h reads KV head h / group */
+    int64_t q_len;             /* L */
+    int64_t kv_len;            /* S, the new keys in k and v */
+    int64_t past_len;          /* P: rows of past_key/past_value (0 = none) */
+    int64_t total_len;         /* T = P + S */
+    int64_t head_dim;          /* D */
+    int64_t v_head_dim;        /* Dv */
+    mha_dtype dtype;           /* storage of q, k, v, past, present, y, qk */
+    float scale;               /* resolved, > 0 */
+    float softcap;             /* 0 = off */
+    bool is_causal;
+    int64_t left_window, right_window; /* -1 = unbounded */
+    int32_t qk_output_mode;    /* MHA_QK_OUTPUT_* when qk is present */
+    /* The offset of causal and windows: past_len when there is a past (or
+     * an in-place cache), else nonpad[b] - q_len when nonpad is present,
+     * else 0 (per batch; may be negative). */
+    bool offset_from_nonpad;
+    /* An in-place cache: present_key/value are the caller's cache rows
+     * [0, T) and past_key/value its rows [0, P), the same memory: only rows
+     * [P, T) are written. */
+    bool present_aliases_past;
+
+    mha_view q;                /* (B, Hq, L, D) */
+    mha_view k;                /* (B, Hkv, S, D) */
+    mha_view v;                /* (B, Hkv, S, Dv) */
+    mha_view past_key;         /* (B, Hkv, P, D); absent when P == 0 */
+    mha_view past_value;       /* (B, Hkv, P, Dv) */
+    /* (B, Hq, L, mask_cols), broadcast dims with stride 0; keys j >=
+     * mask_cols are masked. bool: mask_true_attends says what true means;
+     * float (any float dtype): added. */
+    mha_view mask;
+    int64_t mask_cols;
+    bool mask_true_attends;
+    mha_view nonpad;           /* (B) as rank 1, int64 or int32 */
+    mha_view y;                /* (B, Hq, L, Dv) */
+    mha_view present_key;      /* (B, Hkv, T, D) */
+    mha_view present_value;    /* (B, Hkv, T, Dv) */
+    mha_view qk;               /* (B, Hq, L, T) */
+} mha_core_problem;
+
 /* A plugin's record of itself, returned by describe(). */
 typedef struct mha_plugin_about {
     size_t struct_size;
@@ -175,6 +227,14 @@ typedef struct mha_plugin_i {
      * plugin rejects option types it does not know with UNSUPPORTED. */
     mha_status (*context_create_with)(const char *device_spec, const mha_extension *options,
                                       void **context);
+
+    /* --- ABI 1.1 optional additions ---------------------------------------- */
+    /* Optional (NULL = mha_core_forward answers MHA_STATUS_UNSUPPORTED). The
+     * attention core: `problem` was validated against the context's
+     * capabilities (core_features, core_dtypes, memory kinds); `args` is the
+     * caller's call as a full-size host copy, for its extension chain. */
+    mha_status (*core_forward)(void *context, const mha_core_problem *problem,
+                               const mha_core_args *args);
     /* Append new entries here only. */
 } mha_plugin_i;
 

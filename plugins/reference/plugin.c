@@ -119,6 +119,8 @@ static mha_status context_capabilities(void *context, mha_capabilities *caps)
     full.max_sequence = 0;
     full.extension_types = NULL;
     full.extension_type_count = 0;
+    full.core_features = MHA_CORE_ALL;
+    full.core_dtypes = 1u << MHA_DTYPE_F32 | 1u << MHA_DTYPE_F16 | 1u << MHA_DTYPE_BF16;
     copy_sized(caps, &full, sizeof full);
     return MHA_STATUS_OK;
 }
@@ -151,6 +153,13 @@ static mha_status attention_forward(void *attention, const mha_problem *problem,
     return mha_ref_attention_forward(attention, problem, args);
 }
 
+static mha_status core_forward(void *context, const mha_core_problem *problem,
+                               const mha_core_args *args)
+{
+    (void)context, (void)args;
+    return mha_ref_core_forward(g_host, problem);
+}
+
 static const mha_plugin_i g_table = {
     .struct_size = sizeof(mha_plugin_i),
     .abi_major = MHA_PLUGIN_ABI_MAJOR,
@@ -169,6 +178,7 @@ static const mha_plugin_i g_table = {
     .attention_create = attention_create,
     .attention_destroy = attention_destroy,
     .attention_forward = attention_forward,
+    .core_forward = core_forward,
 };
 
 MHA_PLUGIN_EXPORT const mha_plugin_i *mha_plugin_entry(const mha_host_services *host)

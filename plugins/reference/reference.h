@@ -50,4 +50,15 @@ void mha_ref_attention_destroy(mha_ref_attention *attention);
 mha_status mha_ref_attention_forward(mha_ref_attention *attention, const mha_problem *problem,
                                      const mha_forward_args *args);
 
+/* The attention core (core.c) on host views of a validated problem. Fails
+ * only when a row's workspace cannot be allocated. */
+mha_status mha_ref_core_forward(const mha_host_services *host, const mha_core_problem *problem);
+
+/* One element of a storage dtype (storage.c): float32, float16, bfloat16,
+ * bool, int32 or int64 read as a double; float32, float16 or bfloat16
+ * written from a double, rounded once to nearest even. `index` counts
+ * elements. */
+double mha_ref_load(const void *data, int64_t index, mha_dtype dtype);
+void mha_ref_store(void *data, int64_t index, mha_dtype dtype, double value);
+
 #endif /* MHA_REFERENCE_H */
