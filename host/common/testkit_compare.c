@@ -10,7 +10,8 @@ tk_tolerance tk_tolerance_for(tk_accumulate accumulate)
         [TK_ACCUMULATE_F64] = {1e-5, 1e-4},
         [TK_ACCUMULATE_F32] = {1e-4, 1e-3},
     };
-    return (unsigned)accumulate < TK_ACCUMULATE_COUNT ? table[accumulate] : table[TK_ACCUMULATE_F32];
+    return (unsigned)accumulate < TK_ACCUMULATE_COUNT ? table[accumulate]
+                                                      : table[TK_ACCUMULATE_F32];
 }
 
 void tk_diff_init(tk_diff *diff)

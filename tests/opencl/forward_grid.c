@@ -4,7 +4,8 @@
 #include <string.h>
 
 const char *const grid_softmax_kernels[3] = {"items", "columns", "group"};
-const char *const grid_softmax_paths[2] = {"gemm", "absorbed"}; /* the paths with a softmax kernel */
+/* the paths with a softmax kernel */
+const char *const grid_softmax_paths[2] = {"gemm", "absorbed"};
 const char *const grid_paths[3] = {"fused", "gemm", "absorbed"};
 
 /* c, a copy of the random case r with some fields changed, gets data of its
