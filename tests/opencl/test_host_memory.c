@@ -2,7 +2,7 @@
  * test_host_memory.c - the OpenCL plugin's host allocations go through the
  * host's allocator (mha_set_allocator), are all freed, and a failure of any
  * one of them yields a clean status and no leak. Device memory is covered by
- * test_forward.c (allocation counter, recovery after a failed call).
+ * the forward suite (test_forward_reuse.c, test_forward_devices.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

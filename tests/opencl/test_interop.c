@@ -4,7 +4,7 @@
  * buffers at non-zero byte offsets (MHA_MEMORY_OPENCL_BUFFER) and per-call
  * queues and events (MHA_OPENCL_EXT_FORWARD). Results are compared with the
  * host-pointer path of the same backend (identical bits: same kernels, same
- * order) and with the reference plugin (tolerance of test_forward.c).
+ * order) and with the reference plugin (OCL_TOL, ocl_test.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,7 +231,7 @@ static void test_device_tensors(void **state)
     for (uint32_t id = 1; id <= 24; ++id) {
         tk_case c;
         tk_case_random(&c, id);
-        c.training = false; /* dropout is covered by test_forward.c */
+        c.training = false; /* dropout is covered by test_forward_masks.c */
         c.dropout = 0.0f;
         run_device_case(f, &c, id);
         tk_case_free(&c);
