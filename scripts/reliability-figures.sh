@@ -38,7 +38,17 @@ walk=$missing
 threads=$missing
 opencl_faults=$missing
 if [ -f "$test_log" ]; then
-    opencl_faults=$(sed -n 's/^\([0-9][0-9]*\) fault points walked$/\1/p' "$test_log" | tail -n 1)
+    # Each test's output follows its "N/M Testing: NAME" line; the default
+    # path's count and the absorbed path's are told apart by the test name.
+    faults_of() {
+        awk -v test="$1" '/^[0-9]+\/[0-9]+ Testing: / {name = $3}
+                          name == test && /^[0-9]+ fault points walked$/ {n = $1}
+                          END {print n}' "$test_log"
+    }
+    opencl_faults=$(faults_of opencl_faults)
+    absorbed_faults=$(faults_of opencl_faults_absorbed)
+    [ -z "$opencl_faults" ] || [ -z "$absorbed_faults" ] ||
+        opencl_faults="$opencl_faults ($absorbed_faults on the absorbed path)"
     [ -n "$opencl_faults" ] || opencl_faults=$missing
     walk=$(sed -n 's/^fault-walk: host allocation points walked: //p' "$test_log" | tail -n 1)
     threads=$(sed -n 's/^threads: \(.*\), results bit-identical$/\1/p' "$test_log" | tail -n 1)
@@ -84,7 +94,7 @@ table=$(cat <<TABLE
 | bad-input cases in the validation table | $cases | \`tests/host/test_validation.c\`, \`bad_cases[]\` |
 | seed inputs, \`.npy\` reader / public API | $(seeds npy) / $(seeds api) | \`tests/fuzz/corpus/{npy,api}\` |
 | host allocation fault points walked | $walk | \`reliability_alloc_faults\` output |
-| OpenCL fault points walked (allocations, enqueues, builds, CLBlast) | $opencl_faults | \`opencl_faults\` output |
+| OpenCL fault points walked (allocations, enqueues, builds, CLBlast) | $opencl_faults | \`opencl_faults\`, \`opencl_faults_absorbed\` output |
 | threads sharing one backend | $threads | \`reliability_threads\` output |
 | fuzz executions, \`fuzz_npy\` | $(fuzz_runs npy) | \`build-fuzz/fuzz-npy.log\` |
 | fuzz executions, \`fuzz_api\` | $(fuzz_runs api) | \`build-fuzz/fuzz-api.log\` |
