@@ -37,4 +37,43 @@
 #define OCL_ABSORBED_KEYS 8
 #define OCL_ABSORBED_VALUE_COLUMNS 16
 
+/* The attention core (cl/core.cl, plugins/opencl/core.c). Storage dtypes
+ * are mha_dtype's values (checked in core.c). */
+#define OCL_DTYPE_F32 1
+#define OCL_DTYPE_BOOL 2
+#define OCL_DTYPE_F16 3
+#define OCL_DTYPE_BF16 4
+#define OCL_DTYPE_I32 5
+#define OCL_DTYPE_I64 6
+/* D and Dv at most this: mha_core_rows keeps a query row and an output row
+ * in private arrays. */
+#define OCL_CORE_HEAD_DIM_MAX 256
+/* The `geometry` argument: sizes, then per view its element offset and four
+ * element strides (nonpad: offset and one stride). */
+#define OCL_CORE_G_B 0
+#define OCL_CORE_G_HQ 1
+#define OCL_CORE_G_HKV 2
+#define OCL_CORE_G_GROUP 3
+#define OCL_CORE_G_L 4
+#define OCL_CORE_G_S 5
+#define OCL_CORE_G_PAST 6
+#define OCL_CORE_G_T 7
+#define OCL_CORE_G_D 8
+#define OCL_CORE_G_DV 9
+#define OCL_CORE_G_MASK_COLS 10
+#define OCL_CORE_G_LEFT 11
+#define OCL_CORE_G_RIGHT 12
+#define OCL_CORE_G_Q 13
+#define OCL_CORE_G_K 18
+#define OCL_CORE_G_V 23
+#define OCL_CORE_G_PAST_K 28
+#define OCL_CORE_G_PAST_V 33
+#define OCL_CORE_G_MASK 38
+#define OCL_CORE_G_Y 43
+#define OCL_CORE_G_QK 48
+#define OCL_CORE_G_PRESENT_K 53
+#define OCL_CORE_G_PRESENT_V 58
+#define OCL_CORE_G_NONPAD 63
+#define OCL_CORE_G_COUNT 65
+
 #endif /* MHA_CL_SHARED_H */

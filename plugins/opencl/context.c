@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core.h"
 #include "internal.h"
 
 static const uint32_t g_extension_types[] = {MHA_OPENCL_EXT_FORWARD};
@@ -270,6 +271,8 @@ mha_status ocl_context_capabilities(void *context, mha_capabilities *caps)
     c.max_sequence = 0;
     c.extension_types = g_extension_types;
     c.extension_type_count = sizeof g_extension_types / sizeof g_extension_types[0];
+    c.core_features = OCL_CORE_FEATURES;
+    c.core_dtypes = OCL_CORE_DTYPES;
     memcpy(caps, &c, size);
     return MHA_STATUS_OK;
 }

@@ -17,7 +17,8 @@
 #define OCL_PROGRAMS(X)                                                                     \
     X(COMMON, "common", mha_cl_attention) /* layout, heads, softmax, weights, output */     \
     X(FUSED, "fused", mha_cl_fused)       /* the fused path */                              \
-    X(ABSORBED, "absorbed", mha_cl_absorbed) /* the absorbed path */
+    X(ABSORBED, "absorbed", mha_cl_absorbed) /* the absorbed path */                        \
+    X(CORE, "core", mha_cl_core)          /* the attention core (core.c) */
 
 #define OCL_KERNELS(X)                                                                      \
     X(TRANSPOSE, mha_transpose, COMMON)                                                     \
@@ -33,7 +34,9 @@
     X(ABSORB_QUERIES, mha_absorb_queries, ABSORBED)                                         \
     X(ABSORBED_SCORES, mha_absorbed_scores, ABSORBED)                                       \
     X(ABSORBED_VALUES, mha_absorbed_values, ABSORBED)                                       \
-    X(ABSORBED_OUTPUT, mha_absorbed_output, ABSORBED)
+    X(ABSORBED_OUTPUT, mha_absorbed_output, ABSORBED)                                       \
+    X(CORE_ROWS, mha_core_rows, CORE)                                                       \
+    X(CORE_COPY_ROWS, mha_core_copy_rows, CORE)
 
 typedef enum ocl_program_id {
 #define OCL_X(id, name, source) OCL_PROGRAM_##id,

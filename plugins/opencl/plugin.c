@@ -1,6 +1,7 @@
 /* plugin.c - the entry point and the function table of the OpenCL plugin. */
 #include <stddef.h>
 
+#include "core.h"
 #include "internal.h"
 
 const mha_host_services *ocl_host;
@@ -62,6 +63,7 @@ static const mha_plugin_i g_plugin = {
     .attention_forward = ocl_attention_forward,
     .attention_stats = ocl_attention_stats,
     .context_create_with = ocl_context_create_with,
+    .core_forward = ocl_core_forward,
 };
 
 MHA_PLUGIN_EXPORT const mha_plugin_i *mha_plugin_entry(const mha_host_services *host);

@@ -1,0 +1,193 @@
+/*
+ * test_core_opencl.c - the OpenCL plugin's core on the caller's cl_mem
+ * buffers: q, k, v and y in one buffer at offsets, and a decode loop whose
+ * KV cache is a cl_mem appended in place, against the reference plugin on
+ * host memory (tolerance 2e-5 + 2e-5 |b|: float32 in a different order).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mha/core.h"
+#include "mha/opencl.h"
+
+enum { B = 2, HQ = 4, HKV = 2, N = 7, PREFILL = 3, D = 8, CAP = 10 };
+
+static cl_context g_context;
+static cl_command_queue g_queue;
+static mha_backend *g_opencl, *g_reference;
+
+static uint32_t g_state = 99u;
+static float random_value(void)
+{
+    g_state = g_state * 1664525u + 1013904223u;
+    return (float)((g_state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static mha_view view4(void *data, mha_memory memory, uint64_t offset, int64_t a, int64_t b,
+                      int64_t c, int64_t d)
+{
+    mha_view view = mha_view_host(data, MHA_DTYPE_F32, 4, (int64_t[]){a, b, c, d});
+    view.memory = memory;
+    view.offset = offset;
+    return view;
+}
+
+/* Tokens [from, from + count) of a dense (B, H, N, D) tensor. */
+static mha_view rows(mha_view whole, int64_t H, int64_t from, int64_t count)
+{
+    mha_view view = whole;
+    view.shape[2] = count;
+    view.strides[0] = H * N * D;
+    view.strides[1] = N * D;
+    view.strides[2] = D;
+    view.strides[3] = 1;
+    if (view.memory == MHA_MEMORY_HOST)
+        view.data = (float *)view.data + from * D;
+    else
+        view.offset += (uint64_t)(from * D) * sizeof(float);
+    return view;
+}
+
+static void check(mha_status status, const char *what)
+{
+    if (status != MHA_STATUS_OK)
+        fail_msg("%s: %s: %s", what, mha_status_name(status), mha_last_error());
+}
+
+static void decode_with_a_cl_mem_cache(void **state)
+{
+    (void)state;
+    const size_t nq = B * HQ * N * D, nk = B * HKV * N * D;
+    float *host = malloc((nq + 2 * nk) * sizeof(float));
+    float *y_reference = calloc(nq, sizeof(float)), *y_opencl = calloc(nq, sizeof(float));
+    assert_non_null(host);
+    for (size_t i = 0; i < nq + 2 * nk; ++i)
+        host[i] = random_value();
+    float *q = host, *k = host + nq, *v = host + nq + nk;
+    /* One buffer: 16 floats of padding, q, k, v, then y. */
+    const size_t pad = 16;
+    cl_int err;
+    cl_mem inputs = clCreateBuffer(g_context, CL_MEM_READ_WRITE,
+                                   (pad + nq + 2 * nk + nq) * sizeof(float), NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(clEnqueueWriteBuffer(g_queue, inputs, CL_TRUE, pad * sizeof(float),
+                                          (nq + 2 * nk) * sizeof(float), host, 0, NULL, NULL),
+                     CL_SUCCESS);
+    const uint64_t q_at = pad * 4, k_at = (pad + nq) * 4, v_at = (pad + nq + nk) * 4,
+                   y_at = (pad + nq + 2 * nk) * 4;
+    cl_mem cache_k = clCreateBuffer(g_context, CL_MEM_READ_WRITE, B * HKV * CAP * D * 4, NULL, &err);
+    cl_mem cache_v = clCreateBuffer(g_context, CL_MEM_READ_WRITE, B * HKV * CAP * D * 4, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+
+    /* The reference: one causal call over all N tokens on host memory. */
+    mha_core_args args;
+    mha_core_args_init(&args);
+    args.q = view4(q, MHA_MEMORY_HOST, 0, B, HQ, N, D);
+    args.k = view4(k, MHA_MEMORY_HOST, 0, B, HKV, N, D);
+    args.v = view4(v, MHA_MEMORY_HOST, 0, B, HKV, N, D);
+    args.is_causal = true;
+    args.y = view4(y_reference, MHA_MEMORY_HOST, 0, B, HQ, N, D);
+    check(mha_core_forward(g_reference, &args), "reference");
+
+    /* OpenCL: prefill, then one token at a time, the cache a cl_mem. */
+    const mha_view q_all = view4(inputs, MHA_MEMORY_OPENCL_BUFFER, q_at, B, HQ, N, D),
+                   k_all = view4(inputs, MHA_MEMORY_OPENCL_BUFFER, k_at, B, HKV, N, D),
+                   v_all = view4(inputs, MHA_MEMORY_OPENCL_BUFFER, v_at, B, HKV, N, D),
+                   y_all = view4(inputs, MHA_MEMORY_OPENCL_BUFFER, y_at, B, HQ, N, D);
+    int64_t length = 0;
+    for (int64_t from = 0; from < N; from += from == 0 ? PREFILL : 1) {
+        int64_t count = from == 0 ? PREFILL : 1;
+        mha_core_args_init(&args);
+        args.q = rows(q_all, HQ, from, count);
+        args.k = rows(k_all, HKV, from, count);
+        args.v = rows(v_all, HKV, from, count);
+        args.cache_key = view4(cache_k, MHA_MEMORY_OPENCL_BUFFER, 0, B, HKV, CAP, D);
+        args.cache_value = view4(cache_v, MHA_MEMORY_OPENCL_BUFFER, 0, B, HKV, CAP, D);
+        args.cache_length = length;
+        args.is_causal = true;
+        args.y = rows(y_all, HQ, from, count);
+        check(mha_core_forward(g_opencl, &args), "opencl step");
+        length += count;
+    }
+    assert_int_equal(clEnqueueReadBuffer(g_queue, inputs, CL_TRUE, y_at, nq * sizeof(float),
+                                         y_opencl, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (size_t i = 0; i < nq; ++i)
+        if (!(fabs((double)y_opencl[i] - y_reference[i]) <= 2e-5 + 2e-5 * fabs(y_reference[i])))
+            fail_msg("y[%zu]: %.9g but the reference gives %.9g", i, (double)y_opencl[i],
+                     (double)y_reference[i]);
+    /* The cache holds every token's K, in order, and nothing was written past them. */
+    float *cached = malloc(B * HKV * CAP * D * sizeof(float));
+    assert_int_equal(clEnqueueReadBuffer(g_queue, cache_k, CL_TRUE, 0, B * HKV * CAP * D * 4,
+                                         cached, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int b = 0; b < B; ++b)
+        for (int h = 0; h < HKV; ++h)
+            assert_memory_equal(cached + ((b * HKV + h) * CAP) * D, k + ((b * HKV + h) * N) * D,
+                                N * D * sizeof(float));
+    /* A cl_mem offset that is not a whole element is refused. */
+    mha_core_args_init(&args);
+    args.q = view4(inputs, MHA_MEMORY_OPENCL_BUFFER, q_at + 2, B, HQ, N, D);
+    args.k = k_all;
+    args.v = v_all;
+    args.y = y_all;
+    assert_int_equal(mha_core_forward(g_opencl, &args), MHA_STATUS_INVALID_VALUE);
+    assert_non_null(strstr(mha_last_error(), "q.offset is"));
+    free(cached), free(host), free(y_reference), free(y_opencl);
+    clReleaseMemObject(inputs), clReleaseMemObject(cache_k), clReleaseMemObject(cache_v);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_uint count = 0;
+    if (clGetPlatformIDs(1, &platform, &count) != CL_SUCCESS || count == 0 ||
+        clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, NULL) != CL_SUCCESS)
+        return -1;
+    cl_int err;
+    g_context = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+    if (err != CL_SUCCESS)
+        return -1;
+    g_queue = clCreateCommandQueue(g_context, device, 0, &err);
+    if (err != CL_SUCCESS)
+        return -1;
+    mha_opencl_context_options options = {
+        .header = {sizeof options, MHA_OPENCL_EXT_CONTEXT, NULL},
+        .context = g_context,
+        .device = device,
+        .queue = g_queue,
+    };
+    if (mha_backend_open_with("opencl", &options.header, &g_opencl) != MHA_STATUS_OK ||
+        mha_backend_open("reference", &g_reference) != MHA_STATUS_OK)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mha_backend_close(g_opencl);
+    mha_backend_close(g_reference);
+    clReleaseCommandQueue(g_queue);
+    clReleaseContext(g_context);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(decode_with_a_cl_mem_cache),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    mha_shutdown();
+    return failed;
+}
