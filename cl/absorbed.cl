@@ -12,13 +12,13 @@
  *   sum_j p_j (W_v,h x_j + b_v,h) = W_v,h (sum_j p_j x_j) + b_v,h sum_j p_j
  * Projecting S keys and values costs 2 S E (kdim + vdim) flops per batch
  * entry; the right-hand sides cost 2 H L S (kdim + vdim) + 2 L E (kdim + vdim),
- * less when H L < E, i.e. L < head_dim (forward.c chooses by that count).
+ * less when H L < E, i.e. L < head_dim (plugins/opencl/path.c chooses by that count).
  * The softmax between scores and values is attention.cl's, on the same
  * keys-major matrix (N*H, S, L) as the GEMM path; p after dropout.
  *
  * Query rows r = (n*H + h)*L + l, the softmax's row order. Rows of q (the
  * query projection, E = H*D columns, without its bias) and of x (the caller's
- * key and value rows) follow row_steps in forward.c: row t of batch entry n
+ * key and value rows) follow ocl_row_steps_of in heads.c: row t of batch entry n
  * at t*step_t + n*step_n.
  *
  * Built after shared.h, philox.cl and common.cl (plugins/opencl/kernels.h).

@@ -26,7 +26,7 @@
  * qt: Q^T per head (N*H, D, L). k, v: key j of batch entry n, head h at
  * j*key_stride + n*batch_stride + h*head_stride, D floats: either per head
  * (N*H, S', D), or the projections as the GEMMs left them (rows of E, no
- * bias; S' = S), read in place when decoding (forward.c). Their bias then
+ * bias; S' = S), read in place when decoding (path.c). Their bias then
  * comes in here: q.(k + b_k) = q.k + q.b_k starts each score (softmax would
  * ignore that constant of the row, but a NaN or inf in b_k must still reach
  * it), and sum_j p_j (v_j + b_v) = P.V + b_v sum_j p_j (p after dropout)

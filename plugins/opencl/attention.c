@@ -1,6 +1,5 @@
 /* attention.c - attention objects: own queue and kernels (the common ones at
  * creation, a path's own at its first call), weights uploaded once. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -37,7 +36,7 @@ mha_status ocl_attention_kernels(ocl_attention *att, ocl_program_id id)
                                &att->kernels[k]);
     for (int k = 0; k < OCL_KERNEL_COUNT && st != MHA_STATUS_OK; ++k)
         if (ocl_kernel_program((ocl_kernel_id)k) == id && att->kernels[k]) {
-            clReleaseKernel(att->kernels[k]); /* none of the program's, as before */
+            clReleaseKernel(att->kernels[k]); /* all of the program's, or none */
             att->kernels[k] = NULL;
         }
     return st;

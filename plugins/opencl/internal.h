@@ -247,7 +247,7 @@ typedef struct ocl_attention {
 
     /* The projection weights transposed, each in a buffer of its own (offset
      * 0): Wq^T (E, E), Wk^T (kdim, E), Wv^T (vdim, E), Wo^T (E, E), the
-     * layout CLBlast's GEMM kernel reads without copying (forward.c). */
+     * layout CLBlast's GEMM kernel reads without copying (layout.c). */
     ocl_buffer w_q, w_k, w_v, w_o;
     /* The biases in one buffer; offsets in floats:
      * b_in (3E) | bo (E) | bias_k (E) | bias_v (E) */
@@ -263,7 +263,7 @@ typedef struct ocl_attention {
 
     ocl_alloc_stats stats;
 
-    /* Profiling of the last forward (see forward.c): marks[0] ends the
+    /* Profiling of the last forward (see launch.c): marks[0] ends the
      * uploads, marks[i] ends stage i-1. Resolved into stage_ms lazily. */
     cl_event marks[MHA_MAX_STAGES + 1];
     unsigned mark_count;           /* 0: no stage times for the last forward */
