@@ -30,7 +30,7 @@ class Attention:
 
     def __init__(self, embed_dim, num_heads, weights, *, dropout=0.0, bias=True,
                  add_bias_kv=False, add_zero_attn=False, kdim=None, vdim=None,
-                 batch_first=False, backend=None):
+                 batch_first=False, backend=None, _owner=None):
         self.backend = resolve_backend(backend)
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
         self.batch_first = bool(batch_first)
@@ -59,7 +59,7 @@ class Attention:
             keep.append(buf)
             setattr(w, name, buf.ptr)
         handle = ctypes.c_void_p()
-        check(lib.mha_attention_create(self.backend.handle(), ctypes.byref(config),
+        check(lib.mha_attention_create(self.backend.handle(_owner), ctypes.byref(config),
                                        ctypes.byref(w), ctypes.byref(handle)))
         self._handle = handle.value
         # libmha keeps the backend alive for this object; self.backend keeps the Python

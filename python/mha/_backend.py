@@ -113,18 +113,22 @@ class Backend:
     """A plugin bound to one device: mha_backend_open(spec).
 
     spec: "reference", "opencl", "opencl:1", ...; None or "" means $MHA_BACKEND, else the best
-    plugin that has a device. A context manager: leaving the block closes this handle, but every
-    object made from the backend (attention objects, KV caches, modules) holds a reference to
-    it, and libmha keeps the device alive for its attention objects, so they keep working; core
-    calls on a closed Backend raise Error.
+    plugin that has a device. A context manager. close() (or leaving the block) releases the
+    caller's hold: new work through this Backend raises Error from then on, but every object
+    made from it (attention objects, KVCache, mha.torch modules) keeps it alive and working;
+    the device is released with the last of them (libmha itself keeps a backend alive for its
+    attention objects).
     """
 
     def __init__(self, spec=None):
         handle = ctypes.c_void_p()
         check(lib.mha_backend_open(spec.encode() if spec else None, ctypes.byref(handle)))
         self._handle = handle.value
-        # Closed by close(), by garbage collection or at exit, whichever comes first.
+        # Released by close() when nothing made from it is alive, else when the last such
+        # object and this Backend are collected, or at exit.
         self._finalizer = weakref.finalize(self, lib.mha_backend_close, handle.value)
+        self._closed = False
+        self._dependents = weakref.WeakSet()
         # The C API does not promise that mha_core_forward may run on two threads at
         # once on one backend; core calls take this lock.
         self.core_lock = threading.Lock()
@@ -153,17 +157,26 @@ class Backend:
 
     @property
     def closed(self):
-        return not self._finalizer.alive
+        """True once close() was called (objects made from it may still be using it)."""
+        return self._closed or not self._finalizer.alive
 
-    def handle(self):
-        """The mha_backend pointer (an int); Error if closed."""
-        if not self._finalizer.alive:
+    def _depend(self, owner):
+        """Records an object made from this backend (it holds a reference to the Backend)."""
+        self._dependents.add(owner)
+
+    def handle(self, owner=None):
+        """The mha_backend pointer (an int). Error after close(), except for an object
+        made from the backend before (owner)."""
+        if not self._finalizer.alive or (self._closed and (
+                owner is None or owner not in self._dependents)):
             raise Error(STATUS_INVALID_VALUE, f"backend {self.spec} is closed")
         return self._handle
 
     def close(self):
-        """Releases this handle (mha_backend_close); objects made from it keep working."""
-        self._finalizer()
+        """Releases the caller's hold (see the class); idempotent."""
+        self._closed = True
+        if len(self._dependents) == 0:
+            self._finalizer()
 
     def __enter__(self):
         return self

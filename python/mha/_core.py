@@ -43,7 +43,7 @@ def run_core(backend, q, k, v, *, empty, q_num_heads=None, kv_num_heads=None, at
              nonpad_kv_seqlen=None, is_causal=False, scale=None, softcap=0.0,
              left_window_size=-1, right_window_size=-1, qk_matmul_output_mode=0,
              softmax_precision=0, cache_key=None, cache_value=None, cache_length=0,
-             want_present=False, want_qk=False):
+             want_present=False, want_qk=False, owner=None):
     """mha_core_forward on Bufs; outputs allocated by empty(shape, dtype) -> (array, Buf).
     Returns (y, present_key, present_value, qk_matmul_output), absent ones None."""
     B, Hq, Hkv, L, S, D, Dv = core_shapes(q, k, v, q_num_heads, kv_num_heads)
@@ -86,7 +86,7 @@ def run_core(backend, q, k, v, *, empty, q_num_heads=None, kv_num_heads=None, at
         qk, qk_buf = empty((B, Hq, L, T), dtype)
         args.qk_matmul_output = qk_buf.view()
     with backend.core_lock:
-        check(lib.mha_core_forward(backend.handle(), ctypes.byref(args)))
+        check(lib.mha_core_forward(backend.handle(owner), ctypes.byref(args)))
     del keep
     return y, present_key, present_value, qk
 
@@ -168,6 +168,7 @@ class KVCache:
         self.value = np.zeros((batch, kv_num_heads, capacity, v_head_size), dtype)
         self.length = 0
         self.lock = threading.Lock()
+        self.backend._depend(self)
 
     @property
     def capacity(self):
@@ -211,7 +212,7 @@ class KVCache:
                 softcap=softcap, left_window_size=left_window_size,
                 right_window_size=right_window_size,
                 qk_matmul_output_mode=qk_matmul_output_mode, cache_key=ck, cache_value=cv,
-                cache_length=self.length, want_qk=return_qk_matmul_output)
+                cache_length=self.length, want_qk=return_qk_matmul_output, owner=self)
             self.length += k.shape[2] if k.ndim == 4 else k.shape[1]
         return (y, qk) if return_qk_matmul_output else y
 

@@ -58,6 +58,7 @@ class MultiheadAttention(nn.MultiheadAttention):
                          add_bias_kv=add_bias_kv, add_zero_attn=add_zero_attn, kdim=kdim,
                          vdim=vdim, batch_first=batch_first, device=device, dtype=dtype)
         self._mha_backend = resolve_backend(backend)
+        self._mha_backend._depend(self)
         self._mha_object = None
         self._mha_key = None
         self._mha_lock = threading.Lock()
@@ -112,7 +113,7 @@ class MultiheadAttention(nn.MultiheadAttention):
                     self.embed_dim, self.num_heads, weights, dropout=self.dropout,
                     bias=self.in_proj_bias is not None, add_bias_kv=self.bias_k is not None,
                     add_zero_attn=self.add_zero_attn, kdim=self.kdim, vdim=self.vdim,
-                    batch_first=self.batch_first, backend=self._mha_backend)
+                    batch_first=self.batch_first, backend=self._mha_backend, _owner=self)
                 self._mha_key = key
                 if old is not None:
                     old.close()
@@ -161,6 +162,7 @@ class MultiheadAttention(nn.MultiheadAttention):
         spec = state.pop("_mha_backend", None)
         super().__setstate__(state)
         self._mha_backend = resolve_backend(spec)
+        self._mha_backend._depend(self)
         self._mha_lock = threading.Lock()
 
     def extra_repr(self):
