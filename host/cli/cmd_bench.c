@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bench_case.h"
+#include "bench_core.h"
 #include "bench_report.h"
 #include "cli.h"
 #include "mha/mha.h"
@@ -32,6 +33,7 @@ static void bench_usage(void)
            "                 [--warmup W] [--reps R] [--json FILE]\n"
            "       mha bench --suite standard [--plugin NAME ...] [--warmup W] [--reps R]\n"
            "                 [--json FILE]\n"
+           "       mha bench --suite core [--plugin NAME ...] [--warmup W] [--reps R]\n"
            "\n"
            "Times mha_attention_forward (CLOCK_MONOTONIC around each call) on the backend\n"
            "--plugin[:--device] (default: MHA_BACKEND, else the best plugin with a device).\n"
@@ -54,7 +56,13 @@ static void bench_usage(void)
            "bytes, device allocations made by the timed calls, the median time of each stage\n"
            "and gemm_ms, the sum of the GEMM stages. --json FILE writes one record per case\n"
            "(a JSON array; fields in docs/performance.md). Progress goes to stderr once a\n"
-           "run has lasted a few seconds. Exit status: 0 success, 1 error, 2 usage error.\n");
+           "run has lasted a few seconds.\n"
+           "\n"
+           "--suite core times mha_core_forward (the attention core, docs/core.md), float32\n"
+           "and float16: prefill B=1 Hq=32 Hkv=8 D=128 L=S=2048 causal, and decoding B=4\n"
+           "Hq=32 Hkv=8 D=128 L=1 after 4096 cached rows (a host cache appended in place).\n"
+           "Effective GFLOP/s counts 4*D flops per visible key of each query row; GB/s the\n"
+           "K and V bytes read once. Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
 typedef struct bench_options {
@@ -123,8 +131,8 @@ static int parse_options(int argc, char **argv, bench_options *o, bool *help)
         } else if (strcmp(opt, "--device") == 0) {
             o->device = v;
         } else if (strcmp(opt, "--suite") == 0) {
-            if (strcmp(v, "standard") != 0) {
-                cli_error("bench: --suite: unknown suite '%s' (the one suite is 'standard')", v);
+            if (strcmp(v, "standard") != 0 && strcmp(v, "core") != 0) {
+                cli_error("bench: --suite: unknown suite '%s' ('standard' or 'core')", v);
                 return CLI_USAGE;
             }
             o->suite = v;
@@ -171,6 +179,10 @@ static int parse_options(int argc, char **argv, bench_options *o, bool *help)
             cli_error("bench: --device with --suite needs exactly one --plugin");
             return CLI_USAGE;
         }
+        if (strcmp(o->suite, "core") == 0 && o->json_path != NULL) {
+            cli_error("bench: --json is not written for --suite core yet");
+            return CLI_USAGE;
+        }
     } else {
         if (o->plugin_count > 1) {
             cli_error("bench: several --plugin options need --suite standard");
@@ -198,6 +210,9 @@ int cmd_bench(int argc, char **argv)
     int rc = parse_options(argc, argv, &o, &help);
     if (rc != CLI_OK)
         return rc;
+    if (!help && o.suite != NULL && strcmp(o.suite, "core") == 0)
+        return bench_core_suite(o.plugins, o.plugin_count, o.device, o.settings.warmup,
+                                o.settings.reps);
     if (help) {
         bench_usage();
         return CLI_OK;
