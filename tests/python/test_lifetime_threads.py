@@ -226,3 +226,31 @@ def test_the_gil_is_released_during_a_call(reference):
     assert result and elapsed > 0.05, f"a call took {single:.3f} s: too short to tell"
     # with the GIL held for the whole call, the loop would tick about once per call
     assert ticks > 10, f"{ticks} ticks in {elapsed:.3f} s"
+
+
+# ---- install --------------------------------------------------------------------------------------
+
+def test_installed_package_finds_the_installed_libmha(tmp_path):
+    """cmake --install puts the package under <prefix>/lib/python3/dist-packages; imported
+    from there (and nothing of the build tree on the path), it loads <prefix>'s libmha and
+    plugins through its relative path."""
+    build, cmake = os.environ.get("MHA_BUILD_DIR"), os.environ.get("MHA_CMAKE")
+    if not build or not cmake:
+        pytest.skip("MHA_BUILD_DIR and MHA_CMAKE are not set (ctest sets them)")
+    prefix = tmp_path / "prefix"
+    subprocess.run([cmake, "--install", build, "--prefix", str(prefix)], check=True,
+                   capture_output=True)
+    code = ("import mha, numpy as np\n"
+            "print(mha.library_path())\n"
+            "print(*[p['path'] for p in mha.plugins()], sep='\\n')\n"
+            "q = np.ones((1, 1, 2, 4), np.float32)\n"
+            "assert np.allclose(mha.attention(q, q, q, backend='reference')[0], 1.0)\n")
+    env = dict(os.environ, PYTHONPATH=str(prefix / "lib" / "python3" / "dist-packages"))
+    env.pop("MHA_LIBRARY", None)
+    env.pop("MHA_PLUGIN_PATH", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=str(tmp_path), timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split()
+    assert all(line.startswith(str(prefix)) for line in lines), lines
+    assert any(line.endswith("libmha_plugin_reference.so") for line in lines[1:])
