@@ -10,7 +10,12 @@ ctypes.CDLL releases the GIL around every call into libmha.
 import ctypes
 import os
 
-from . import _config
+try:
+    from . import _config
+except ImportError as exc:  # the source folder python/mha has no _config.py
+    raise ImportError("mha: this copy of the package has no _config.py: import it from a build "
+                      "tree (PYTHONPATH=build/python) or an install, not from python/ in the "
+                      "sources") from exc
 
 c_size_t = ctypes.c_size_t
 c_int64 = ctypes.c_int64
