@@ -115,7 +115,9 @@ MHA_API void mha_core_args_init(mha_core_args *args);
 
 /* Runs the core on `backend`. Validation names the argument and the expected
  * and actual values; MHA_STATUS_UNSUPPORTED when the backend lacks a feature
- * the call needs (mha_capabilities.core_features / core_dtypes). */
+ * the call needs (mha_capabilities.core_features / core_dtypes). Calls on one
+ * backend may run on several threads at once (they share no state but the
+ * backend's built programs, which are guarded). */
 MHA_API mha_status mha_core_forward(mha_backend *backend, const mha_core_args *args);
 
 #ifdef __cplusplus
