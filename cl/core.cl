@@ -1,9 +1,8 @@
 /*
  * core.cl - the attention core (include/mha/core.h, ONNX Attention
  * semantics) for any OpenCL 1.2 device: one work-item per query row
- * (b, h, i), two passes over the keys (the first finds the row's maximum and
- * sum, the second accumulates the probabilities times the values), so no
- * L x T matrix is ever held. Storage may be float32, float16 (vload_half /
+ * (b, h, i), one pass over the keys with an online softmax (a second only
+ * for qk_matmul_output's probabilities), so no L x T matrix is ever held. Storage may be float32, float16 (vload_half /
  * vstore_half: no cl_khr_fp16 needed) or bfloat16; arithmetic is float32.
  *
  * Every tensor arrives as a byte buffer plus, in `geometry`, its element
@@ -127,35 +126,34 @@ kernel void mha_core_rows(global const long *g, global const uchar *q, global co
     for (long d = 0; d < D; ++d)
         q_row[d] = core_load(q, core_at(g, OCL_CORE_G_Q, b, h, i, d), dtype);
 
-    /* Pass 1: the row's maximum, whether every key is masked, and the sum
-     * of exp(x - max) (rescaled when the maximum grows). */
+    /* One pass over the keys with an online softmax: the running maximum,
+     * the sum of exp(x - max) and the weighted values, both rescaled when
+     * the maximum grows. */
+    float acc[OCL_CORE_HEAD_DIM_MAX];
+    for (long e = 0; e < Dv; ++e)
+        acc[e] = 0.0f;
     float max = -INFINITY, sum = 0.0f;
     int all_masked = 1;
     for (long j = 0; j < T; ++j) {
         float bias = core_bias(g, mask, mask_dtype, mask_true_attends, b, h, i, j, offset, valid,
                                causal);
         all_masked &= bias == -INFINITY;
-        float x = core_score(g, q_row, k, past_k, dtype, b, kh, j, scale, softcap) + bias;
+        float score = core_score(g, q_row, k, past_k, dtype, b, kh, j, scale, softcap);
+        float x = score + bias;
+        if (qk_mode >= 0 && qk_mode != 3)
+            core_store(qk, core_at(g, OCL_CORE_G_QK, b, h, i, j), dtype,
+                       qk_mode == 2 ? x : score);
         if (x > max) {
-            sum = sum * exp(max - x); /* exp(-inf) = 0 for the first key */
+            float rescale = exp(max - x); /* exp(-inf) = 0 for the first key */
+            sum *= rescale;
+            for (long e = 0; e < Dv; ++e)
+                acc[e] *= rescale;
             max = x;
         }
-        if (max != -INFINITY)
-            sum += exp(x - max);
-        else if (isnan(x))
-            sum = x;
-    }
-    const int zero_row = all_masked || max == -INFINITY;
-
-    /* Pass 2: the probabilities, times the values. */
-    float acc[OCL_CORE_HEAD_DIM_MAX];
-    for (long e = 0; e < Dv; ++e)
-        acc[e] = 0.0f;
-    for (long j = 0; j < T; ++j) {
-        float bias = core_bias(g, mask, mask_dtype, mask_true_attends, b, h, i, j, offset, valid,
-                               causal);
-        float score = core_score(g, q_row, k, past_k, dtype, b, kh, j, scale, softcap);
-        float p = zero_row ? 0.0f : exp(score + bias - max) / sum;
+        if (max == -INFINITY && !isnan(x))
+            continue; /* nothing attended yet */
+        float p = exp(x - max);
+        sum += p;
         if (j < P) {
             for (long e = 0; e < Dv; ++e)
                 acc[e] += p * core_load(past_v, core_at(g, OCL_CORE_G_PAST_V, b, kh, j, e), dtype);
@@ -163,11 +161,20 @@ kernel void mha_core_rows(global const long *g, global const uchar *q, global co
             for (long e = 0; e < Dv; ++e)
                 acc[e] += p * core_load(v, core_at(g, OCL_CORE_G_V, b, kh, j - P, e), dtype);
         }
-        if (qk_mode >= 0) {
-            float out = qk_mode == 3 ? p : qk_mode == 2 ? score + bias : score;
-            core_store(qk, core_at(g, OCL_CORE_G_QK, b, h, i, j), dtype, out);
-        }
     }
+    /* A row with no key left (by its bias, or whose scores are all -inf) is
+     * zeros, never NaN. */
+    const int zero_row = all_masked || max == -INFINITY;
+    for (long e = 0; e < Dv; ++e)
+        acc[e] = zero_row ? 0.0f : acc[e] / sum;
+    if (qk_mode == 3) /* the probabilities: a second pass, only when asked */
+        for (long j = 0; j < T; ++j) {
+            float bias = core_bias(g, mask, mask_dtype, mask_true_attends, b, h, i, j, offset,
+                                   valid, causal);
+            float score = core_score(g, q_row, k, past_k, dtype, b, kh, j, scale, softcap);
+            core_store(qk, core_at(g, OCL_CORE_G_QK, b, h, i, j), dtype,
+                       zero_row ? 0.0f : exp(score + bias - max) / sum);
+        }
     for (long e = 0; e < Dv; ++e)
         core_store(y, core_at(g, OCL_CORE_G_Y, b, h, i, e), dtype, acc[e]);
 }
