@@ -11,9 +11,24 @@
  * partial file. Anything wrong with an entry (missing, short, corrupt, stale,
  * refused by the driver) means "rebuild from source"; cache trouble is traced
  * (MHA_TRACE), never an error.
+ *
+ * The cache is trusted input (a binary is loaded into the driver), so:
+ *   - directories it creates are 0700, entries 0600;
+ *   - a cache directory that is not a directory, not owned by this user or
+ *     writable by group or others is not used (traced: the cache is off);
+ *   - entries are opened with O_NOFOLLOW | O_NONBLOCK and checked with fstat:
+ *     a symbolic link, anything but a regular file (a FIFO would block the
+ *     read forever), a file of another user or one writable by group or
+ *     others is a miss (traced), and is replaced by the next store;
+ *   - entries are written through mkstemp in the cache directory (a fresh,
+ *     unpredictable name, O_EXCL: never a planted file or link) and renamed
+ *     over the entry (rename replaces a link, never follows it).
+ * tuning.c opens a tuning file found in the cache directory the same way
+ * (ocl_cache_open).
  */
+#define _GNU_SOURCE /* O_NOFOLLOW, O_CLOEXEC, mkostemp */
 #include <errno.h>
-#include <stdatomic.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +60,86 @@ uint64_t ocl_hash_bytes(uint64_t h, const void *data, size_t size)
     return h;
 }
 
-/* mkdir -p; true when the directory exists afterwards. */
+/* mkdir -p, creating what is missing 0700; true when the directory exists
+ * afterwards. */
 static bool make_dirs(char *path)
 {
     for (char *p = path + 1; *p; ++p) {
         if (*p != '/')
             continue;
         *p = '\0';
-        int rc = mkdir(path, 0755);
+        int rc = mkdir(path, 0700);
         *p = '/';
         if (rc != 0 && errno != EEXIST)
             return false;
     }
-    return mkdir(path, 0755) == 0 || errno == EEXIST;
+    return mkdir(path, 0700) == 0 || errno == EEXIST;
+}
+
+/* Why `st` (of `what`) is not private to this user, or NULL when it is:
+ * owned by the effective user and not writable by group or others. */
+static const char *not_private(const struct stat *st, char *why, size_t cap)
+{
+    if (st->st_uid != geteuid()) {
+        snprintf(why, cap, "owned by uid %lu, not by this user (uid %lu)",
+                 (unsigned long)st->st_uid, (unsigned long)geteuid());
+        return why;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(why, cap, "writable by group or others (mode %04o, expected no 022 bits)",
+                 (unsigned)(st->st_mode & 07777));
+        return why;
+    }
+    return NULL;
+}
+
+bool ocl_cache_dir_usable(const char *dir)
+{
+    struct stat st;
+    char why[160];
+    if (stat(dir, &st) != 0) {
+        ocl_host->trace("opencl: cache: %s: %s; cache off", dir, strerror(errno));
+        return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        ocl_host->trace("opencl: cache: %s: not a directory; cache off", dir);
+        return false;
+    }
+    if (not_private(&st, why, sizeof why)) {
+        ocl_host->trace("opencl: cache: directory %s is %s; cache off", dir, why);
+        return false;
+    }
+    return true;
+}
+
+FILE *ocl_cache_open(const char *path, bool private_file, const char *what)
+{
+    struct stat st;
+    char why[160];
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            ocl_host->trace("opencl: %s: %s is a symbolic link; not read", what, path);
+        else if (errno != ENOENT)
+            ocl_host->trace("opencl: %s: cannot open %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    const char *bad = NULL;
+    if (fstat(fd, &st) != 0)
+        bad = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        bad = "not a regular file";
+    else if (private_file)
+        bad = not_private(&st, why, sizeof why);
+    /* a regular file: reads block as usual */
+    if (!bad && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        bad = strerror(errno);
+    FILE *f = bad ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        ocl_host->trace("opencl: %s: %s: %s; not read", what, path, bad ? bad : strerror(errno));
+        close(fd);
+    }
+    return f;
 }
 
 bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t cap)
@@ -72,6 +154,8 @@ bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t 
         ocl_host->trace("opencl: cache: cannot create %s: %s", base, strerror(errno));
         return false;
     }
+    if (!ocl_cache_dir_usable(base))
+        return false;
     n = snprintf(path, cap, "%s/%s", base, name);
     return n > 0 && (size_t)n < cap;
 }
@@ -88,7 +172,7 @@ void *ocl_cache_load(const char *path, uint64_t key, size_t *size)
 {
     void *data = NULL;
     cache_header h;
-    FILE *f = fopen(path, "rb");
+    FILE *f = ocl_cache_open(path, true, "cache");
     *size = 0;
     if (!f)
         return NULL;
@@ -115,7 +199,6 @@ done:
 
 void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t size)
 {
-    static atomic_uint counter;
     char tmp[CACHE_PATH_MAX + 64];
     cache_header h;
     memset(&h, 0, sizeof h);
@@ -124,13 +207,21 @@ void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t si
     h.key = key;
     h.size = size;
     h.hash = ocl_hash_bytes(14695981039346656037ull, data, size);
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
-                     atomic_fetch_add(&counter, 1u));
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     if (n <= 0 || (size_t)n >= sizeof tmp)
         return;
-    FILE *f = fopen(tmp, "wb");
+    /* a new file of a name no one could plant (O_EXCL), 0600 */
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        ocl_host->trace("opencl: cache: cannot create a temporary file for %s: %s", path,
+                        strerror(errno));
+        return;
+    }
+    FILE *f = fdopen(fd, "wb");
     if (!f) {
         ocl_host->trace("opencl: cache: cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        remove(tmp);
         return;
     }
     bool ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(data, 1, size, f) == size;

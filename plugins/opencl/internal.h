@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "faults.h"
 #include "mha/opencl.h"
@@ -143,9 +144,17 @@ bool ocl_cache_path(const ocl_settings *s, const char *program, uint64_t key, ch
 /* The path of the file `name` in the cache directory (created); false when
  * the cache is off or unusable. */
 bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t cap);
+/* Whether `dir` is a directory owned by this user and not writable by group
+ * or others (traced when not). */
+bool ocl_cache_dir_usable(const char *dir);
+/* Opens `path` for reading with O_NOFOLLOW | O_NONBLOCK: NULL (traced, with
+ * `what` as the subject) unless it is a regular file and, when
+ * `private_file`, owned by this user and not writable by group or others. */
+FILE *ocl_cache_open(const char *path, bool private_file, const char *what);
 /* The payload of a valid entry (host->free it), or NULL. */
 void *ocl_cache_load(const char *path, uint64_t key, size_t *size);
-/* Writes an entry atomically (temporary file + rename); failures are traced. */
+/* Writes an entry atomically (mkstemp in the cache directory, 0600, + rename);
+ * failures are traced. */
 void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t size);
 
 /* ---- tuning.c ------------------------------------------------------------ */

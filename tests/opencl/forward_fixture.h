@@ -51,6 +51,7 @@ void test_device_env(void **state);
 void test_device_out_of_memory(void **state);
 /* test_forward_programs.c: the program cache and build errors */
 void test_program_cache(void **state);
+void test_program_cache_private(void **state);
 void test_build_failure(void **state);
 /* test_forward_grid.c: against the reference over the case grids */
 void test_edges(void **state);

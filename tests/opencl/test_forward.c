@@ -21,6 +21,7 @@ int main(void)
         cmocka_unit_test(test_device_env),
         cmocka_unit_test(test_device_out_of_memory),
         cmocka_unit_test(test_program_cache),
+        cmocka_unit_test(test_program_cache_private),
         cmocka_unit_test(test_build_failure),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sweep),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mha/mha.h"
@@ -71,12 +72,16 @@ static void open_and_check(fixture *f)
 
 /* Counts the plugin's cache trace lines about the common program's entry
  * (mha_set_log_callback). */
-static int g_cache_loaded, g_cache_rebuilt;
+static int g_cache_loaded, g_cache_rebuilt, g_cache_refused, g_cache_off;
 static void cache_log(const char *message, void *user)
 {
     (void)user;
+    if (strstr(message, "opencl: cache: directory") && strstr(message, "cache off"))
+        ++g_cache_off;
     if (!strstr(message, "opencl-common-"))
         return;
+    if (strstr(message, "not read"))
+        ++g_cache_refused;
     if (strstr(message, "opencl: cache: loaded"))
         ++g_cache_loaded;
     if (strstr(message, "rebuilding"))
@@ -154,6 +159,101 @@ void test_program_cache(void **state)
     if (d)
         closedir(d);
     rmdir(dir);
+}
+
+/* The cache is trusted input (its binaries are loaded into the driver), so it
+ * is kept private and nothing planted in it is used or followed: the
+ * directory is created 0700 and entries 0600; an entry writable by group or
+ * others, a symbolic link or a FIFO (whose read would block for ever) is not
+ * read; a cache directory writable by group or others is not used; a symbolic
+ * link planted where the old code wrote its temporary file (a fixed name:
+ * <entry>.tmp.<pid>.<n>) is not followed. */
+void test_program_cache_private(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    char top[] = "ocl-cache-private-XXXXXX", dir[64], path[1024], victim[128], link[1200];
+    assert_non_null(mkdtemp(top));
+    snprintf(dir, sizeof dir, "%s/cache", top);
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+    mha_set_log_callback(cache_log, NULL);
+    g_cache_loaded = g_cache_rebuilt = g_cache_refused = g_cache_off = 0;
+
+    open_and_check(f); /* creates the directory and the entry */
+    assert_true(cache_file(dir, path, sizeof path));
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* an entry writable by others: not read, replaced by a private one */
+    assert_int_equal(chmod(path, 0666), 0);
+    open_and_check(f);
+    assert_int_equal(g_cache_loaded, 0);
+    assert_int_equal(g_cache_refused, 1);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    open_and_check(f);
+    assert_int_equal(g_cache_loaded, 1);
+
+    /* a directory writable by group: the cache is off (nothing loaded or stored) */
+    assert_int_equal(chmod(dir, 0770), 0);
+    open_and_check(f);
+    assert_int_equal(g_cache_loaded, 1);
+    assert_true(g_cache_off >= 1);
+    assert_int_equal(chmod(dir, 0700), 0);
+
+    /* symbolic links planted at the entry and at the old temporary names:
+     * the victim is neither read as an entry nor written */
+    snprintf(victim, sizeof victim, "%s/victim", top);
+    FILE *v = fopen(victim, "w");
+    assert_non_null(v);
+    fputs("victim", v);
+    fclose(v);
+    assert_int_equal(remove(path), 0);
+    for (unsigned n = 0; n < 256; ++n) {
+        snprintf(link, sizeof link, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+        assert_int_equal(symlink("../victim", link), 0);
+    }
+    assert_int_equal(symlink("../victim", path), 0);
+    g_cache_refused = 0;
+    open_and_check(f);
+    assert_int_equal(g_cache_refused, 1); /* the link at the entry */
+    bool magic = true;
+    assert_int_equal(file_size_and_magic(victim, &magic), 6);
+    assert_false(magic);
+    assert_int_equal(lstat(path, &st), 0); /* the link replaced by an entry */
+    assert_true(S_ISREG(st.st_mode));
+    for (unsigned n = 0; n < 256; ++n) {
+        snprintf(link, sizeof link, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+        assert_int_equal(lstat(link, &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        remove(link);
+    }
+
+    /* a FIFO as the entry: no hang, rebuilt and replaced by a file */
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    g_cache_refused = 0;
+    alarm(120); /* a read blocked on the FIFO ends the test */
+    open_and_check(f);
+    alarm(0);
+    assert_int_equal(g_cache_refused, 1);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    mha_set_log_callback(NULL, NULL);
+
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* MHA_OPENCL_BUILD_OPTIONS (a developer variable, appended to the build
