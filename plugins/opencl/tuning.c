@@ -34,9 +34,13 @@
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -47,6 +51,7 @@
 #define TUNING_KERNELS_MAX 16
 
 typedef struct tuning_kernel {
+    unsigned line; /* in the file */
     char name[32];
     size_t count;
     char names[TUNING_PARAMS_MAX][40];
@@ -58,6 +63,7 @@ typedef struct tuning_file {
     char driver[256];
     size_t count;
     tuning_kernel kernels[TUNING_KERNELS_MAX];
+    char message[320]; /* what *why points to for a refused value */
 } tuning_file;
 
 void ocl_tuning_file_name(const ocl_device *dev, char *name, size_t cap)
@@ -93,8 +99,12 @@ static void trim(char *s)
         s[--n] = '\0';
 }
 
-/* Parses "kernel NAME P=V ..." (after "kernel "); false with *why set. */
-static bool parse_kernel(char *rest, tuning_kernel *k, const char **why)
+/* The largest value of any parameter (CLBlast's are ints in its kernels). */
+#define TUNING_VALUE_MAX 2147483647ull
+
+/* Parses "kernel NAME P=V ..." (after "kernel "); false with *why set, and
+ * *range set when a value is out of range (not a format error). */
+static bool parse_kernel(char *rest, tuning_kernel *k, const char **why, bool *range)
 {
     char *save = NULL;
     char *tok = strtok_r(rest, " \t", &save);
@@ -115,9 +125,15 @@ static bool parse_kernel(char *rest, tuning_kernel *k, const char **why)
             return false;
         }
         char *end = NULL;
+        errno = 0;
         unsigned long long v = strtoull(eq + 1, &end, 10);
-        if (end == eq + 1 || *end != '\0' || eq[1] == '-') {
+        if (end == eq + 1 || *end != '\0' || eq[1] == '-' || eq[1] == '+') {
             *why = "a parameter value that is not a non-negative integer";
+            return false;
+        }
+        if (errno == ERANGE || v > TUNING_VALUE_MAX) {
+            *why = "a parameter value out of range (expected at most 2147483647)";
+            *range = true;
             return false;
         }
         memcpy(k->names[k->count], tok, (size_t)(eq - tok));
@@ -132,16 +148,12 @@ static bool parse_kernel(char *rest, tuning_kernel *k, const char **why)
     return true;
 }
 
-/* Reads `path` into *t; IO_ERROR / FORMAT_ERROR with *why set. */
-static mha_status read_file(const char *path, tuning_file *t, const char **why, unsigned *line_no)
+/* Reads the open file `f` into *t (and closes it); IO_ERROR / FORMAT_ERROR
+ * with *why set. */
+static mha_status read_file(FILE *f, tuning_file *t, const char **why, unsigned *line_no)
 {
     char line[TUNING_LINE_MAX];
-    FILE *f = fopen(path, "r");
     *line_no = 0;
-    if (!f) {
-        *why = "cannot be opened";
-        return MHA_STATUS_IO_ERROR;
-    }
     mha_status st = MHA_STATUS_OK;
     while (fgets(line, sizeof line, f)) {
         ++*line_no;
@@ -163,8 +175,10 @@ static mha_status read_file(const char *path, tuning_file *t, const char **why, 
                 st = MHA_STATUS_FORMAT_ERROR;
                 break;
             }
-            if (!parse_kernel(line + 7, &t->kernels[t->count], why)) {
-                st = MHA_STATUS_FORMAT_ERROR;
+            bool range = false;
+            t->kernels[t->count].line = *line_no;
+            if (!parse_kernel(line + 7, &t->kernels[t->count], why, &range)) {
+                st = range ? MHA_STATUS_INVALID_VALUE : MHA_STATUS_FORMAT_ERROR;
                 break;
             }
             t->count++;
@@ -185,6 +199,207 @@ static mha_status read_file(const char *path, tuning_file *t, const char **why, 
         st = MHA_STATUS_FORMAT_ERROR;
     }
     return st;
+}
+
+/* ---- validation -------------------------------------------------------
+ * CLBlast compiles the values into its kernels as they are: a zero tile size
+ * divides by zero (SIGFPE) or indexes out of bounds, a huge one aborts or
+ * compiles for ever, a KWG that is not a multiple of KWI silently skips part
+ * of the sum. So every value is checked before CLBlastOverrideParameters:
+ *   - flags (GEMMK, SA, SB, STRM, STRN, PADA, PADB, TRA_PAD, TRA_SHUFFLE,
+ *     PADTRA_PAD) are 0 or 1;
+ *   - vector widths (VWM, VWN, VWMD, VWND, KREG, COPY_VW, TRA_WPT) are 1, 2,
+ *     4, 8 or 16 (OpenCL's vector types);
+ *   - tile sizes (MWG, NWG, KWG, WGD) and unroll factors (KWI, KWID) are
+ *     1..1024; work-group dimensions (MDIMC, NDIMC, MDIMA, NDIMB, their D
+ *     forms, COPY_DIMX/Y, PAD_DIMX/Y, TRA_DIM, PADTRA_TILE) 1..1024 and a
+ *     work-group at most 1024 work-items; work per item (COPY_WPT,
+ *     PAD_WPTX/Y, PADTRA_WPT) 1..64;
+ *   - CLBlast's own constraints (src/tuning/kernels/xgemm.hpp,
+ *     xgemm_direct.hpp): KWG % KWI, MWG % (MDIMC*VWM), NWG % (NDIMC*VWN),
+ *     MWG % (MDIMA*VWM), NWG % (NDIMB*VWN) are 0, and with GEMMK=0 KWG is a
+ *     multiple of KDIMA = MDIMC*NDIMC/MDIMA and KDIMB = MDIMC*NDIMC/NDIMB
+ *     (whole numbers); with GEMMK=1 KREG % VWN is 0; XgemmDirect alike with
+ *     WGD for MWG, NWG and KWG;
+ *   - ours, to keep a kernel compilable: at most 256 results per work-item
+ *     ((MWG/MDIMC)*(NWG/NDIMC), CLBlast's tuners try up to 128/8 * 128/8).
+ * Parameters missing from a line are left to CLBlastOverrideParameters,
+ * which refuses a line without all of its kernel's parameters. */
+
+typedef enum { RULE_FLAG, RULE_WIDTH, RULE_TILE, RULE_DIM, RULE_WPT } rule_kind;
+
+static const struct {
+    const char *name;
+    rule_kind kind;
+} g_rules[] = {
+    {"GEMMK", RULE_FLAG},      {"SA", RULE_FLAG},          {"SB", RULE_FLAG},
+    {"STRM", RULE_FLAG},       {"STRN", RULE_FLAG},        {"PADA", RULE_FLAG},
+    {"PADB", RULE_FLAG},       {"TRA_PAD", RULE_FLAG},     {"TRA_SHUFFLE", RULE_FLAG},
+    {"PADTRA_PAD", RULE_FLAG}, {"VWM", RULE_WIDTH},        {"VWN", RULE_WIDTH},
+    {"VWMD", RULE_WIDTH},      {"VWND", RULE_WIDTH},       {"KREG", RULE_WIDTH},
+    {"COPY_VW", RULE_WIDTH},   {"TRA_WPT", RULE_WIDTH},    {"MWG", RULE_TILE},
+    {"NWG", RULE_TILE},        {"KWG", RULE_TILE},         {"WGD", RULE_TILE},
+    {"KWI", RULE_TILE},        {"KWID", RULE_TILE},        {"MDIMC", RULE_DIM},
+    {"NDIMC", RULE_DIM},       {"MDIMA", RULE_DIM},        {"NDIMB", RULE_DIM},
+    {"MDIMCD", RULE_DIM},      {"NDIMCD", RULE_DIM},       {"MDIMAD", RULE_DIM},
+    {"NDIMBD", RULE_DIM},      {"COPY_DIMX", RULE_DIM},    {"COPY_DIMY", RULE_DIM},
+    {"PAD_DIMX", RULE_DIM},    {"PAD_DIMY", RULE_DIM},     {"TRA_DIM", RULE_DIM},
+    {"PADTRA_TILE", RULE_DIM}, {"COPY_WPT", RULE_WPT},     {"PAD_WPTX", RULE_WPT},
+    {"PAD_WPTY", RULE_WPT},    {"PADTRA_WPT", RULE_WPT},
+};
+
+#define TUNING_TILE_MAX 1024u
+#define TUNING_GROUP_MAX 1024u
+#define TUNING_WPT_MAX 64u
+#define TUNING_ITEM_RESULTS_MAX 256u
+
+/* The value of parameter `name` of k in *v; false when the line lacks it. */
+static bool param(const tuning_kernel *k, const char *name, size_t *v)
+{
+    for (size_t i = 0; i < k->count; ++i)
+        if (strcmp(k->names[i], name) == 0) {
+            *v = k->values[i];
+            return true;
+        }
+    return false;
+}
+
+/* Checks one value against its kind; false with msg set. */
+static bool check_value(const tuning_kernel *k, const char *name, rule_kind kind, size_t v,
+                        char *msg, size_t cap)
+{
+    bool ok;
+    const char *expected;
+    switch (kind) {
+    case RULE_FLAG:
+        ok = v <= 1, expected = "0 or 1";
+        break;
+    case RULE_WIDTH:
+        ok = v == 1 || v == 2 || v == 4 || v == 8 || v == 16, expected = "1, 2, 4, 8 or 16";
+        break;
+    case RULE_TILE:
+        ok = v >= 1 && v <= TUNING_TILE_MAX, expected = "1..1024";
+        break;
+    case RULE_DIM:
+        ok = v >= 1 && v <= TUNING_GROUP_MAX, expected = "1..1024";
+        break;
+    default:
+        ok = v >= 1 && v <= TUNING_WPT_MAX, expected = "1..64";
+        break;
+    }
+    if (!ok)
+        snprintf(msg, cap, "%s %s=%zu: expected %s", k->name, name, v, expected);
+    return ok;
+}
+
+/* x % (a*b) == 0, named for the message; all values already >= 1. */
+static bool multiple(const tuning_kernel *k, const char *xn, size_t x, const char *an, size_t a,
+                     const char *bn, size_t b, char *msg, size_t cap)
+{
+    if (x % (a * b) == 0)
+        return true;
+    if (b == 1 && bn == NULL)
+        snprintf(msg, cap, "%s %s=%zu: expected a multiple of %s=%zu (CLBlast's constraint)",
+                 k->name, xn, x, an, a);
+    else
+        snprintf(msg, cap,
+                 "%s %s=%zu: expected a multiple of %s*%s = %zu*%zu = %zu (CLBlast's constraint)",
+                 k->name, xn, x, an, bn, a, b, a * b);
+    return false;
+}
+
+/* KWG a multiple of (MDIMC*NDIMC)/MDIMA, a whole number (KDIMA, KDIMB). */
+static bool kdim(const tuning_kernel *k, const char *kn, size_t kwg, const char *mn, size_t mdimc,
+                 const char *nn, size_t ndimc, const char *an, size_t mdima, char *msg, size_t cap)
+{
+    const size_t group = mdimc * ndimc;
+    if (group % mdima != 0) {
+        snprintf(msg, cap, "%s %s=%zu: expected a divisor of %s*%s = %zu (CLBlast's constraint)",
+                 k->name, an, mdima, mn, nn, group);
+        return false;
+    }
+    if (kwg % (group / mdima) != 0) {
+        snprintf(msg, cap,
+                 "%s %s=%zu: expected a multiple of %s*%s/%s = %zu (CLBlast's constraint)",
+                 k->name, kn, kwg, mn, nn, an, group / mdima);
+        return false;
+    }
+    return true;
+}
+
+/* The GEMM kernels' constraints: `tile_m`, `tile_n`, `tile_k` name MWG, NWG,
+ * KWG (WGD thrice for XgemmDirect), the other names their parameters. */
+typedef struct gemm_names {
+    const char *mwg, *nwg, *kwg, *kwi, *mdimc, *ndimc, *mdima, *ndimb, *vwm, *vwn;
+} gemm_names;
+
+static bool check_gemm(const tuning_kernel *k, const gemm_names *n, bool direct, char *msg,
+                       size_t cap)
+{
+    size_t mwg, nwg, kwg, kwi, mdimc, ndimc, mdima, ndimb, vwm, vwn, gemmk = 0, kreg = 1;
+    if (!param(k, n->mwg, &mwg) || !param(k, n->kwi, &kwi) || !param(k, n->mdimc, &mdimc) ||
+        !param(k, n->ndimc, &ndimc) || !param(k, n->mdima, &mdima) ||
+        !param(k, n->ndimb, &ndimb) || !param(k, n->vwm, &vwm) || !param(k, n->vwn, &vwn))
+        return true; /* incomplete: CLBlastOverrideParameters refuses it */
+    if (direct) {
+        nwg = kwg = mwg;
+    } else if (!param(k, n->nwg, &nwg) || !param(k, n->kwg, &kwg) || !param(k, "GEMMK", &gemmk) ||
+               !param(k, "KREG", &kreg)) {
+        return true;
+    }
+    if (mdimc * ndimc > TUNING_GROUP_MAX) {
+        snprintf(msg, cap, "%s %s*%s = %zu*%zu: expected a work-group of at most %u work-items",
+                 k->name, n->mdimc, n->ndimc, mdimc, ndimc, TUNING_GROUP_MAX);
+        return false;
+    }
+    if (!multiple(k, n->kwg, kwg, n->kwi, kwi, NULL, 1, msg, cap) ||
+        !multiple(k, n->mwg, mwg, n->mdimc, mdimc, n->vwm, vwm, msg, cap) ||
+        !multiple(k, n->nwg, nwg, n->ndimc, ndimc, n->vwn, vwn, msg, cap) ||
+        !multiple(k, n->mwg, mwg, n->mdima, mdima, n->vwm, vwm, msg, cap) ||
+        !multiple(k, n->nwg, nwg, n->ndimb, ndimb, n->vwn, vwn, msg, cap))
+        return false;
+    if (gemmk == 0 &&
+        (!kdim(k, n->kwg, kwg, n->mdimc, mdimc, n->ndimc, ndimc, n->mdima, mdima, msg, cap) ||
+         !kdim(k, n->kwg, kwg, n->mdimc, mdimc, n->ndimc, ndimc, n->ndimb, ndimb, msg, cap)))
+        return false;
+    if (gemmk == 1 && !multiple(k, "KREG", kreg, n->vwn, vwn, NULL, 1, msg, cap))
+        return false;
+    const size_t results = (mwg / mdimc) * (nwg / ndimc);
+    if (results > TUNING_ITEM_RESULTS_MAX) {
+        snprintf(msg, cap,
+                 "%s (%s/%s)*(%s/%s) = %zu results per work-item: expected at most %u",
+                 k->name, n->mwg, n->mdimc, n->nwg, n->ndimc, results, TUNING_ITEM_RESULTS_MAX);
+        return false;
+    }
+    return true;
+}
+
+/* Whether kernel line k's values are safe to hand to CLBlast; msg says why not. */
+static bool check_kernel(const tuning_kernel *k, char *msg, size_t cap)
+{
+    static const gemm_names xgemm = {"MWG",   "NWG",   "KWG",   "KWI", "MDIMC",
+                                     "NDIMC", "MDIMA", "NDIMB", "VWM", "VWN"};
+    static const gemm_names direct = {"WGD",    "WGD",    "WGD",    "KWID", "MDIMCD",
+                                      "NDIMCD", "MDIMAD", "NDIMBD", "VWMD", "VWND"};
+    for (size_t i = 0; i < k->count; ++i)
+        for (size_t r = 0; r < sizeof g_rules / sizeof g_rules[0]; ++r)
+            if (strcmp(k->names[i], g_rules[r].name) == 0 &&
+                !check_value(k, k->names[i], g_rules[r].kind, k->values[i], msg, cap))
+                return false;
+    size_t x = 0, y = 0;
+    if (strcmp(k->name, "Xgemm") == 0)
+        return check_gemm(k, &xgemm, false, msg, cap);
+    if (strcmp(k->name, "XgemmDirect") == 0)
+        return check_gemm(k, &direct, true, msg, cap);
+    const char *pairs[][2] = {{"COPY_DIMX", "COPY_DIMY"}, {"PAD_DIMX", "PAD_DIMY"},
+                              {"TRA_DIM", "TRA_DIM"}, {"PADTRA_TILE", "PADTRA_TILE"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; ++i)
+        if (param(k, pairs[i][0], &x) && param(k, pairs[i][1], &y) && x * y > TUNING_GROUP_MAX) {
+            snprintf(msg, cap, "%s %s*%s = %zu*%zu: expected a work-group of at most %u work-items",
+                     k->name, pairs[i][0], pairs[i][1], x, y, TUNING_GROUP_MAX);
+            return false;
+        }
+    return true;
 }
 
 /* Trouble: an error for an explicit file, a trace (and OK) for the cache's. */
@@ -219,19 +434,17 @@ static bool shipped_tuning_file(const char *name, char *path, size_t cap)
     return written > 0 && (size_t)written < cap;
 }
 
-static bool readable(const char *path)
+/* The user's file `name` in the cache directory (a regular file of this
+ * user's, not writable by group or others, in a directory alike: cache.c's
+ * checks), else the one shipped with mha (a regular file); opened, or NULL. */
+static FILE *find_file(const ocl_settings *s, const char *name, char *path, size_t cap)
 {
-    FILE *probe = fopen(path, "r");
-    if (probe)
-        fclose(probe);
-    return probe != NULL;
-}
-
-/* The user's file `name` in the cache directory, else the one shipped with mha. */
-static bool find_file(const ocl_settings *s, const char *name, char *path, size_t cap)
-{
-    return (ocl_cache_file(s, name, path, cap) && readable(path)) ||
-           (shipped_tuning_file(name, path, cap) && readable(path));
+    FILE *f = NULL;
+    if (ocl_cache_file(s, name, path, cap))
+        f = ocl_cache_open(path, true, "tuning");
+    if (!f && shipped_tuning_file(name, path, cap))
+        f = ocl_cache_open(path, false, "tuning");
+    return f;
 }
 
 static bool matches(const char *pattern, const char *value)
@@ -244,26 +457,41 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
     char path[4200];
     const char *env = settings->tuning_file;
     const bool explicit_file = env && env[0] != '\0';
+    FILE *f = NULL;
     if (explicit_file) {
         if (strcmp(env, "off") == 0)
             return MHA_STATUS_OK;
         snprintf(path, sizeof path, "%s", env);
+        /* a regular file (a FIFO would block), links followed: the caller named it */
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return trouble(true, MHA_STATUS_IO_ERROR, path, "cannot be opened", 0);
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+            (f = fdopen(fd, "r")) == NULL) {
+            close(fd);
+            return trouble(true, MHA_STATUS_IO_ERROR, path, "not a regular file", 0);
+        }
     } else {
         char name[600];
         ocl_tuning_file_name(dev, name, sizeof name);
         /* this device's tuning, else for a CPU the generic CPU one */
-        if (!find_file(settings, name, path, sizeof path) &&
-            !((dev->type & CL_DEVICE_TYPE_CPU) &&
-              find_file(settings, TUNING_ANY_CPU, path, sizeof path)))
+        f = find_file(settings, name, path, sizeof path);
+        if (!f && (dev->type & CL_DEVICE_TYPE_CPU))
+            f = find_file(settings, TUNING_ANY_CPU, path, sizeof path);
+        if (!f)
             return MHA_STATUS_OK; /* not tuned: CLBlast's own database */
     }
 
     tuning_file *t = ocl_host->calloc(1, sizeof *t);
-    if (!t)
+    if (!t) {
+        fclose(f);
         return ocl_out_of_host_memory("tuning file");
+    }
     const char *why = NULL;
     unsigned line_no = 0;
-    mha_status st = read_file(path, t, &why, &line_no);
+    mha_status st = read_file(f, t, &why, &line_no);
     if (st != MHA_STATUS_OK) {
         st = trouble(explicit_file, st, path, why, line_no);
         goto done;
@@ -275,6 +503,13 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
         st = trouble(false, MHA_STATUS_INVALID_VALUE, path, msg, 0);
         goto done;
     }
+    /* every line checked before any reaches CLBlast: all or nothing */
+    for (size_t i = 0; i < t->count; ++i)
+        if (!check_kernel(&t->kernels[i], t->message, sizeof t->message)) {
+            st = trouble(explicit_file, MHA_STATUS_INVALID_VALUE, path, t->message,
+                         t->kernels[i].line);
+            goto done;
+        }
     for (size_t i = 0; i < t->count; ++i) {
         const tuning_kernel *k = &t->kernels[i];
         const char *names[TUNING_PARAMS_MAX];

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mha/mha.h"
@@ -149,10 +150,82 @@ static void test_bad_files(void **state)
     mha_backend_close(b);
 }
 
-static int g_traced;
+/* Values CLBlast would compile into its kernels and crash on (SIGFPE,
+ * SIGSEGV, SIGABRT), hang on or compute wrongly with are refused before they
+ * reach it: INVALID_VALUE naming the line and the parameter. */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    static const char *const xgemm = "GEMMK=0 KREG=1 KWG=16 KWI=2 MDIMA=8 MDIMC=8 MWG=32 NDIMB=8 "
+                                     "NDIMC=8 NWG=32 SA=0 SB=0 STRM=0 STRN=0 VWM=2 VWN=2";
+    static const struct {
+        const char *name, *value, *needle;
+    } cases[] = {
+        {"MWG", "0", "MWG=0: expected 1..1024"},
+        {"NWG", "0", "NWG=0: expected 1..1024"},
+        {"KWG", "0", "KWG=0: expected 1..1024"},
+        {"KWG", "1048576", "KWG=1048576: expected 1..1024"},
+        {"MWG", "65536", "MWG=65536: expected 1..1024"},
+        {"KWG", "99999999999999999999999", "out of range"},
+        {"KWG", "4294967312", "out of range"}, /* 2^32 + 16: 16 once cut to 32 bits */
+        {"MWG", "40", "MWG=40: expected a multiple of MDIMC*VWM"},
+        {"NWG", "24", "NWG=24: expected a multiple of NDIMC*VWN"},
+        {"KWG", "17", "KWG=17: expected a multiple of KWI=2"},
+        {"KWG", "4", "KWG=4: expected a multiple of MDIMC*NDIMC/MDIMA = 8"},
+        {"MDIMA", "3", "MWG=32: expected a multiple of MDIMA*VWM"},
+        {"VWM", "3", "VWM=3: expected 1, 2, 4, 8 or 16"},
+        {"SA", "2", "SA=2: expected 0 or 1"},
+        {"MDIMC", "2048", "MDIMC=2048: expected 1..1024"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        char line[512], body[600];
+        snprintf(line, sizeof line, "%s", xgemm);
+        char key[32];
+        snprintf(key, sizeof key, " %s=", cases[i].name);
+        char padded[520];
+        snprintf(padded, sizeof padded, " %s", line);
+        char *at = strstr(padded, key);
+        assert_non_null(at);
+        char *end = strchr(at + 1, ' ');
+        snprintf(body, sizeof body, "kernel Xgemm%.*s%s%s\n", (int)(at - padded + strlen(key)),
+                 padded, cases[i].value, end ? end : "");
+        write_file(g_name, g_driver, body);
+        mha_backend *b = NULL;
+        mha_status st = open_opencl(&b);
+        if (st != MHA_STATUS_INVALID_VALUE || !strstr(mha_last_error(), cases[i].needle) ||
+            !strstr(mha_last_error(), "line 4"))
+            fail_msg("%s=%s: status %d, message %s", cases[i].name, cases[i].value, (int)st,
+                     mha_last_error());
+        assert_null(b);
+    }
+    write_file(g_name, g_driver,
+               "kernel XgemmDirect KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 "
+               "VWMD=4 VWND=4 WGD=0\n");
+    expect_failure(MHA_STATUS_INVALID_VALUE, "XgemmDirect WGD=0: expected 1..1024");
+    write_file(g_name, g_driver,
+               "kernel XgemmDirect KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 "
+               "VWMD=4 VWND=4 WGD=48\n");
+    expect_failure(MHA_STATUS_INVALID_VALUE, "WGD=48: expected a multiple of MDIMCD*VWMD");
+    /* a good line before a bad one: nothing applied, the bad line named */
+    write_file(g_name, g_driver,
+               "kernel GemmRoutine XGEMM_MIN_INDIRECT_SIZE=64\nkernel Copy COPY_DIMX=0 "
+               "COPY_DIMY=8 COPY_VW=1 COPY_WPT=1\n");
+    expect_failure(MHA_STATUS_INVALID_VALUE, "line 5");
+    /* usable again afterwards */
+    setenv("MHA_OPENCL_TUNING_FILE", "off", 1);
+    mha_backend *b = NULL;
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_backend_close(b);
+}
+
+static int g_traced, g_refused;
 static void on_log(const char *message, void *user)
 {
     (void)user;
+    if (strstr(message, "opencl: tuning: ") && strstr(message, "clblast-") &&
+        strstr(message, "not read"))
+        g_refused++;
     if (strstr(message, "tuning:") && strstr(message, "clblast-") &&
         strstr(message, "CLBlastOverrideParameters"))
         g_traced++;
@@ -165,7 +238,10 @@ static void test_cache_dir_file(void **state)
     (void)state;
     NEED_DEVICE();
     char dir[300], file[1400], cmd[1800];
-    snprintf(dir, sizeof dir, "test_tuning_cache_%ld", (long)getpid());
+    /* a directory the plugin creates (0700) in a private one */
+    char top[] = "test_tuning_cache_XXXXXX";
+    assert_non_null(mkdtemp(top));
+    snprintf(dir, sizeof dir, "%s/cache", top);
     snprintf(file, sizeof file, "%s/clblast-%s-%s.txt", dir, g_name, g_driver);
     for (char *p = file + strlen(dir) + 9; *p; ++p) /* the plugin's file name */
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -189,7 +265,56 @@ static void test_cache_dir_file(void **state)
     mha_set_log_callback(NULL, NULL);
     mha_backend_close(b);
     assert_int_equal(g_traced, 1);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700); /* created private */
+
+    /* The cache directory's file is trusted no more than the directory: one
+     * writable by group or others, a symbolic link or a FIFO (which would
+     * block the read for ever) is not read. */
+    assert_int_equal(chmod(file, 0666), 0);
+    g_traced = g_refused = 0;
+    mha_set_log_callback(on_log, NULL);
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_set_log_callback(NULL, NULL);
+    mha_backend_close(b);
+    assert_int_equal(g_traced, 0);
+    assert_int_equal(g_refused, 1);
+    char target[1500];
+    snprintf(target, sizeof target, "%s.target", file);
+    assert_int_equal(rename(file, target), 0);
+    assert_int_equal(chmod(target, 0600), 0);
+    assert_int_equal(symlink(strrchr(target, '/') + 1, file), 0);
+    g_traced = g_refused = 0;
+    mha_set_log_callback(on_log, NULL);
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_set_log_callback(NULL, NULL);
+    mha_backend_close(b);
+    assert_int_equal(g_traced, 0);
+    assert_int_equal(g_refused, 1);
+    assert_int_equal(remove(file), 0);
+    assert_int_equal(mkfifo(file, 0600), 0);
+    g_traced = g_refused = 0;
+    mha_set_log_callback(on_log, NULL);
+    alarm(120); /* a read that blocks on the FIFO ends the test */
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    alarm(0);
+    mha_set_log_callback(NULL, NULL);
+    mha_backend_close(b);
+    assert_int_equal(g_traced, 0);
+    assert_int_equal(g_refused, 1);
+    /* a group-writable cache directory: not used at all */
+    assert_int_equal(remove(file), 0);
+    assert_int_equal(rename(target, file), 0);
+    assert_int_equal(chmod(dir, 0770), 0);
+    g_traced = g_refused = 0;
+    mha_set_log_callback(on_log, NULL);
+    assert_int_equal(open_opencl(&b), MHA_STATUS_OK);
+    mha_set_log_callback(NULL, NULL);
+    mha_backend_close(b);
+    assert_int_equal(g_traced, 0);
+    assert_int_equal(chmod(dir, 0700), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
     assert_int_equal(system(cmd), 0);
     if (saved)
         setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
@@ -301,6 +426,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_other_device_skipped),
         cmocka_unit_test(test_off),
         cmocka_unit_test(test_cache_dir_file),
