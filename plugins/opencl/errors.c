@@ -2,7 +2,10 @@
 #include "internal.h"
 
 /* X(name, code, mha status) for every OpenCL 1.2 error code (plus the ICD
- * loader's "no platform"). */
+ * loader's "no platform"). A work-group or work-item size the device refuses
+ * is the device's limit (a driver that takes less than it reported, or a
+ * CLBlast tuning beyond it), not a bug of ours: DEVICE_ERROR, and launch.c
+ * names the sizes. */
 #define OCL_CL_ERROR_MAP(X)                                           \
     X(CL_SUCCESS, 0, OK)                                              \
     X(CL_DEVICE_NOT_FOUND, -1, NOT_FOUND)                             \
@@ -48,8 +51,8 @@
     X(CL_INVALID_ARG_SIZE, -51, INTERNAL)                             \
     X(CL_INVALID_KERNEL_ARGS, -52, INTERNAL)                          \
     X(CL_INVALID_WORK_DIMENSION, -53, INTERNAL)                       \
-    X(CL_INVALID_WORK_GROUP_SIZE, -54, INTERNAL)                      \
-    X(CL_INVALID_WORK_ITEM_SIZE, -55, INTERNAL)                       \
+    X(CL_INVALID_WORK_GROUP_SIZE, -54, DEVICE_ERROR)                  \
+    X(CL_INVALID_WORK_ITEM_SIZE, -55, DEVICE_ERROR)                   \
     X(CL_INVALID_GLOBAL_OFFSET, -56, INTERNAL)                        \
     X(CL_INVALID_EVENT_WAIT_LIST, -57, INTERNAL)                      \
     X(CL_INVALID_EVENT, -58, INVALID_VALUE)                           \

@@ -8,7 +8,9 @@
  * control (context creation, program builds, buffer allocation, queue and
  * kernel creation, every enqueue) and every CLBlast call is a fault point.
  * The fail_at-th point counted in `points` is not made and fails as if the
- * driver had answered CL_OUT_OF_RESOURCES. Not thread-safe: one thread uses
+ * driver had answered CL_OUT_OF_RESOURCES, or `error` when it is set; with
+ * `only` set, only the points of that call (its name, for example
+ * "clEnqueueNDRangeKernel") are counted. Not thread-safe: one thread uses
  * the backend while a hook is attached.
  */
 #ifndef MHA_OPENCL_FAULTS_H
@@ -32,6 +34,8 @@ typedef struct mha_opencl_faults {
     uint64_t injected;     /* out: faults injected so far */
     int64_t live_buffers;  /* out: cl_mem objects the plugin holds now (this backend) */
     int64_t live_events;   /* out: cl_event objects the plugin holds now */
+    int32_t error;         /* in: the cl_int error to inject; 0 = CL_OUT_OF_RESOURCES */
+    const char *only;      /* in: NULL, or the one call whose points are counted */
 } mha_opencl_faults;
 
 typedef struct mha_opencl_fault_options {

@@ -45,6 +45,23 @@ mha_status ocl_launch(ocl_call *c, ocl_args *a, size_t global, size_t local)
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(c->queue, a->kernel, 1, NULL, &global,
                                      local ? &local : NULL, 0, NULL, NULL);
+    if (err == CL_INVALID_WORK_GROUP_SIZE || err == CL_INVALID_WORK_ITEM_SIZE) {
+        /* the device's limit, not ours: say what was asked and what the
+         * kernel allows (0 when the driver does not say) */
+        size_t kernel_max = 0, device_max = 0;
+        if (clGetKernelWorkGroupInfo(a->kernel, c->ctx->device->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                     sizeof kernel_max, &kernel_max, NULL) != CL_SUCCESS)
+            kernel_max = 0;
+        if (clGetDeviceInfo(c->ctx->device->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
+                            sizeof device_max, &device_max, NULL) != CL_SUCCESS)
+            device_max = 0;
+        return ocl_host->set_error(
+            ocl_cl_status(err),
+            "opencl: clEnqueueNDRangeKernel(%s): %s (%d): global size %zu, local size %zu "
+            "(0: the driver's choice), the kernel's CL_KERNEL_WORK_GROUP_SIZE %zu, the "
+            "device's CL_DEVICE_MAX_WORK_GROUP_SIZE %zu",
+            a->name, ocl_cl_error_name(err), (int)err, global, local, kernel_max, device_max);
+    }
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err),
                                    "opencl: clEnqueueNDRangeKernel(%s): %s (%d)", a->name,
