@@ -143,6 +143,15 @@ static void test_bad_files(void **state)
     expect_failure(MHA_STATUS_FORMAT_ERROR, "line 4");
     write_file(g_name, g_driver, "kernel Xgemm KWG=16\n"); /* too few parameters */
     expect_failure(MHA_STATUS_INVALID_VALUE, "CLBlastOverrideParameters(Xgemm");
+    /* a FIFO named explicitly: refused, not read (a read would block for ever) */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s.fifo", g_path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    setenv("MHA_OPENCL_TUNING_FILE", fifo, 1);
+    alarm(120);
+    expect_failure(MHA_STATUS_IO_ERROR, "not a regular file");
+    alarm(0);
+    remove(fifo);
     /* usable again afterwards */
     setenv("MHA_OPENCL_TUNING_FILE", "off", 1);
     mha_backend *b = NULL;
