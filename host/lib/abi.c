@@ -21,7 +21,7 @@ PIN(sizeof(mha_tensor), 64); /* embedded in mha_forward_args: frozen */
 /* ABI 1.1 */
 PIN(MHA_VIEW_SIZE_V1, 176);
 PIN(sizeof(mha_view), 176); /* embedded in args structs: frozen */
-PIN(offsetof(mha_core_args, qk_matmul_output) + sizeof(mha_view), 2376);
+PIN(MHA_CORE_ARGS_SIZE_V1, 2376);
 PIN(offsetof(mha_plugin_i, core_forward) + sizeof(void *), 152);
 PIN(offsetof(mha_capabilities, core_dtypes) + sizeof(uint32_t), 80);
 /* The plugin side: what a 1.0 plugin or host was built with. */

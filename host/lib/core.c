@@ -4,9 +4,7 @@
 
 #include "core_validate.h"
 #include "error.h"
-
-/* The first published size of mha_core_args (ABI 1.1). */
-#define CORE_ARGS_SIZE_V1 (offsetof(mha_core_args, qk_matmul_output) + sizeof(mha_view))
+#include "validate.h"
 
 void mha_core_args_init(mha_core_args *args)
 {
@@ -25,33 +23,15 @@ void mha_core_args_init(mha_core_args *args)
         mha_view_init(views[i]);
 }
 
-/* Extensions the backend lists (same rule as for mha_forward_args). */
-static mha_status check_extensions(const mha_extension *next, const mha_capabilities *caps)
-{
-    for (int depth = 0; next; next = next->next, ++depth) {
-        if (depth >= 64)
-            return mha_error_set(MHA_STATUS_INVALID_VALUE,
-                                 "args.next: extension chain is longer than 64 (a cycle?)");
-        int accepted = 0;
-        for (size_t i = 0; i < caps->extension_type_count && caps->extension_types; ++i)
-            accepted |= caps->extension_types[i] == next->type;
-        if (!accepted)
-            return mha_error_set(MHA_STATUS_UNSUPPORTED,
-                                 "args.next: extension type 0x%x is not supported by this backend",
-                                 (unsigned)next->type);
-    }
-    return MHA_STATUS_OK;
-}
-
 mha_status mha_core_forward(mha_backend *backend, const mha_core_args *args)
 {
     mha_error_clear();
     if (!backend)
         return mha_error_set(MHA_STATUS_NULL_ARGUMENT, "backend is NULL");
     mha_core_args full;
-    mha_status status = mha_copy_in("args", args, CORE_ARGS_SIZE_V1, "mha_core_args_init", &full,
+    mha_status status = mha_copy_in("args", args, MHA_CORE_ARGS_SIZE_V1, "mha_core_args_init", &full,
                                     sizeof full);
-    if (status != MHA_STATUS_OK || (status = check_extensions(full.next, &backend->caps)))
+    if (status != MHA_STATUS_OK || (status = check_extensions("args", full.next, &backend->caps)))
         return status;
     const mha_plugin_i *iface = backend->plugin->iface;
     if (!MHA_PLUGIN_HAS(iface, core_forward))

@@ -7,8 +7,8 @@
 
 #include "error.h"
 
-static mha_status check_extensions(const char *what, const mha_extension *next,
-                                   const mha_capabilities *caps)
+mha_status check_extensions(const char *what, const mha_extension *next,
+                            const mha_capabilities *caps)
 {
     for (int depth = 0; next; next = next->next, ++depth) {
         if (depth >= 64)

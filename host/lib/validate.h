@@ -6,6 +6,10 @@
 
 #include "internal.h"
 
+/* Checks an extension chain: at most 64 long, every type one the backend
+ * lists; the error names `what` ("args", "config"). */
+mha_status check_extensions(const char *what, const mha_extension *next,
+                            const mha_capabilities *caps);
 /* Checks config against the backend's capabilities; writes a full-size copy
  * (docs/abi.md) with kdim and vdim resolved into *resolved. */
 mha_status validate_config(const mha_config *config, const mha_capabilities *caps,

@@ -110,6 +110,9 @@ typedef struct mha_core_args {
     mha_view qk_matmul_output;            /* optional (B, Hq, L, T) */
 } mha_core_args;
 
+/* The first published size of mha_core_args (ABI 1.1; docs/abi.md). */
+#define MHA_CORE_ARGS_SIZE_V1 (offsetof(mha_core_args, qk_matmul_output) + sizeof(mha_view))
+
 /* Sets struct_size, the windows to -1 and everything else to 0. */
 MHA_API void mha_core_args_init(mha_core_args *args);
 
