@@ -63,7 +63,9 @@ def float_mask(shape, dtype=F32, neg_inf=0.0, full_rows=(), fill=None):
 
 
 # ---- The cases. Each: name -> parameters of make_case. Shapes are 4-D
-# (B, Hq, L, D) etc. unless three_d; T = P + S.
+# (B, Hq, L, D) etc. unless three_d; T = P + S. Scales and softcaps are exact
+# binary fractions, the same whether an implementation reads them as float
+# (ONNX's attribute type) or double.
 CASES = {}
 
 
@@ -79,7 +81,7 @@ case("single_head_d1", B=1, Hq=1, Hkv=1, L=3, S=5, D=1)
 case("self_attention_l_eq_s", B=2, Hq=2, Hkv=2, L=5, S=5, D=4)
 case("dv_ne_d", B=2, Hq=2, Hkv=2, L=3, S=5, D=8, Dv=5)
 case("dv_ne_d_3d", B=2, Hq=4, Hkv=2, L=3, S=5, D=6, Dv=3, three_d=True)
-case("scale_given", B=2, Hq=2, Hkv=2, L=3, S=4, D=8, scale=0.3)
+case("scale_given", B=2, Hq=2, Hkv=2, L=3, S=4, D=8, scale=0.375)
 case("scale_given_large_logits", B=1, Hq=2, Hkv=2, L=3, S=6, D=8, scale=8.0, spread=3.0,
      qk_mode=0)  # logits in the hundreds: a naive float32 exp overflows
 case("softmax_precision_accepted", B=1, Hq=2, Hkv=2, L=3, S=4, D=4, softmax_precision=1)
@@ -222,7 +224,7 @@ case("fp16_window_nonpad", B=2, Hq=2, Hkv=2, L=3, S=6, D=4, dtype=F16, nonpad=[6
      left=2, qk_mode=2)
 # Everything at once
 case("combo_3d_gqa_past_causal_window_softcap_float_mask", B=2, Hq=6, Hkv=2, L=3, S=2, P=4,
-     D=4, Dv=3, three_d=True, causal=True, left=3, softcap=2.0, scale=0.7,
+     D=4, Dv=3, three_d=True, causal=True, left=3, softcap=2.0, scale=0.625,
      mask=float_mask((6, 1, 5), neg_inf=0.2), qk_mode=2)
 case("combo_nonpad_bool_mask_causal_window_gqa_mode3", B=3, Hq=4, Hkv=2, L=3, S=7, D=4,
      nonpad=[7, 4, 2], causal=True, left=2, right=0, mask=bool_mask((3, 1, 3, 6), p=0.8),
@@ -328,7 +330,8 @@ def main(argv):
                                          if os.path.isdir(os.path.join(out_dir, d))}):
             a, b = os.path.join(tmp, name), os.path.join(out_dir, name)
             if not os.path.isdir(a) or not os.path.isdir(b):
-                bad.append(f"{name}: only in {'the committed data' if os.path.isdir(b) else 'make_cases.py'}")
+                where = "the committed data" if os.path.isdir(b) else "make_cases.py"
+                bad.append(f"{name}: only in {where}")
                 continue
             cmp = filecmp.dircmp(a, b)
             files = cmp.left_only + cmp.right_only + filecmp.cmpfiles(

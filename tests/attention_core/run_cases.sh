@@ -77,7 +77,8 @@ for dir in "$data"/*/; do
                 ;;
             --y|--present-key|--present-value|--qk-matmul-output)
                 base=${base#expected_}
-                [ -f "$dir/expected_$base" ] || problem="args.txt names $base, but expected_$base is not there"
+                [ -f "$dir/expected_$base" ] ||
+                    problem="args.txt names $base, but expected_$base is not there"
                 argv+=("$flag" "$out/$base")
                 outputs+=("$base")
                 named+=("expected_$base")
