@@ -29,4 +29,20 @@
                      mha_last_error(), mha_status_name(expected));                    \
     } while (0)
 
+/* The registry's reason for skipping the candidate whose path ends with
+ * `suffix`, or NULL. */
+static inline const char *registry_failure_for(const char *suffix)
+{
+    size_t count = 0;
+    assert_status(mha_plugin_failure_count(&count), MHA_STATUS_OK);
+    for (size_t i = 0; i < count; ++i) {
+        const char *path, *reason;
+        assert_status(mha_plugin_failure(i, &path, &reason), MHA_STATUS_OK);
+        size_t length = strlen(path), suffix_length = strlen(suffix);
+        if (length >= suffix_length && strcmp(path + length - suffix_length, suffix) == 0)
+            return reason;
+    }
+    return NULL;
+}
+
 #endif

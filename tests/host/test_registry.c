@@ -25,16 +25,7 @@ static const char *failure_reason(const char *name)
 {
     char suffix[128];
     snprintf(suffix, sizeof suffix, "libmha_plugin_fixture_%s.so", name);
-    size_t count = 0;
-    assert_status(mha_plugin_failure_count(&count), MHA_STATUS_OK);
-    for (size_t i = 0; i < count; ++i) {
-        const char *path, *reason;
-        assert_status(mha_plugin_failure(i, &path, &reason), MHA_STATUS_OK);
-        size_t length = strlen(path), suffix_length = strlen(suffix);
-        if (length >= suffix_length && strcmp(path + length - suffix_length, suffix) == 0)
-            return reason;
-    }
-    return NULL;
+    return registry_failure_for(suffix);
 }
 
 static void assert_skipped_because(const char *name, const char *needle)

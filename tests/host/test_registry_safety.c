@@ -15,21 +15,6 @@
 
 #include "test_common.h"
 
-/* The registry's reason for skipping `path` (a suffix of it), or NULL. */
-static const char *failure_for(const char *suffix)
-{
-    size_t count = 0;
-    assert_status(mha_plugin_failure_count(&count), MHA_STATUS_OK);
-    for (size_t i = 0; i < count; ++i) {
-        const char *path, *reason;
-        assert_status(mha_plugin_failure(i, &path, &reason), MHA_STATUS_OK);
-        size_t length = strlen(path), suffix_length = strlen(suffix);
-        if (length >= suffix_length && strcmp(path + length - suffix_length, suffix) == 0)
-            return reason;
-    }
-    return NULL;
-}
-
 static void extra_path(int index, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/libmha_plugin_extra_%d.so", getenv("MHA_TEST_EXTRA_DIR"), index);
@@ -165,16 +150,16 @@ static void unsafe_candidates_are_refused(void **state)
     setenv("MHA_PLUGIN_PATH", env, 1);
     size_t count = 0;
     assert_status(mha_plugin_count(&count), MHA_STATUS_OK); /* returns: nothing hangs */
-    const char *reason = failure_for("libmha_plugin_fifo.so");
+    const char *reason = registry_failure_for("libmha_plugin_fifo.so");
     assert_non_null(reason);
     assert_non_null(strstr(reason, "not a regular file"));
-    reason = failure_for("libmha_plugin_open.so");
+    reason = registry_failure_for("libmha_plugin_open.so");
     assert_non_null(reason);
     assert_non_null(strstr(reason, "writable by others (mode 646)"));
-    reason = failure_for("libmha_plugin_shared.so");
+    reason = registry_failure_for("libmha_plugin_shared.so");
     assert_non_null(reason);
     assert_non_null(strstr(reason, "is writable by its group (mode 770)"));
-    reason = failure_for("relative/plugins");
+    reason = registry_failure_for("relative/plugins");
     assert_non_null(reason);
     assert_non_null(strstr(reason, "not an absolute path"));
     /* An explicit load gets the same answer. */
