@@ -199,6 +199,8 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
             goto done;
         }
     }
+    ctx->limits = ctx->device->limits;
+    ocl_device_limits_cap(&ctx->limits, &ctx->settings.limit_caps);
     /* The common kernels now (every call runs some, and a build that fails,
      * e.g. on bad MHA_OPENCL_BUILD_OPTIONS, fails the open); the paths'
      * programs at their first call. */

@@ -7,6 +7,8 @@
  *   errors.c     cl_int / CLBlastStatusCode -> mha_status, with the error's name
  *   settings.c   the developer settings (environment), read once per context
  *   platform.c   platform and device enumeration, device specs, device_info
+ *   limits.c     the device's limits (memory, work-group sizes), capped for
+ *                tests by MHA_OPENCL_LIMITS, and the checks against them
  *   kernels.h    the table of kernels and the programs they are built in
  *   program.c    building one program (cl/shared.h + philox.cl + common.cl +
  *                its source), build log on failure, INFO messages on a build
@@ -76,6 +78,29 @@ mha_status ocl_cl_fail(cl_int err, const char *what);
 mha_status ocl_clblast_fail(CLBlastStatusCode status, const char *what);
 mha_status ocl_out_of_host_memory(const char *what);
 
+/* ---- limits.c ------------------------------------------------------------ */
+/* A device's limits as the plugin obeys them: read once per device
+ * (ocl_device_limits_read, from ocl_device_describe), then capped per context
+ * by MHA_OPENCL_LIMITS (a developer setting, for tests: ocl_context.limits).
+ * A value the driver does not report is 0: no check is made against it. */
+typedef struct ocl_device_limits {
+    uint64_t max_alloc;       /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: bytes of one buffer */
+    uint64_t global_mem;      /* CL_DEVICE_GLOBAL_MEM_SIZE: bytes of all buffers */
+    uint64_t local_mem;       /* CL_DEVICE_LOCAL_MEM_SIZE: bytes per work-group */
+    size_t max_work_group;    /* CL_DEVICE_MAX_WORK_GROUP_SIZE: work-items per group */
+    unsigned work_item_dims;  /* CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS (at least 3) */
+    /* CL_DEVICE_MAX_WORK_ITEM_SIZES of dimensions 0-2 (the plugin launches
+     * no more), read as an array of work_item_dims entries */
+    size_t max_work_item[3];
+    size_t base_addr_align;   /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes (the
+                               * device reports bits) */
+} ocl_device_limits;
+
+void ocl_device_limits_read(cl_device_id device, ocl_device_limits *out);
+/* `limits` lowered to the non-zero entries of `caps` (MHA_OPENCL_LIMITS); a
+ * work-group cap also caps the work-item sizes. */
+void ocl_device_limits_cap(ocl_device_limits *limits, const ocl_device_limits *caps);
+
 /* ---- settings.c ---------------------------------------------------------- */
 /* The developer settings a context reads from the environment when it is
  * created (settings.c says why then; docs/opencl.md lists them). Strings are
@@ -87,6 +112,9 @@ typedef struct ocl_settings {
                           * HOME); NULL: off */
     char *tuning_file;   /* MHA_OPENCL_TUNING_FILE ("off": none) */
     char *build_options; /* MHA_OPENCL_BUILD_OPTIONS, appended to the build options */
+    /* MHA_OPENCL_LIMITS: caps on the device's limits (0: not capped); the
+     * max_alloc, global_mem, local_mem, max_work_group fields only */
+    ocl_device_limits limit_caps;
 } ocl_settings;
 
 mha_status ocl_settings_read(ocl_settings *s);
@@ -101,6 +129,7 @@ typedef struct ocl_device {
     cl_device_type type;
     unsigned platform_index, device_index;
     mha_device_info info; /* spec "P.D", name, vendor, driver, kind, memory, units */
+    ocl_device_limits limits; /* as the driver reports them (not capped) */
 } ocl_device;
 
 mha_status ocl_devices_init(void);
@@ -111,7 +140,8 @@ const ocl_device *ocl_devices_at(size_t index);
  * spec takes `env_spec` (MHA_OPENCL_DEVICE) when it is not NULL. */
 mha_status ocl_devices_find(const char *spec, const char *env_spec, const ocl_device **out);
 int ocl_devices_score(void);
-/* Fills d->info (and d->type) from d->device, d->platform and the indices. */
+/* Fills d->info, d->type and d->limits from d->device, d->platform and the
+ * indices. */
 void ocl_device_describe(ocl_device *d);
 /* Copies `src` into the caller's `dst`, honouring dst->struct_size. */
 void ocl_device_info_copy(mha_device_info *dst, const mha_device_info *src);
@@ -183,6 +213,9 @@ struct ocl_context {
     mha_opencl_faults *faults; /* the caller's test hook, or NULL */
     bool gemm_only;           /* settings.gemm_only */
     ocl_settings settings;    /* read at creation */
+    /* the device's limits capped by settings.limit_caps: what every call
+     * checks against (limits.c) */
+    ocl_device_limits limits;
 };
 
 mha_status ocl_context_create(const char *device_spec, void **context);

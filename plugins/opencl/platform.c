@@ -67,6 +67,7 @@ void ocl_device_describe(ocl_device *d)
     if (clGetDeviceInfo(d->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL) ==
         CL_SUCCESS)
         info->compute_units = units;
+    ocl_device_limits_read(d->device, &d->limits);
 }
 
 mha_status ocl_devices_init(void)

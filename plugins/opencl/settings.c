@@ -4,7 +4,8 @@
  *
  * When: most are read once per context, when it is created
  * (ocl_settings_read, into ocl_context.settings): the device, GEMM-only
- * timing, the cache directory, the tuning file and the build options. A
+ * timing, the cache directory, the tuning file, the build options and the
+ * caps on the device's limits (MHA_OPENCL_LIMITS). A
  * context's programs are built later, lazily, still with the settings of its
  * creation. Tests and tools set these with setenv before they open a backend
  * (test_forward_programs: the cache directory and the build options,
@@ -22,6 +23,7 @@
  * secure_getenv: ignored in a setuid or setgid process.
  */
 #define _GNU_SOURCE /* secure_getenv */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +74,73 @@ static bool cache_dir(char **out)
     return true;
 }
 
+/* One item of MHA_OPENCL_LIMITS, `key=N` with an optional K, M or G suffix
+ * (powers of 1024), into its field of `caps`; false when it is not one. */
+static bool limit_item(const char *item, size_t len, ocl_device_limits *caps)
+{
+    static const char *const keys[] = {"max_alloc", "global_mem", "local_mem", "work_group"};
+    const char *eq = memchr(item, '=', len);
+    if (!eq)
+        return false;
+    const size_t key_len = (size_t)(eq - item);
+    int key = -1;
+    for (int k = 0; k < 4; ++k)
+        if (strlen(keys[k]) == key_len && memcmp(item, keys[k], key_len) == 0)
+            key = k;
+    const char *p = eq + 1, *end = item + len;
+    uint64_t value = 0;
+    if (key < 0 || p == end)
+        return false;
+    for (; p < end && *p >= '0' && *p <= '9'; ++p) {
+        if (value > (UINT64_MAX - 9) / 10)
+            return false;
+        value = value * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end) {
+        const unsigned shift = *p == 'K' ? 10 : *p == 'M' ? 20 : *p == 'G' ? 30 : 0;
+        if (shift == 0 || p + 1 != end || p == eq + 1 || value > UINT64_MAX >> shift)
+            return false;
+        value <<= shift;
+    }
+    if (value == 0 || (key == 3 && value > SIZE_MAX))
+        return false;
+    uint64_t *fields[] = {&caps->max_alloc, &caps->global_mem, &caps->local_mem, NULL};
+    if (key == 3)
+        caps->max_work_group = (size_t)value;
+    else
+        *fields[key] = value;
+    return true;
+}
+
+/* MHA_OPENCL_LIMITS="max_alloc=1M,global_mem=64M,local_mem=16K,work_group=64"
+ * (any subset): caps on the device's limits, to test the checks against
+ * them on a large device. A bad item is refused, named. */
+static mha_status limit_caps(const char *text, ocl_device_limits *caps)
+{
+    memset(caps, 0, sizeof *caps);
+    if (!text || text[0] == '\0')
+        return MHA_STATUS_OK;
+    for (const char *item = text;;) {
+        const char *comma = strchr(item, ',');
+        const size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        if (!limit_item(item, len, caps))
+            return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                       "opencl: MHA_OPENCL_LIMITS: \"%.*s\" is not KEY=N[K|M|G] "
+                                       "with N > 0 and KEY one of max_alloc, global_mem, "
+                                       "local_mem, work_group",
+                                       (int)len, item);
+        if (!comma)
+            return MHA_STATUS_OK;
+        item = comma + 1;
+    }
+}
+
 mha_status ocl_settings_read(ocl_settings *s)
 {
     memset(s, 0, sizeof *s);
+    mha_status st = limit_caps(getenv("MHA_OPENCL_LIMITS"), &s->limit_caps);
+    if (st != MHA_STATUS_OK)
+        return st;
     const char *gemm_only = getenv("MHA_OPENCL_GEMM_ONLY");
     s->gemm_only = gemm_only && strcmp(gemm_only, "1") == 0;
     if (!copy(getenv("MHA_OPENCL_DEVICE"), &s->device) || !cache_dir(&s->cache_dir) ||
