@@ -42,23 +42,27 @@ mha_status ocl_attention_kernels(ocl_attention *att, ocl_program_id id)
     return st;
 }
 
-/* The largest power of two the softmax kernel may use as its local size. */
+/* The largest power of two the softmax kernel may use as its local size:
+ * within the kernel's and the device's work-group limits (ctx->limits), and
+ * its local memory, a float per work-item. */
 static mha_status softmax_group_limit(ocl_attention *att)
 {
     cl_device_id dev = att->context->device->device;
-    size_t kernel_max = 0, items[3] = {0, 0, 0};
+    const ocl_device_limits *limits = &att->context->limits;
+    size_t kernel_max = 0;
     cl_int err = clGetKernelWorkGroupInfo(att->kernels[OCL_K_SOFTMAX], dev, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kernel_max, &kernel_max, NULL);
     if (err != CL_SUCCESS)
         return ocl_cl_fail(err, "clGetKernelWorkGroupInfo(mha_softmax)");
-    err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
-    if (err != CL_SUCCESS)
-        return ocl_cl_fail(err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)");
     size_t cap = OCL_SOFTMAX_WG_CAP;
     if (kernel_max < cap)
         cap = kernel_max;
-    if (items[0] > 0 && items[0] < cap)
-        cap = items[0];
+    if (limits->max_work_group > 0 && limits->max_work_group < cap)
+        cap = limits->max_work_group;
+    if (limits->max_work_item[0] > 0 && limits->max_work_item[0] < cap)
+        cap = limits->max_work_item[0];
+    if (limits->local_mem > 0 && limits->local_mem / sizeof(cl_float) < cap)
+        cap = (size_t)(limits->local_mem / sizeof(cl_float));
     size_t wg = 1;
     while (wg * 2 <= cap)
         wg *= 2;

@@ -7,6 +7,13 @@ mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffe
     cl_mem mem = NULL;
     if (bytes == 0)
         bytes = sizeof(float);
+    /* fits.c checks a forward's buffers before it enqueues anything; this
+     * catches the rest (the weights) before the driver sees them */
+    mha_status st = ocl_limits_check_buffer(&ctx->limits, what, "as allocated", bytes);
+    if (st == MHA_STATUS_OK)
+        st = ocl_limits_check_total(&ctx->limits, "the attention object", stats->bytes + bytes);
+    if (st != MHA_STATUS_OK)
+        return st;
     cl_int err = ocl_fault(ctx, "clCreateBuffer");
     if (err == CL_SUCCESS)
         mem = clCreateBuffer(ctx->cl, flags, bytes, NULL, &err);

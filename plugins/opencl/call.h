@@ -106,6 +106,13 @@ mha_status ocl_call_begin(ocl_call *c);
  * the event the next call waits for. */
 mha_status ocl_call_finish(ocl_call *c);
 
+/* ---- fits.c -------------------------------------------------------------- */
+/* Whether the call fits the device (ctx->limits): each scratch buffer it
+ * will hold against max_alloc, all the attention object will hold against
+ * global_mem; OUT_OF_MEMORY naming the buffer and the sizes when not. Asked
+ * before any work is enqueued (after ocl_call_begin: it needs the queue). */
+mha_status ocl_call_fits(ocl_call *c, size_t weights_count);
+
 /* ---- views.c ------------------------------------------------------------- */
 /* Makes buf at least `bytes` large (counted in the object's stats). */
 mha_status ocl_reserve(ocl_call *c, ocl_buffer *buf, size_t bytes, const char *what);
@@ -124,6 +131,9 @@ mha_status ocl_mask_view(ocl_call *c, const mha_tensor *t, ocl_buffer *buf, int 
 mha_status ocl_download(ocl_call *c, cl_mem mem, void *dst, size_t bytes, const char *what);
 
 /* ---- layout.c ------------------------------------------------------------ */
+/* The temporary buffer CLBlast needs for C^T (m x n) = A (m x k) B^T laid
+ * out as ocl_project hands them. */
+mha_status ocl_gemm_temp_size(ocl_call *c, size_t m, size_t n, size_t k, size_t *temp);
 /* The rows to give a projection of `rows` input rows (kdim k) so that CLBlast
  * copies nothing. */
 mha_status ocl_padded_rows(ocl_call *c, size_t rows, size_t k, size_t *padded);

@@ -65,6 +65,19 @@ static int is_dense(const mha_view *view)
     return 1;
 }
 
+static size_t element_size(const mha_view *view)
+{
+    return view->dtype == MHA_DTYPE_I64 ? 8 : view->dtype == MHA_DTYPE_BOOL ? 1
+           : view->dtype == MHA_DTYPE_F32 || view->dtype == MHA_DTYPE_I32 ? 4 : 2;
+}
+
+/* The bytes of the buffer a host view gets (its extent; at least one element). */
+static size_t host_bytes(const mha_view *view)
+{
+    int64_t extent = extent_of(view);
+    return (size_t)(extent > 0 ? extent : 1) * element_size(view);
+}
+
 /* `buffer` for `view` (absent: no buffer). Inputs in host memory are
  * uploaded; host outputs get a buffer of their extent, uploaded first when
  * the view has gaps (so that reading it back leaves them as they were). */
@@ -75,8 +88,7 @@ static mha_status bind(core_call *c, core_buffer *buffer, const mha_view *view, 
     buffer->view = view;
     if (!view->data)
         return MHA_STATUS_OK;
-    size_t element = view->dtype == MHA_DTYPE_I64 ? 8 : view->dtype == MHA_DTYPE_BOOL ? 1
-                     : view->dtype == MHA_DTYPE_F32 || view->dtype == MHA_DTYPE_I32 ? 4 : 2;
+    size_t element = element_size(view);
     if (view->memory == MHA_MEMORY_OPENCL_BUFFER) {
         if (view->offset % element != 0)
             return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
@@ -88,7 +100,7 @@ static mha_status bind(core_call *c, core_buffer *buffer, const mha_view *view, 
         return MHA_STATUS_OK;
     }
     int64_t extent = extent_of(view);
-    buffer->bytes = (size_t)(extent > 0 ? extent : 1) * element;
+    buffer->bytes = host_bytes(view);
     buffer->owned = true;
     buffer->read_back = output && extent > 0;
     bool upload = !output || !is_dense(view) || c->pr->present_aliases_past;
@@ -161,7 +173,18 @@ static mha_status launch(core_call *c, cl_kernel kernel, const char *name, int64
 {
     if (items <= 0)
         return MHA_STATUS_OK;
-    size_t local = 64, global = ((size_t)items + local - 1) / local * local;
+    /* groups of 64, or as many as the device and the kernel take */
+    const ocl_device_limits *limits = &c->ctx->limits;
+    size_t local = 64, kernel_max = 0;
+    if (limits->max_work_group > 0 && limits->max_work_group < local)
+        local = limits->max_work_group;
+    if (limits->max_work_item[0] > 0 && limits->max_work_item[0] < local)
+        local = limits->max_work_item[0];
+    if (clGetKernelWorkGroupInfo(kernel, c->ctx->device->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof kernel_max, &kernel_max, NULL) == CL_SUCCESS &&
+        kernel_max > 0 && kernel_max < local)
+        local = kernel_max;
+    size_t global = ((size_t)items + local - 1) / local * local;
     cl_int err = ocl_fault(c->ctx, "clEnqueueNDRangeKernel");
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(c->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
@@ -170,9 +193,32 @@ static mha_status launch(core_call *c, cl_kernel kernel, const char *name, int64
         err = clEnqueueNDRangeKernel(c->queue, kernel, 1, NULL, &global, NULL, 0, NULL, NULL);
     }
     if (err != CL_SUCCESS)
-        return ocl_host->set_error(ocl_cl_status(err), "opencl: clEnqueueNDRangeKernel(%s): %s (%d)",
-                                   name, ocl_cl_error_name(err), (int)err);
+        return ocl_host->set_error(ocl_cl_status(err),
+                                   "opencl: clEnqueueNDRangeKernel(%s): %s (%d): global size %zu, "
+                                   "local size %zu",
+                                   name, ocl_cl_error_name(err), (int)err, global, local);
     return MHA_STATUS_OK;
+}
+
+/* Every buffer the call creates for a host view against max_alloc, and all
+ * of them against global_mem, before any is created (the caller's cl_mem
+ * views exist already and are not counted). */
+static mha_status check_memory(const core_call *c, const mha_view *const *views,
+                               const char *const *names, size_t count)
+{
+    const ocl_device_limits *limits = &c->ctx->limits;
+    uint64_t total = sizeof c->geometry;
+    for (size_t i = 0; i < count; ++i) {
+        if (!views[i]->data || views[i]->memory != MHA_MEMORY_HOST)
+            continue;
+        const size_t bytes = host_bytes(views[i]);
+        mha_status status = ocl_limits_check_buffer(limits, names[i], "the host view's extent",
+                                                    bytes);
+        if (status != MHA_STATUS_OK)
+            return status;
+        total += bytes;
+    }
+    return ocl_limits_check_total(limits, "the call (a buffer per host view)", total);
 }
 
 /* `rows` rows of every (batch, KV head) from one view to another. */
@@ -350,6 +396,16 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
         {&c.present_k, &pr->present_key, true, "present_key"},
         {&c.present_v, &pr->present_value, true, "present_value"},
     };
+    {
+        const bool past = !pr->present_aliases_past;
+        const mha_view *views[] = {&pr->q, &pr->k, &pr->v, &pr->mask, &pr->nonpad, &pr->y, &pr->qk,
+                                   &pr->present_key, &pr->present_value, &pr->past_key,
+                                   &pr->past_value};
+        const char *names[] = {"q", "k", "v", "attn_mask", "nonpad_kv_seqlen", "y",
+                               "qk_matmul_output", "present_key", "present_value", "past_key",
+                               "past_value"};
+        status = check_memory(&c, views, names, past ? 11 : 9);
+    }
     for (size_t i = 0; i < sizeof binds / sizeof binds[0] && status == MHA_STATUS_OK; ++i)
         status = bind(&c, binds[i].buffer, binds[i].view, binds[i].output, binds[i].name);
     if (status != MHA_STATUS_OK)

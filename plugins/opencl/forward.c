@@ -236,6 +236,7 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
          (st = ocl_attention_kernels(att, c->path == OCL_PATH_FUSED ? OCL_PROGRAM_FUSED
                                                                      : OCL_PROGRAM_ABSORBED)) !=
              MHA_STATUS_OK) ||
+        (st = ocl_call_fits(c, weights_count)) != MHA_STATUS_OK ||
         (st = views(c, weights_count)) != MHA_STATUS_OK ||
         (st = projections(c, &Rp)) != MHA_STATUS_OK)
         goto done;

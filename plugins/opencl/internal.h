@@ -100,6 +100,23 @@ void ocl_device_limits_read(cl_device_id device, ocl_device_limits *out);
 /* `limits` lowered to the non-zero entries of `caps` (MHA_OPENCL_LIMITS); a
  * work-group cap also caps the work-item sizes. */
 void ocl_device_limits_cap(ocl_device_limits *limits, const ocl_device_limits *caps);
+/* "8589934592 bytes = 8.0 GiB" (bytes alone under 1 KiB). */
+void ocl_format_bytes(uint64_t bytes, char *text, size_t cap);
+/* OUT_OF_MEMORY naming the buffer `what`, its size as `formula` (e.g.
+ * "N*H*L*S' floats") and in bytes, when it is more than max_alloc. */
+mha_status ocl_limits_check_buffer(const ocl_device_limits *limits, const char *what,
+                                   const char *formula, uint64_t bytes);
+/* OUT_OF_MEMORY when `bytes` of device memory, all that `what` (e.g. "the
+ * call") holds at once, are more than global_mem. */
+mha_status ocl_limits_check_total(const ocl_device_limits *limits, const char *what,
+                                  uint64_t bytes);
+/* UNSUPPORTED naming the sizes when a launch of `kernel` in work-groups of
+ * `local` work-items (0: the driver's choice, not checked) exceeds the
+ * kernel's CL_KERNEL_WORK_GROUP_SIZE, the device's work-group or work-item
+ * size, or when the kernel's local memory (its __local arguments as set)
+ * exceeds local_mem. */
+mha_status ocl_limits_check_launch(const ocl_device_limits *limits, cl_device_id device,
+                                   cl_kernel kernel, const char *name, size_t local);
 
 /* ---- settings.c ---------------------------------------------------------- */
 /* The developer settings a context reads from the environment when it is

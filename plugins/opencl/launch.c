@@ -41,6 +41,10 @@ mha_status ocl_launch(ocl_call *c, ocl_args *a, size_t global, size_t local)
                                    (int)a->err);
     if (c->ctx->gemm_only) /* MHA_OPENCL_GEMM_ONLY: our kernels are left out */
         return MHA_STATUS_OK;
+    mha_status st = ocl_limits_check_launch(&c->ctx->limits, c->ctx->device->device, a->kernel,
+                                            a->name, local);
+    if (st != MHA_STATUS_OK)
+        return st;
     cl_int err = ocl_fault(c->ctx, "clEnqueueNDRangeKernel");
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(c->queue, a->kernel, 1, NULL, &global,

@@ -14,9 +14,7 @@
 
 #include "call.h"
 
-/* The temporary buffer CLBlast needs for C^T (m x n) = A (m x k) B^T laid
- * out as ocl_project hands them. */
-static mha_status gemm_temp_size(ocl_call *c, size_t m, size_t n, size_t k, size_t *temp)
+mha_status ocl_gemm_temp_size(ocl_call *c, size_t m, size_t n, size_t k, size_t *temp)
 {
     CLBlastStatusCode s = (CLBlastStatusCode)ocl_fault(c->ctx, "CLBlastSGemmTempBufferSize");
     *temp = 0;
@@ -38,7 +36,7 @@ mha_status ocl_padded_rows(ocl_call *c, size_t rows, size_t k, size_t *padded)
     for (size_t i = 0; i < sizeof multiples / sizeof multiples[0] && best_temp > 0; ++i) {
         const size_t n = (rows + multiples[i] - 1) / multiples[i] * multiples[i];
         size_t temp = 0;
-        mha_status st = gemm_temp_size(c, (size_t)c->att->E, n, k, &temp);
+        mha_status st = ocl_gemm_temp_size(c, (size_t)c->att->E, n, k, &temp);
         if (st != MHA_STATUS_OK)
             return st;
         if (temp < best_temp) {
@@ -77,7 +75,7 @@ mha_status ocl_project(ocl_call *c, size_t rows, size_t k, cl_mem wt, cl_mem xt,
     size_t temp = 0;
     mha_status st = ocl_reserve(c, dst, rows * E * sizeof(float), "projections");
     if (st == MHA_STATUS_OK)
-        st = gemm_temp_size(c, E, rows, k, &temp);
+        st = ocl_gemm_temp_size(c, E, rows, k, &temp);
     if (st == MHA_STATUS_OK)
         st = ocl_reserve(c, &att->gemm_temp, temp > 64 ? temp : 64, "gemm temp");
     if (st != MHA_STATUS_OK)

@@ -5,6 +5,7 @@
  * lowers them to MHA_OPENCL_LIMITS (settings.c parses it), so that tests can
  * make a small device out of PoCL's.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -73,4 +74,82 @@ void ocl_device_limits_cap(ocl_device_limits *limits, const ocl_device_limits *c
         limits->max_work_item[i] = (size_t)lower(limits->max_work_item[i], caps->max_work_group);
     /* no buffer is larger than the memory that holds it */
     limits->max_alloc = lower(limits->max_alloc, limits->global_mem);
+}
+
+void ocl_format_bytes(uint64_t bytes, char *text, size_t cap)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    double scaled = (double)bytes;
+    int unit = -1;
+    while (scaled >= 1024.0 && unit < 3) {
+        scaled /= 1024.0;
+        ++unit;
+    }
+    if (unit < 0)
+        snprintf(text, cap, "%llu bytes", (unsigned long long)bytes);
+    else
+        snprintf(text, cap, "%llu bytes = %.1f %s", (unsigned long long)bytes, scaled,
+                 units[unit]);
+}
+
+mha_status ocl_limits_check_buffer(const ocl_device_limits *limits, const char *what,
+                                   const char *formula, uint64_t bytes)
+{
+    if (limits->max_alloc == 0 || bytes <= limits->max_alloc)
+        return MHA_STATUS_OK;
+    char need[64], limit[64];
+    ocl_format_bytes(bytes, need, sizeof need);
+    ocl_format_bytes(limits->max_alloc, limit, sizeof limit);
+    return ocl_host->set_error(MHA_STATUS_OUT_OF_MEMORY,
+                               "opencl: the buffer \"%s\" (%s) needs %s, more than "
+                               "CL_DEVICE_MAX_MEM_ALLOC_SIZE (%s)",
+                               what, formula, need, limit);
+}
+
+mha_status ocl_limits_check_total(const ocl_device_limits *limits, const char *what,
+                                  uint64_t bytes)
+{
+    if (limits->global_mem == 0 || bytes <= limits->global_mem)
+        return MHA_STATUS_OK;
+    char need[64], limit[64];
+    ocl_format_bytes(bytes, need, sizeof need);
+    ocl_format_bytes(limits->global_mem, limit, sizeof limit);
+    return ocl_host->set_error(MHA_STATUS_OUT_OF_MEMORY,
+                               "opencl: %s needs %s of device memory, more than "
+                               "CL_DEVICE_GLOBAL_MEM_SIZE (%s)",
+                               what, need, limit);
+}
+
+mha_status ocl_limits_check_launch(const ocl_device_limits *limits, cl_device_id device,
+                                   cl_kernel kernel, const char *name, size_t local)
+{
+    size_t kernel_max = 0;
+    cl_ulong local_bytes = 0;
+    if (clGetKernelWorkGroupInfo(kernel, device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                                 &kernel_max, NULL) != CL_SUCCESS)
+        kernel_max = 0; /* not told: not checked */
+    if (clGetKernelWorkGroupInfo(kernel, device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local_bytes,
+                                 &local_bytes, NULL) != CL_SUCCESS)
+        local_bytes = 0;
+    const char *limit = NULL;
+    size_t most = 0;
+    if (local > 0 && kernel_max > 0 && local > kernel_max)
+        limit = "the kernel's CL_KERNEL_WORK_GROUP_SIZE", most = kernel_max;
+    else if (local > 0 && limits->max_work_group > 0 && local > limits->max_work_group)
+        limit = "the device's CL_DEVICE_MAX_WORK_GROUP_SIZE", most = limits->max_work_group;
+    else if (local > 0 && limits->max_work_item[0] > 0 && local > limits->max_work_item[0])
+        limit = "the device's CL_DEVICE_MAX_WORK_ITEM_SIZES[0]", most = limits->max_work_item[0];
+    if (limit)
+        return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
+                                   "opencl: %s: a work-group of %zu work-items is more than %s "
+                                   "(%zu)",
+                                   name, local, limit, most);
+    if (limits->local_mem > 0 && local_bytes > limits->local_mem)
+        return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
+                                   "opencl: %s: a work-group of %zu work-items needs %llu bytes "
+                                   "of local memory (CL_KERNEL_LOCAL_MEM_SIZE), more than "
+                                   "CL_DEVICE_LOCAL_MEM_SIZE (%llu bytes)",
+                                   name, local, (unsigned long long)local_bytes,
+                                   (unsigned long long)limits->local_mem);
+    return MHA_STATUS_OK;
 }
