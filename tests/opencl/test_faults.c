@@ -151,30 +151,40 @@ static void expect_baseline(fixture *f, int64_t buffers, int64_t events, long ho
                  (long long)(f->faults.live_events - events), g_live - host);
 }
 
-/* A work-group size the device refuses at a launch is its limit, not a bug of
- * ours: DEVICE_ERROR (it was INTERNAL), with the global and local sizes and
- * the kernel's and device's limits in the message; the next call works. */
+/* A work-group or work-item size the device refuses at a launch is its
+ * limit, not a bug of ours: DEVICE_ERROR (it was INTERNAL), with the global
+ * and local sizes and the kernel's and device's limits in the message; the
+ * next call works. */
 static void test_work_group_size(void **state)
 {
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
-    f->faults.error = CL_INVALID_WORK_GROUP_SIZE;
-    f->faults.only = "clEnqueueNDRangeKernel";
-    arm(f, 1);
-    mha_status st = tk_case_run(&f->c, f->ocl, NULL, f->out, f->w, NULL);
-    const uint64_t injected = f->faults.injected;
-    f->faults.error = 0;
-    f->faults.only = NULL;
-    arm(f, 0);
-    assert_true(injected >= 1);
-    if (st != MHA_STATUS_DEVICE_ERROR)
-        fail_msg("status %d, expected DEVICE_ERROR: %s", (int)st, mha_last_error());
-    const char *needles[] = {"CL_INVALID_WORK_GROUP_SIZE", "global size", "local size",
-                             "CL_KERNEL_WORK_GROUP_SIZE", "CL_DEVICE_MAX_WORK_GROUP_SIZE"};
-    for (size_t i = 0; i < sizeof needles / sizeof needles[0]; ++i)
-        if (!strstr(mha_last_error(), needles[i]))
-            fail_msg("message lacks \"%s\": %s", needles[i], mha_last_error());
-    check_forward(f, NULL, "work-group size");
+    static const struct {
+        int32_t code;
+        const char *name;
+    } errors[] = {{CL_INVALID_WORK_GROUP_SIZE, "CL_INVALID_WORK_GROUP_SIZE"},
+                  {CL_INVALID_WORK_ITEM_SIZE, "CL_INVALID_WORK_ITEM_SIZE"}};
+    for (size_t e = 0; e < sizeof errors / sizeof errors[0]; ++e) {
+        f->faults.error = errors[e].code;
+        f->faults.only = "clEnqueueNDRangeKernel";
+        arm(f, 1);
+        mha_status st = tk_case_run(&f->c, f->ocl, NULL, f->out, f->w, NULL);
+        const uint64_t injected = f->faults.injected;
+        f->faults.injected = 0;
+        f->faults.error = 0;
+        f->faults.only = NULL;
+        arm(f, 0);
+        assert_true(injected >= 1);
+        if (st != MHA_STATUS_DEVICE_ERROR)
+            fail_msg("%s: status %d, expected DEVICE_ERROR: %s", errors[e].name, (int)st,
+                     mha_last_error());
+        const char *needles[] = {errors[e].name, "global size", "local size",
+                                 "CL_KERNEL_WORK_GROUP_SIZE", "CL_DEVICE_MAX_WORK_GROUP_SIZE"};
+        for (size_t i = 0; i < sizeof needles / sizeof needles[0]; ++i)
+            if (!strstr(mha_last_error(), needles[i]))
+                fail_msg("message lacks \"%s\": %s", needles[i], mha_last_error());
+        check_forward(f, NULL, errors[e].name);
+    }
 }
 
 /* Points of mha_attention_create. */
