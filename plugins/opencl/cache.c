@@ -16,6 +16,9 @@
  *   - directories it creates are 0700, entries 0600;
  *   - a cache directory that is not a directory, not owned by this user or
  *     writable by group or others is not used (traced: the cache is off);
+ *     when it is a directory, a WARNING through the host's log says so once
+ *     per backend, when it is opened (ocl_cache_dir_warn): a cache silently
+ *     off would cost every run its program builds;
  *   - entries are opened with O_NOFOLLOW | O_NONBLOCK and checked with fstat:
  *     a symbolic link, anything but a regular file (a FIFO would block the
  *     read forever), a file of another user or one writable by group or
@@ -81,8 +84,9 @@ static bool make_dirs(char *path)
 static const char *not_private(const struct stat *st, char *why, size_t cap)
 {
     if (st->st_uid != geteuid()) {
-        snprintf(why, cap, "owned by uid %lu, not by this user (uid %lu)",
-                 (unsigned long)st->st_uid, (unsigned long)geteuid());
+        snprintf(why, cap, "owned by uid %lu, not by this user (uid %lu; mode %04o)",
+                 (unsigned long)st->st_uid, (unsigned long)geteuid(),
+                 (unsigned)(st->st_mode & 07777));
         return why;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH)) {
@@ -110,6 +114,25 @@ bool ocl_cache_dir_usable(const char *dir)
         return false;
     }
     return true;
+}
+
+void ocl_cache_dir_warn(const ocl_settings *s)
+{
+    struct stat st;
+    char why[160];
+    /* off, missing (created private at the first store), or not a directory
+     * (traced at each lookup): nothing to warn about here */
+    if (!s->cache_dir || stat(s->cache_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        !not_private(&st, why, sizeof why))
+        return;
+    if (MHA_HOST_HAS(ocl_host, log))
+        ocl_host->log(MHA_LOG_WARNING,
+                      "opencl: the program cache directory %s is %s: the program cache is off "
+                      "for this backend (programs are built from source); make the directory "
+                      "private (chmod go-w) or name another in MHA_OPENCL_CACHE_DIR",
+                      s->cache_dir, why);
+    else
+        ocl_host->trace("opencl: cache: directory %s is %s; cache off", s->cache_dir, why);
 }
 
 FILE *ocl_cache_open(const char *path, bool private_file, const char *what)

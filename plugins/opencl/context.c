@@ -178,6 +178,7 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
     ctx->faults = faults ? faults->faults : NULL;
     if ((status = ocl_settings_read(&ctx->settings)) != MHA_STATUS_OK)
         goto done;
+    ocl_cache_dir_warn(&ctx->settings);
     ctx->gemm_only = ctx->settings.gemm_only;
     if (user) {
         if ((status = adopt(ctx, user)) != MHA_STATUS_OK)

@@ -194,6 +194,10 @@ bool ocl_cache_file(const ocl_settings *s, const char *name, char *path, size_t 
 /* Whether `dir` is a directory owned by this user and not writable by group
  * or others (traced when not). */
 bool ocl_cache_dir_usable(const char *dir);
+/* A WARNING (host log) naming the settings' cache directory and its owner
+ * or mode when it exists but is not private: the cache is then off. Once per
+ * context, when it is created. */
+void ocl_cache_dir_warn(const ocl_settings *s);
 /* Opens `path` for reading with O_NOFOLLOW | O_NONBLOCK: NULL (traced, with
  * `what` as the subject) unless it is a regular file and, when
  * `private_file`, owned by this user and not writable by group or others. */
