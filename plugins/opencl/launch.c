@@ -165,6 +165,17 @@ mha_status ocl_call_finish(ocl_call *c)
         ocl_event_release(c->ctx, att->last_event);
     att->last_event = done;
     att->last_queue = c->queue;
+    /* Submit the call's commands now. `done`, and last_event that the next
+     * call may wait for on another queue, must complete without anyone
+     * flushing this queue: an enqueued command need not start before a flush
+     * (under rusticl it does not, and a wait from another queue deadlocked).
+     * A blocking read flushes too, but a call whose outputs are all cl_mem
+     * returns without one. */
+    cl_int err = ocl_fault(c->ctx, "clFlush");
+    if (err == CL_SUCCESS)
+        err = clFlush(c->queue);
+    if (err != CL_SUCCESS)
+        return ocl_cl_fail(err, "clFlush");
     if (c->ext && c->ext->done) {
         clRetainEvent(done); /* the caller's reference, not counted as ours */
         *c->ext->done = done;

@@ -6,6 +6,7 @@
  * host-pointer path of the same backend (identical bits: same kernels, same
  * order) and with the reference plugin (OCL_TOL, ocl_test.h).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mha/mha.h"
 #include "mha/opencl.h"
@@ -30,6 +32,34 @@ typedef struct fixture {
     mha_backend *ref;
     size_t base_align;        /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes */
 } fixture;
+
+/* Waits for an event the plugin handed out without flushing any queue
+ * (clWaitForEvents would flush the event's queue itself): the call must have
+ * submitted its commands. A command that is only enqueued need never start
+ * (rusticl leaves it), so an unflushed call fails here after `seconds`
+ * instead of hanging. */
+static void expect_completes_unflushed(cl_event event, double seconds, const char *what)
+{
+    struct timespec start, now, pause = {0, 1000000}; /* 1 ms */
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        cl_int status = CL_QUEUED;
+        assert_int_equal(clGetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
+                                        &status, NULL),
+                         CL_SUCCESS);
+        if (status < 0)
+            fail_msg("%s: the event failed with %d", what, (int)status);
+        if (status == CL_COMPLETE)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec) >
+            seconds)
+            fail_msg("%s: not complete after %.0f s with nothing flushed (status %d): the plugin "
+                     "did not submit its commands",
+                     what, seconds, (int)status);
+        nanosleep(&pause, NULL);
+    }
+}
 
 static int group_setup(void **state)
 {
@@ -189,7 +219,7 @@ static void run_device_case(fixture *f, tk_case *c, uint32_t id)
         fail_msg("case %u (%s): cl_mem path: %s: %s", id, what, mha_status_name(st),
                  mha_last_error());
     assert_non_null(done);
-    assert_int_equal(clWaitForEvents(1, &done), CL_SUCCESS);
+    expect_completes_unflushed(done, 60.0, "done");
     clReleaseEvent(done);
     read_back(f, &a.attn_output, dev_out);
     expect_same(dev_out, host_out, c->out_count, "attn_output");
@@ -336,7 +366,9 @@ static void test_chain(void **state)
     a2.query = a2.key = a2.value = a1.attn_output;
     to_device(f, &d, &a2.attn_output, 0, false);
     assert_int_equal(mha_attention_forward(att, &a2), MHA_STATUS_OK);
-    assert_int_equal(clWaitForEvents(1, &done2), CL_SUCCESS);
+    /* done2 waits for done1, handed out from another queue: both calls must
+     * have flushed their queues */
+    expect_completes_unflushed(done2, 60.0, "the second call's done");
     read_back(f, &a2.attn_output, got);
     expect_same(got, y2, c.out_count, "chained attn_output");
     read_back(f, &a1.attn_output, got);
