@@ -32,6 +32,12 @@
 #define OCL_FUSED_ROWS (8 * OCL_FUSED_QUERY_VECTORS)
 #define OCL_FUSED_HEAD_DIM_MAX 128
 
+/* The flash kernels (cl/flash.cl): keys per online-softmax step (block_k,
+ * the keys of a tile in local memory, is a multiple of it), and the largest
+ * head_dim (kernels for 16, 32, 64 and 128). */
+#define OCL_FLASH_KEY_STEP 16
+#define OCL_FLASH_HEAD_DIM_MAX 128
+
 /* mha_absorbed_scores: keys per work-item. mha_absorbed_values: columns per
  * work-item (two float8 vectors). */
 #define OCL_ABSORBED_KEYS 8

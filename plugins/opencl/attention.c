@@ -190,6 +190,8 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     if ((st = softmax_group_limit(att)) != MHA_STATUS_OK)
         goto done;
     ocl_settings_forced(&att->path, &att->softmax);
+    if ((st = ocl_settings_flash(&att->flash)) != MHA_STATUS_OK)
+        goto done;
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
     *attention = att;

@@ -8,6 +8,7 @@
  *   heads.c     splitting the projections into heads, merging them back
  *   gemm.c      the GEMM path (and the softmax + weights the absorbed path shares)
  *   fused.c     the fused path
+ *   flash.c     the flash path
  *   absorbed.c  the absorbed path
  */
 #ifndef MHA_OPENCL_CALL_H
@@ -49,7 +50,7 @@ typedef struct ocl_call {
 static inline ocl_path_rules ocl_call_rules(const ocl_call *c)
 {
     return (ocl_path_rules){(c->ctx->device->type & CL_DEVICE_TYPE_CPU) != 0, c->ctx->gemm_only,
-                            c->att->path, c->att->softmax};
+                            c->att->path, c->att->softmax, c->wout != NULL};
 }
 
 /* ---- launch.c ------------------------------------------------------------ */
@@ -188,6 +189,11 @@ typedef struct ocl_kv {
 } ocl_kv;
 /* Steps 4-7 in one kernel (cl/fused.cl). */
 mha_status ocl_fused_attention(ocl_call *c, const ocl_kv *kv);
+
+/* ---- flash.c ------------------------------------------------------------- */
+/* Steps 4-7 in the flash kernels (cl/flash.cl) from the per-head Q^T, K and
+ * V blocks, split-K partials in att->scores when the keys are cut. */
+mha_status ocl_flash_attention(ocl_call *c);
 
 /* ---- absorbed.c ---------------------------------------------------------- */
 /* Steps 3-7 with the key and value projections absorbed (cl/absorbed.cl). */

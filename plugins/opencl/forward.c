@@ -21,6 +21,11 @@
  *                      masks, softmax, dropout and P V with no L x S' matrix,
  *                      the heads side by side in rows (l, n), and the weights
  *                      when asked for; CPUs
+ *   or flash           (flash.c) mha_flash_DM: a work-group per block of
+ *                      queries of a head, key/value tiles in local memory,
+ *                      online softmax, masks, dropout, P V; split-K with
+ *                      mha_flash_combine when few queries meet many keys;
+ *                      the merged heads straight into rows (l, n); GPUs
  *   or GEMM            (gemm.c) CLBlast strided-batched SGEMM over N*H heads:
  *                      scale Q K^T, keys-major (P^T per head, see
  *                      cl/attention.cl); mha_softmax(_items/_columns): masks,
@@ -54,6 +59,7 @@ static mha_status projected_attention(ocl_call *c)
     const mha_problem *pr = c->pr;
     const size_t E = (size_t)pr->embed_dim, Sp = (size_t)pr->src_len_total;
     const bool fused = c->path == OCL_PATH_FUSED;
+    const bool key_rows = fused || c->path == OCL_PATH_FLASH; /* K (S', D), not K^T */
     mha_status st;
 
     /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
@@ -65,7 +71,7 @@ static mha_status projected_attention(ocl_call *c)
         return st;
     if (!kv_in_place &&
         ((st = ocl_split_heads(c, att->proj_k.mem, pr->src_len, pr->src_len_total,
-                               att->off_bin + E, att->off_bias_k, att->add_bias_kv, !fused,
+                               att->off_bin + E, att->off_bias_k, att->add_bias_kv, !key_rows,
                                &att->k_h, "k heads")) != MHA_STATUS_OK ||
          (st = ocl_split_heads(c, att->proj_v.mem, pr->src_len, pr->src_len_total,
                                att->off_bin + 2 * E, att->off_bias_v, att->add_bias_kv, false,
@@ -75,6 +81,8 @@ static mha_status projected_attention(ocl_call *c)
         return st;
 
     /* 4-7. the attention products */
+    if (c->path == OCL_PATH_FLASH)
+        return ocl_flash_attention(c);
     if (!fused)
         return ocl_gemm_attention(c);
     const size_t D = (size_t)pr->head_dim, H = (size_t)pr->num_heads;
@@ -233,8 +241,9 @@ mha_status ocl_attention_forward(void *attention, const mha_problem *pr,
     att->stage_count = 0;
     if ((st = ocl_call_begin(c)) != MHA_STATUS_OK ||
         (c->path != OCL_PATH_GEMM &&
-         (st = ocl_attention_kernels(att, c->path == OCL_PATH_FUSED ? OCL_PROGRAM_FUSED
-                                                                     : OCL_PROGRAM_ABSORBED)) !=
+         (st = ocl_attention_kernels(att, c->path == OCL_PATH_FUSED   ? OCL_PROGRAM_FUSED
+                                          : c->path == OCL_PATH_FLASH ? OCL_PROGRAM_FLASH
+                                                                      : OCL_PROGRAM_ABSORBED)) !=
              MHA_STATUS_OK) ||
         (st = ocl_call_fits(c, weights_count)) != MHA_STATUS_OK ||
         (st = views(c, weights_count)) != MHA_STATUS_OK ||

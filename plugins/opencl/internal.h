@@ -28,6 +28,7 @@
  *     heads.c      splitting the projections into heads, merging them back
  *     gemm.c       the GEMM path (and the softmax + weights it shares)
  *     fused.c      the fused path
+ *     flash.c      the flash path
  *     absorbed.c   the absorbed path
  * Kernels: cl/ (shared.h, philox.cl, common.cl, attention.cl, fused.cl,
  * absorbed.cl).
@@ -138,6 +139,9 @@ mha_status ocl_settings_read(ocl_settings *s);
 void ocl_settings_free(ocl_settings *s);
 /* MHA_OPENCL_ATTENTION and MHA_OPENCL_SOFTMAX, read per attention object. */
 void ocl_settings_forced(ocl_path *path, ocl_softmax *softmax);
+/* MHA_OPENCL_FLASH, the flash kernels' tiles, read per attention object; a
+ * bad item is INVALID_VALUE, named. */
+mha_status ocl_settings_flash(ocl_flash_tiles *tiles);
 
 /* ---- platform.c ---------------------------------------------------------- */
 typedef struct ocl_device {
@@ -303,6 +307,7 @@ typedef struct ocl_attention {
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
     ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO
                           * (both read at creation: ocl_settings_forced) */
+    ocl_flash_tiles flash; /* forced by MHA_OPENCL_FLASH (0: the plugin's choice) */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;

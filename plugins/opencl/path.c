@@ -35,10 +35,23 @@ static bool use_absorbed(const ocl_path_rules *r, const mha_problem *pr)
     return absorbed * OCL_ABSORBED_MIN_GAIN <= projected;
 }
 
+/* Whether the attention products run in the flash kernels (see ocl_path):
+ * the weights, an L x S' output, take the GEMM path. */
+static bool use_flash(const ocl_path_rules *r, const mha_problem *pr)
+{
+    if (r->gemm_only || r->weights || pr->head_dim > OCL_FLASH_HEAD_DIM_MAX)
+        return false;
+    if (r->path != OCL_PATH_AUTO)
+        return r->path == OCL_PATH_FLASH;
+    return !r->cpu;
+}
+
 ocl_path ocl_path_choose(const ocl_path_rules *r, const mha_problem *pr)
 {
     if (use_absorbed(r, pr))
         return OCL_PATH_ABSORBED;
+    if (use_flash(r, pr))
+        return OCL_PATH_FLASH;
     return use_fused(r, pr) ? OCL_PATH_FUSED : OCL_PATH_GEMM;
 }
 
@@ -72,6 +85,8 @@ ocl_path ocl_path_parse(const char *value)
         return OCL_PATH_FUSED;
     if (value && strcmp(value, "absorbed") == 0)
         return OCL_PATH_ABSORBED;
+    if (value && strcmp(value, "flash") == 0)
+        return OCL_PATH_FLASH;
     return OCL_PATH_AUTO;
 }
 
@@ -84,4 +99,125 @@ ocl_softmax ocl_softmax_parse(const char *value)
     if (value && strcmp(value, "group") == 0)
         return OCL_SOFTMAX_GROUP;
     return OCL_SOFTMAX_AUTO;
+}
+
+/* One item "key=N" of MHA_OPENCL_FLASH, len characters, into *tiles. */
+static bool flash_item(const char *item, size_t len, ocl_flash_tiles *tiles)
+{
+    static const char *const keys[] = {"block_q", "block_k", "splits"};
+    const char *eq = memchr(item, '=', len);
+    if (!eq || eq + 1 == item + len)
+        return false;
+    int key = -1;
+    for (int k = 0; k < 3; ++k)
+        if (strlen(keys[k]) == (size_t)(eq - item) && memcmp(item, keys[k], (size_t)(eq - item)) == 0)
+            key = k;
+    unsigned value = 0;
+    for (const char *p = eq + 1; p < item + len; ++p) {
+        if (*p < '0' || *p > '9' || value > 100000u)
+            return false;
+        value = value * 10u + (unsigned)(*p - '0');
+    }
+    switch (key) {
+    case 0:
+        if (value < 1 || value > OCL_FLASH_BLOCK_MAX || (value & (value - 1)) != 0)
+            return false;
+        tiles->block_q = value;
+        return true;
+    case 1:
+        if (value < OCL_FLASH_KEY_STEP || value > OCL_FLASH_BLOCK_MAX ||
+            value % OCL_FLASH_KEY_STEP != 0)
+            return false;
+        tiles->block_k = value;
+        return true;
+    case 2:
+        if (value < 1 || value > OCL_FLASH_SPLITS_MAX)
+            return false;
+        tiles->splits = value;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool ocl_flash_tiles_parse(const char *value, ocl_flash_tiles *tiles, const char **bad)
+{
+    memset(tiles, 0, sizeof *tiles);
+    *bad = NULL;
+    for (const char *p = value; p && *p;) {
+        const char *end = strchr(p, ',');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!flash_item(p, len, tiles)) {
+            *bad = p;
+            memset(tiles, 0, sizeof *tiles);
+            return false;
+        }
+        p = end ? end + 1 : p + len;
+    }
+    return true;
+}
+
+unsigned ocl_flash_head_tier(int64_t D)
+{
+    for (unsigned dm = 16; dm <= OCL_FLASH_HEAD_DIM_MAX; dm *= 2)
+        if (D <= (int64_t)dm)
+            return dm;
+    return 0;
+}
+
+static unsigned pow2_floor(size_t n)
+{
+    unsigned p = 1;
+    while ((size_t)p * 2 <= n && p < (1u << 30))
+        p *= 2;
+    return p;
+}
+
+/* A work-group per block of queries: block_q work-items, a power of two
+ * between OCL_FLASH_BLOCK_Q_MIN (work-items to share the tile loads) and
+ * OCL_FLASH_BLOCK_Q, no larger than L needs; keys per tile: the two tiles
+ * (keys and values, block_k x dm floats each) in the local memory left.
+ * Split-K when the blocks of all heads give fewer work-groups than
+ * OCL_FLASH_GROUPS_PER_UNIT per compute unit (decoding): pieces of whole
+ * tiles, none empty. */
+bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *forced,
+                           int64_t heads, int64_t L, int64_t Sp, int64_t D,
+                           ocl_flash_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    const unsigned dm = ocl_flash_head_tier(D);
+    if (dm == 0 || L < 1 || Sp < 1 || heads < 1)
+        return false;
+    unsigned bq = forced->block_q;
+    if (bq == 0) {
+        bq = OCL_FLASH_BLOCK_Q_MIN;
+        while (bq < OCL_FLASH_BLOCK_Q && (int64_t)bq < L)
+            bq *= 2;
+    }
+    const unsigned wg = pow2_floor(dev->work_group ? dev->work_group : 1);
+    if (bq > wg)
+        bq = wg;
+    unsigned bk = forced->block_k ? forced->block_k : OCL_FLASH_BLOCK_K;
+    const uint64_t tile_bytes = 2u * (uint64_t)dm * sizeof(float); /* per key */
+    while (bk > OCL_FLASH_KEY_STEP && (uint64_t)bk * tile_bytes > dev->local_mem)
+        bk -= OCL_FLASH_KEY_STEP;
+    if ((uint64_t)bk * tile_bytes > dev->local_mem)
+        return false;
+
+    const int64_t tiles = (Sp + bk - 1) / bk;
+    const int64_t groups = heads * ((L + bq - 1) / bq);
+    int64_t splits = forced->splits;
+    if (splits == 0) {
+        const int64_t want = (int64_t)(dev->compute_units ? dev->compute_units : 1) *
+                             OCL_FLASH_GROUPS_PER_UNIT;
+        splits = groups >= want ? 1 : (want + groups - 1) / groups;
+    }
+    if (splits > tiles)
+        splits = tiles;
+    if (splits > OCL_FLASH_SPLITS_MAX)
+        splits = OCL_FLASH_SPLITS_MAX;
+    const int64_t piece_tiles = (tiles + splits - 1) / splits;
+    splits = (tiles + piece_tiles - 1) / piece_tiles; /* none empty */
+    *plan = (ocl_flash_plan){dm, bq, bk, (unsigned)splits, (unsigned)(piece_tiles * bk)};
+    return true;
 }

@@ -8,6 +8,8 @@
 #define MHA_OPENCL_PATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "mha/plugin.h"
 #include "shared.h" /* cl/shared.h */
@@ -34,13 +36,19 @@ typedef enum ocl_softmax {
  * no bias_kv / zero_attn rows. AUTO takes it on CPU devices when it needs at
  * most 1/OCL_ABSORBED_MIN_GAIN of the flops of projecting K and V (few queries
  * against many keys: decoding; measured break-even near 1/2 on the EPYC,
- * docs/performance.md), forced, whenever it applies. GEMM-only timing
- * (MHA_OPENCL_GEMM_ONLY) always takes the GEMM path. */
+ * docs/performance.md), forced, whenever it applies. FLASH: the
+ * FlashAttention-2 style kernels (cl/flash.cl), a work-group per block of
+ * queries with key/value tiles in local memory, no L x S' matrix; when
+ * head_dim <= OCL_FLASH_HEAD_DIM_MAX and no weights are asked for (those
+ * take the GEMM path: the weights are an L x S' output anyway). AUTO takes
+ * it on every device that is not a CPU (GPUs), forced, whenever it applies.
+ * GEMM-only timing (MHA_OPENCL_GEMM_ONLY) always takes the GEMM path. */
 typedef enum ocl_path {
     OCL_PATH_AUTO,
     OCL_PATH_GEMM,
     OCL_PATH_FUSED,
     OCL_PATH_ABSORBED,
+    OCL_PATH_FLASH,
 } ocl_path;
 #define OCL_ABSORBED_MIN_GAIN 3
 /* OCL_FUSED_HEAD_DIM_MAX and OCL_FUSED_ROWS: cl/shared.h */
@@ -51,10 +59,12 @@ typedef struct ocl_path_rules {
     bool gemm_only;      /* MHA_OPENCL_GEMM_ONLY=1: GEMMs only, for timing */
     ocl_path path;       /* forced (MHA_OPENCL_ATTENTION), else OCL_PATH_AUTO */
     ocl_softmax softmax; /* forced (MHA_OPENCL_SOFTMAX), else OCL_SOFTMAX_AUTO */
+    bool weights;        /* the call returns attention weights */
 } ocl_path_rules;
 
-/* The path of one call: OCL_PATH_ABSORBED, OCL_PATH_FUSED or OCL_PATH_GEMM
- * (never AUTO). A forced path that cannot run falls back to GEMM. */
+/* The path of one call: OCL_PATH_ABSORBED, OCL_PATH_FUSED, OCL_PATH_FLASH or
+ * OCL_PATH_GEMM (never AUTO). A forced path that cannot run falls back to
+ * GEMM. */
 ocl_path ocl_path_choose(const ocl_path_rules *rules, const mha_problem *pr);
 /* Whether the fused path reads K and V from the projections in place (one
  * work-item takes all queries of a head, no bias_kv / zero_attn rows). */
@@ -62,9 +72,62 @@ bool ocl_path_kv_in_place(const mha_problem *pr);
 /* The softmax kernel of a GEMM or absorbed call (never AUTO). */
 ocl_softmax ocl_softmax_choose(const ocl_path_rules *rules, const mha_problem *pr);
 
-/* A forced setting's value: "gemm", "fused", "absorbed" / "items", "columns",
- * "group"; anything else (or NULL) is AUTO. */
+/* A forced setting's value: "gemm", "fused", "absorbed", "flash" / "items",
+ * "columns", "group"; anything else (or NULL) is AUTO. */
 ocl_path ocl_path_parse(const char *value);
 ocl_softmax ocl_softmax_parse(const char *value);
+
+/* The flash kernels' tiles as MHA_OPENCL_FLASH forces them; 0: the plugin's
+ * choice (flash.c, from the device's limits). block_q: queries per
+ * work-group (its work-items), block_k: keys per local-memory tile (a
+ * multiple of OCL_FLASH_KEY_STEP), splits: pieces the keys are cut into
+ * (split-K; 1: none). */
+typedef struct ocl_flash_tiles {
+    unsigned block_q, block_k, splits;
+} ocl_flash_tiles;
+#define OCL_FLASH_BLOCK_MAX 1024 /* the largest block_q or block_k accepted */
+#define OCL_FLASH_SPLITS_MAX 256 /* the most pieces accepted */
+/* "block_q=64,block_k=32,splits=4" (any subset, any order) into *tiles;
+ * NULL or "" is all 0. False, with *bad pointing at the item, when an item
+ * is not one of those keys or its value is not an integer in range:
+ * block_q 1..OCL_FLASH_BLOCK_MAX, a power of two; block_k
+ * OCL_FLASH_KEY_STEP..OCL_FLASH_BLOCK_MAX, a multiple of OCL_FLASH_KEY_STEP;
+ * splits 1..OCL_FLASH_SPLITS_MAX. */
+bool ocl_flash_tiles_parse(const char *value, ocl_flash_tiles *tiles, const char **bad);
+
+/* The padded head_dim of the flash kernel for head_dim D: 16, 32, 64 or 128
+ * (mha_flash_16 .. mha_flash_128); 0 when D > OCL_FLASH_HEAD_DIM_MAX. */
+unsigned ocl_flash_head_tier(int64_t D);
+
+/* What the tile choice knows of the device and of the kernel it launches. */
+typedef struct ocl_flash_device {
+    size_t work_group;       /* the most work-items per group: the smallest of
+                              * CL_KERNEL_WORK_GROUP_SIZE, the device's
+                              * work-group and work-item limits */
+    uint64_t local_mem;      /* bytes of local memory left for the tiles */
+    unsigned compute_units;  /* CL_DEVICE_MAX_COMPUTE_UNITS (0: unknown) */
+} ocl_flash_device;
+
+/* One flash launch: the padded head_dim dm, queries per work-group block_q
+ * (its local size), keys per local tile block_k, and the keys cut into
+ * `splits` pieces of split_keys (a multiple of block_k) each. */
+typedef struct ocl_flash_plan {
+    unsigned dm, block_q, block_k, splits, split_keys;
+} ocl_flash_plan;
+#define OCL_FLASH_BLOCK_Q 64 /* queries per work-group, at most (default) */
+#define OCL_FLASH_BLOCK_Q_MIN 16 /* ... at least, when the device allows */
+#define OCL_FLASH_BLOCK_K 64 /* keys per tile, at most (default) */
+/* Split-K cuts the keys until there are OCL_FLASH_GROUPS_PER_UNIT
+ * work-groups per compute unit (each piece one tile at least). */
+#define OCL_FLASH_GROUPS_PER_UNIT 4
+
+/* The launch of N*H = heads heads of L queries against S' = Sp keys of
+ * head_dim D, within the device's limits, with the forced tiles where given
+ * (block_q capped by the device's work-group limit, block_k lowered by
+ * OCL_FLASH_KEY_STEP until its two tiles fit the local memory). False when
+ * D is too large or not even block_k = OCL_FLASH_KEY_STEP fits. */
+bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *forced,
+                           int64_t heads, int64_t L, int64_t Sp, int64_t D,
+                           ocl_flash_plan *plan);
 
 #endif /* MHA_OPENCL_PATH_H */

@@ -166,3 +166,17 @@ void ocl_settings_forced(ocl_path *path, ocl_softmax *softmax)
     *path = ocl_path_parse(getenv("MHA_OPENCL_ATTENTION"));
     *softmax = ocl_softmax_parse(getenv("MHA_OPENCL_SOFTMAX"));
 }
+
+mha_status ocl_settings_flash(ocl_flash_tiles *tiles)
+{
+    const char *bad = NULL;
+    if (!ocl_flash_tiles_parse(getenv("MHA_OPENCL_FLASH"), tiles, &bad))
+        return ocl_host->set_error(
+            MHA_STATUS_INVALID_VALUE,
+            "opencl: MHA_OPENCL_FLASH: bad item at \"%.64s\": expected block_q=N (a power of "
+            "two, 1..%d), block_k=N (a multiple of %d, %d..%d) or splits=N (1..%d), "
+            "comma-separated",
+            bad, OCL_FLASH_BLOCK_MAX, OCL_FLASH_KEY_STEP, OCL_FLASH_KEY_STEP,
+            OCL_FLASH_BLOCK_MAX, OCL_FLASH_SPLITS_MAX);
+    return MHA_STATUS_OK;
+}

@@ -6,7 +6,7 @@
 const char *const grid_softmax_kernels[3] = {"items", "columns", "group"};
 /* the paths with a softmax kernel */
 const char *const grid_softmax_paths[2] = {"gemm", "absorbed"};
-const char *const grid_paths[3] = {"fused", "gemm", "absorbed"};
+const char *const grid_paths[4] = {"fused", "gemm", "absorbed", "flash"};
 
 /* c, a copy of the random case r with some fields changed, gets data of its
  * own for its new shape (r's arrays are freed). */

@@ -42,7 +42,7 @@ void grid_softmax(tk_case *c, uint32_t id);
  * ids 7000..7032. */
 #define GRID_PATH_FIRST 7000u
 #define GRID_PATH_CASES 33u
-extern const char *const grid_paths[3];
+extern const char *const grid_paths[4];
 void grid_path(tk_case *c, uint32_t id);
 
 /* Projections big enough for CLBlast's tiled kernel: ids 8100..8105. */

@@ -68,10 +68,11 @@ void test_softmax_kernels(void **state)
     env_restore("MHA_OPENCL_ATTENTION", saved_path);
 }
 
-/* The three paths of the attention products (MHA_OPENCL_ATTENTION): the fused
- * kernels CPUs get, CLBlast's GEMMs around a softmax kernel, and the absorbed
- * key/value projections (where there are no bias_kv / zero_attn rows; else
- * the GEMMs), whose rows of H*L queries span several of its 8-row passes
+/* The four paths of the attention products (MHA_OPENCL_ATTENTION): the fused
+ * kernels CPUs get, CLBlast's GEMMs around a softmax kernel, the flash
+ * kernels GPUs get (where no weights are asked for; else the GEMMs), and the
+ * absorbed key/value projections (where there are no bias_kv / zero_attn
+ * rows; else the GEMMs), whose rows of H*L queries span several of its 8-row passes
  * here, with key and value widths of 1 to 9 (partial float8s). Query counts
  * cut by the fused kernels' 24-query work-items, key counts that are not
  * multiples of their 4-key steps, head_dim up to their limit of 128 (and
@@ -82,7 +83,7 @@ void test_attention_paths(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     char *saved = env_set("MHA_OPENCL_ATTENTION", grid_paths[0]);
-    for (int p = 0; p < 3; ++p) {
+    for (size_t p = 0; p < sizeof grid_paths / sizeof grid_paths[0]; ++p) {
         setenv("MHA_OPENCL_ATTENTION", grid_paths[p], 1);
         for (uint32_t id = GRID_PATH_FIRST; id < GRID_PATH_FIRST + GRID_PATH_CASES; ++id) {
             tk_case c;

@@ -1,7 +1,8 @@
 /*
  * test_path_rules.c - the OpenCL plugin's path rules (plugins/opencl/path.c),
- * which choose per call between the fused, absorbed and GEMM paths and among
- * the softmax kernels. Links path.c alone: no OpenCL device, no plugin.
+ * which choose per call between the fused, absorbed, flash and GEMM paths and
+ * among the softmax kernels, and the flash kernels' tiles. Links path.c
+ * alone: no OpenCL device, no plugin.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,8 @@
 
 #include "path.h"
 
-static const ocl_path_rules cpu = {true, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO};
-static const ocl_path_rules gpu = {false, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO};
+static const ocl_path_rules cpu = {true, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false};
+static const ocl_path_rules gpu = {false, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false};
 
 /* N batch, L queries, S keys (S' = S + extra), E, H heads, kdim = vdim = E. */
 static mha_problem problem(int64_t N, int64_t L, int64_t S, int64_t extra, int64_t E, int64_t H)
@@ -45,13 +46,27 @@ static void test_cpu_fused_up_to_head_dim_max(void **state)
     assert_int_equal(ocl_path_choose(&cpu, &p), OCL_PATH_FUSED);
 }
 
-static void test_gpu_gemm(void **state)
+/* Other devices (GPUs) take the flash kernels up to their head_dim limit,
+ * the GEMMs past it and whenever weights are asked for. */
+static void test_gpu_flash(void **state)
 {
     (void)state;
+    ocl_path_rules weights = gpu;
+    weights.weights = true;
     mha_problem p = problem(2, 64, 64, 0, 512, 8);
-    assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_GEMM);
+    assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_FLASH);
+    assert_int_equal(ocl_path_choose(&weights, &p), OCL_PATH_GEMM);
     p = problem(8, 1, 2048, 0, 512, 8); /* decoding: absorbed only on CPUs */
+    assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_FLASH);
+    p = problem(1, 5, 7, 2, 12, 3); /* bias_kv / zero_attn rows */
+    assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_FLASH);
+    p = problem(2, 64, 64, 0, 4 * OCL_FLASH_HEAD_DIM_MAX, 4); /* D = max */
+    assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_FLASH);
+    p = problem(2, 64, 64, 0, 4 * (OCL_FLASH_HEAD_DIM_MAX + 1), 4); /* D = max + 1 */
     assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_GEMM);
+    /* CPUs keep the fused kernels */
+    p = problem(2, 64, 64, 0, 512, 8);
+    assert_int_equal(ocl_path_choose(&cpu, &p), OCL_PATH_FUSED);
 }
 
 /* Absorbed when it needs at most 1/OCL_ABSORBED_MIN_GAIN of the flops:
@@ -98,6 +113,12 @@ static void test_forced(void **state)
         assert_int_equal(ocl_path_choose(&r, &plain), OCL_PATH_ABSORBED); /* no gain needed */
         assert_int_equal(ocl_path_choose(&r, &wide), OCL_PATH_ABSORBED);
         assert_int_equal(ocl_path_choose(&r, &extra), OCL_PATH_GEMM); /* cannot: GEMM */
+        r = forced(devices[i], OCL_PATH_FLASH);
+        assert_int_equal(ocl_path_choose(&r, &plain), OCL_PATH_FLASH);
+        assert_int_equal(ocl_path_choose(&r, &extra), OCL_PATH_FLASH);
+        assert_int_equal(ocl_path_choose(&r, &wide), OCL_PATH_GEMM); /* cannot: GEMM */
+        r.weights = true;
+        assert_int_equal(ocl_path_choose(&r, &plain), OCL_PATH_GEMM); /* weights: GEMM */
     }
 }
 
@@ -112,6 +133,11 @@ static void test_gemm_only(void **state)
     r.path = OCL_PATH_FUSED;
     assert_int_equal(ocl_path_choose(&r, &decoding), OCL_PATH_GEMM);
     r.path = OCL_PATH_ABSORBED;
+    assert_int_equal(ocl_path_choose(&r, &decoding), OCL_PATH_GEMM);
+    r.path = OCL_PATH_FLASH;
+    assert_int_equal(ocl_path_choose(&r, &decoding), OCL_PATH_GEMM);
+    r = gpu;
+    r.gemm_only = true;
     assert_int_equal(ocl_path_choose(&r, &decoding), OCL_PATH_GEMM);
 }
 
@@ -160,6 +186,7 @@ static void test_parse(void **state)
     assert_int_equal(ocl_path_parse("gemm"), OCL_PATH_GEMM);
     assert_int_equal(ocl_path_parse("fused"), OCL_PATH_FUSED);
     assert_int_equal(ocl_path_parse("absorbed"), OCL_PATH_ABSORBED);
+    assert_int_equal(ocl_path_parse("flash"), OCL_PATH_FLASH);
     assert_int_equal(ocl_path_parse(NULL), OCL_PATH_AUTO);
     assert_int_equal(ocl_path_parse(""), OCL_PATH_AUTO);
     assert_int_equal(ocl_path_parse("GEMM"), OCL_PATH_AUTO);
@@ -170,17 +197,109 @@ static void test_parse(void **state)
     assert_int_equal(ocl_softmax_parse("fused"), OCL_SOFTMAX_AUTO);
 }
 
+/* MHA_OPENCL_FLASH: the items, their ranges, and a bad one named. */
+static void test_flash_tiles_parse(void **state)
+{
+    (void)state;
+    ocl_flash_tiles t;
+    const char *bad = "x";
+    assert_true(ocl_flash_tiles_parse(NULL, &t, &bad));
+    assert_null(bad);
+    assert_true(t.block_q == 0 && t.block_k == 0 && t.splits == 0);
+    assert_true(ocl_flash_tiles_parse("", &t, &bad));
+    assert_true(ocl_flash_tiles_parse("splits=3,block_k=48,block_q=8", &t, &bad));
+    assert_true(t.block_q == 8 && t.block_k == 48 && t.splits == 3);
+    assert_true(ocl_flash_tiles_parse("block_q=1", &t, &bad));
+    assert_true(t.block_q == 1 && t.block_k == 0 && t.splits == 0);
+    static const char *const wrong[] = {
+        "block_q=0",  "block_q=24", "block_q=2048", "block_k=8",   "block_k=40",
+        "block_k=2048", "splits=0", "splits=257",   "split=2",     "block_q=",
+        "block_q=1x", "block_q",    "block_q=-1",   "block_k=99999999999999", ",",
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; ++i) {
+        assert_false(ocl_flash_tiles_parse(wrong[i], &t, &bad));
+        assert_ptr_equal(bad, wrong[i]);
+        assert_true(t.block_q == 0 && t.block_k == 0 && t.splits == 0);
+    }
+    const char *two = "block_q=4,block_k=17";
+    assert_false(ocl_flash_tiles_parse(two, &t, &bad));
+    assert_ptr_equal(bad, two + 10); /* the second item */
+}
+
+/* The padded head_dim of the flash kernels. */
+static void test_flash_head_tier(void **state)
+{
+    (void)state;
+    assert_int_equal(ocl_flash_head_tier(1), 16);
+    assert_int_equal(ocl_flash_head_tier(16), 16);
+    assert_int_equal(ocl_flash_head_tier(17), 32);
+    assert_int_equal(ocl_flash_head_tier(64), 64);
+    assert_int_equal(ocl_flash_head_tier(65), 128);
+    assert_int_equal(ocl_flash_head_tier(OCL_FLASH_HEAD_DIM_MAX), OCL_FLASH_HEAD_DIM_MAX);
+    assert_int_equal(ocl_flash_head_tier(OCL_FLASH_HEAD_DIM_MAX + 1), 0);
+}
+
+/* Tiles from the device's limits: block_q from L within the work-group
+ * limit, block_k from the local memory, split-K when few work-groups. */
+static void test_flash_plan(void **state)
+{
+    (void)state;
+    const ocl_flash_tiles none = {0, 0, 0};
+    ocl_flash_device big = {1024, 65536, 100};
+    ocl_flash_plan p;
+    /* prefill: 8 heads x 32 blocks of 64 queries = 256 groups, 64 KB: block_k 64 */
+    assert_true(ocl_flash_plan_choose(&big, &none, 8, 2048, 2048, 64, &p));
+    assert_true(p.dm == 64 && p.block_q == 64 && p.block_k == 64);
+    assert_true(p.splits == 2 && p.split_keys == 1024); /* 256 < 400 groups wanted */
+    big.compute_units = 16;
+    assert_true(ocl_flash_plan_choose(&big, &none, 8, 2048, 2048, 64, &p));
+    assert_true(p.splits == 1 && p.split_keys == 64 * 32);
+    /* decoding: 8 groups of 16 work-items, cut into pieces of whole tiles */
+    assert_true(ocl_flash_plan_choose(&big, &none, 8, 1, 4096, 64, &p));
+    assert_true(p.block_q == 16 && p.splits == 8 && p.split_keys == 512);
+    /* a piece is a tile at least: 3 tiles, 3 pieces */
+    assert_true(ocl_flash_plan_choose(&big, &none, 1, 1, 150, 64, &p));
+    assert_true(p.splits == 3 && p.split_keys == 64);
+    /* 32 KB and D = 128: 2 x 64 x 128 floats do not fit, 2 x 32 x 128 do */
+    ocl_flash_device small = {256, 32768, 1};
+    assert_true(ocl_flash_plan_choose(&small, &none, 64, 512, 512, 128, &p));
+    assert_true(p.dm == 128 && p.block_k == 32 && p.block_q == 64 && p.splits == 1);
+    /* a work-group limit of 48: block_q 32 */
+    small.work_group = 48;
+    assert_true(ocl_flash_plan_choose(&small, &none, 64, 512, 512, 128, &p));
+    assert_true(p.block_q == 32);
+    /* too little local memory for 2 x 16 x 128 floats: refused */
+    small.local_mem = 2 * 16 * 128 * 4 - 1;
+    assert_false(ocl_flash_plan_choose(&small, &none, 64, 512, 512, 128, &p));
+    assert_false(ocl_flash_plan_choose(&big, &none, 1, 1, 1, OCL_FLASH_HEAD_DIM_MAX + 1, &p));
+    /* forced tiles: kept within the limits; splits never leave a piece empty */
+    const ocl_flash_tiles forced = {8, 48, 5};
+    assert_true(ocl_flash_plan_choose(&big, &forced, 2, 10, 100, 8, &p));
+    assert_true(p.dm == 16 && p.block_q == 8 && p.block_k == 48);
+    assert_true(p.splits == 3 && p.split_keys == 48); /* 3 tiles of 48 for 100 keys */
+    const ocl_flash_tiles huge = {1024, 1024, 1};
+    small.local_mem = 32768, small.work_group = 256;
+    assert_true(ocl_flash_plan_choose(&small, &huge, 2, 10, 100, 8, &p));
+    /* 2 x 256 x 16 floats fill the 32 KB */
+    assert_true(p.block_q == 256 && p.block_k == 256 && p.splits == 1);
+    assert_true(ocl_flash_plan_choose(&small, &huge, 2, 10, 100, 128, &p));
+    assert_true(p.block_k == 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpu_fused_up_to_head_dim_max),
-        cmocka_unit_test(test_gpu_gemm),
+        cmocka_unit_test(test_gpu_flash),
         cmocka_unit_test(test_cpu_absorbed_by_gain),
         cmocka_unit_test(test_forced),
         cmocka_unit_test(test_gemm_only),
         cmocka_unit_test(test_kv_in_place),
         cmocka_unit_test(test_softmax_choice),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_flash_tiles_parse),
+        cmocka_unit_test(test_flash_head_tier),
+        cmocka_unit_test(test_flash_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,306 @@
+/*
+ * flash.cl - the attention products in the FlashAttention-2 manner, for GPUs
+ * (OpenCL C 1.2, no sub-groups, no cl_khr_fp16):
+ *
+ *   mha_flash_16 .. mha_flash_128  softmax(scale Q K^T + masks) V, dropout,
+ *                                  for head_dim up to 16, 32, 64, 128
+ *   mha_flash_combine              the split-K partials of one row merged
+ *
+ * Built after shared.h, philox.cl and common.cl (OCL_MASK_PARAMS,
+ * mha_dropout_keep); needs nothing else.
+ *
+ * A work-group takes BQ = get_local_size(0) queries of one head, a work-item
+ * per query, and walks the keys in tiles of block_k: the group copies the
+ * tile's keys and values into local memory (block_k rows of DM floats each,
+ * zero past head_dim), then every work-item scores its query against the
+ * tile FLASH_KEY_STEP keys at a time (all work-items read the same local
+ * address at once: a broadcast) and folds them into its online softmax: a
+ * running max m, a running sum and the output row o[DM], both rescaled by
+ * exp(m_old - m_new) when the max grows. q and o live in private arrays of
+ * DM floats whose indices are constant once the loops are unrolled
+ * (registers on a GPU); no L x S' matrix exists anywhere.
+ *
+ * No -inf arithmetic: a masked key is left out of the max and gets p = 0
+ * outright, the running max starts at the finite FLASH_NO_MAX, and the float
+ * classes that matter (-inf, NaN, +inf) are read from the bits, so the
+ * kernel stays right under -cl-fast-relaxed-math (which lets the compiler
+ * assume no inf or NaN) for every finite input. With non-finite inputs the
+ * rows come out as the other paths give them: a score whose masked value
+ * would be NaN or +inf (a NaN in q, k or a float mask, +inf under a mask)
+ * makes its row NaN; a row with every key masked (or -inf) is zeros.
+ *
+ * Views: element (n, h, row, d) of q, k, v and out at
+ *   off + n*st.s0 + h*st.s1 + row*st.s2 + d*st.s3 floats,
+ * so one kernel reads the forward's per-head Q^T and K, V blocks and writes
+ * the merged heads (rows (l, n)), and the attention core's rank-4 views.
+ * Query head h reads key/value head h / group (group 1: multi-head).
+ *
+ * Masks, causal and dropout as mha_softmax (cl/attention.cl), with the same
+ * dropout stream (element (b, l, j) of the attention matrix, b = n*H + h);
+ * keys j >= S (bias_kv, zero_attn) are never masked. Causal: the tiles past
+ * the last key any query of the group sees are skipped (never loaded).
+ *
+ * Split-K (decoding: few queries, many keys): with splits > 1 the keys are
+ * cut into pieces of split_keys (a multiple of block_k) and each work-group
+ * takes one piece; it writes its unnormalised o with its m and sum into
+ * `part`, and mha_flash_combine merges the pieces of each row. The layout of
+ * part (floats): (m, sum) of (split, b, l) at 2*((split*B + b)*L + l), then
+ * o at 2*splits*B*L + ((split*B + b)*L + l)*D + d; sum is NaN for a row that
+ * must become NaN.
+ */
+#define FLASH_KEY_STEP OCL_FLASH_KEY_STEP /* keys per online-softmax step (16) */
+#define FLASH_NO_MAX (-FLT_MAX)           /* the running max before any key */
+
+#if defined(__clang__)
+#define FLASH_INLINE static inline __attribute__((always_inline))
+#else
+#define FLASH_INLINE static inline
+#endif
+
+/* The float classes the softmax needs, from the bits: compares against
+ * INFINITY or isnan() may be folded away under -cl-fast-relaxed-math. */
+FLASH_INLINE int flash_is_minus_inf(float x) { return as_uint(x) == 0xff800000u; }
+/* NaN or +inf: what makes a softmax row NaN in the reference. */
+FLASH_INLINE int flash_poisons(float x)
+{
+    const uint u = as_uint(x);
+    return (u & 0x7f800000u) == 0x7f800000u && u != 0xff800000u;
+}
+
+/* The masks of a call (OCL_MASK_PARAMS, common.cl). */
+typedef struct flash_masks {
+    __global const uchar *attn_mask;
+    ulong attn_off;
+    int attn_kind, attn_3d;
+    __global const uchar *kpm;
+    ulong kpm_off;
+    int kpm_kind, causal;
+} flash_masks;
+
+/* Score x of key j < S for query l with the float masks added; *cut when a
+ * bool mask or causality excludes the key (the reference's -inf). */
+FLASH_INLINE float flash_masked(float x, const flash_masks *mk, ulong b, ulong n, int L, int S,
+                                int l, int j, int *cut)
+{
+    if (mk->attn_kind != OCL_MASK_NONE) {
+        const ulong mi = (mk->attn_3d ? b * L * S : 0) + (ulong)l * S + j;
+        if (mk->attn_kind == OCL_MASK_BOOL)
+            *cut |= mk->attn_mask[mk->attn_off + mi] != 0;
+        else
+            x += ((__global const float *)(mk->attn_mask + mk->attn_off))[mi];
+    }
+    if (mk->kpm_kind != OCL_MASK_NONE) {
+        const ulong ki = n * S + j;
+        if (mk->kpm_kind == OCL_MASK_BOOL)
+            *cut |= mk->kpm[mk->kpm_off + ki] != 0;
+        else
+            x += ((__global const float *)(mk->kpm + mk->kpm_off))[ki];
+    }
+    if (mk->causal == OCL_CAUSAL_TOP_LEFT)
+        *cut |= j > l;
+    else if (mk->causal == OCL_CAUSAL_BOTTOM_RIGHT)
+        *cut |= j > l + (S - L);
+    return x;
+}
+
+/* The keys of [j0, j0 + count) of head (n, hk) into ks and vs, block_k rows
+ * of DM floats, zeros past count and past D; the whole group takes part. */
+FLASH_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global const float *k,
+                                  ulong k_at, ulong4 k_st, __global const float *v, ulong v_at,
+                                  ulong4 v_st, int j0, int count, int block_k, int D, const int DM)
+{
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    for (int i = lid; i < block_k * DM; i += wg) {
+        const int jj = i / DM, d = i % DM;
+        float kx = 0.0f, vx = 0.0f;
+        if (jj < count && d < D) {
+            const ulong j = (ulong)(j0 + jj);
+            kx = k[k_at + j * k_st.s2 + (ulong)d * k_st.s3];
+            vx = v[v_at + j * v_st.s2 + (ulong)d * v_st.s3];
+        }
+        ks[i] = kx;
+        vs[i] = vx;
+    }
+}
+
+/*
+ * The body of mha_flash_DM, inlined into each kernel with its own DM (the
+ * padded head_dim) and private arrays q and o of DM floats.
+ */
+FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const float *qv,
+                             ulong q_off, ulong4 q_st, __global const float *k, ulong k_off,
+                             ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,
+                             __global float *out, ulong out_off, ulong4 out_st,
+                             __global float *part, int N, int H, int group, int L, int S, int Sp,
+                             int D, float scale, int block_k, int splits, int split_keys,
+                             const flash_masks *mk, int dropout, float p_drop, float keep_scale,
+                             ulong seed, __local float *ks, __local float *vs)
+{
+    const int BQ = (int)get_local_size(0), lid = (int)get_local_id(0);
+    const int QB = (L + BQ - 1) / BQ; /* query blocks per head */
+    const ulong B = (ulong)N * H, g = get_group_id(0);
+    const int qb = (int)(g % QB);
+    const ulong b = (g / QB) % B, n = b / H, h = b % H, hk = h / group;
+    const int split = (int)(g / QB / B);
+    const int l = qb * BQ + lid, lr = min(l, L - 1); /* past L: row L - 1, not stored */
+
+    const ulong q_at = q_off + n * q_st.s0 + h * q_st.s1 + (ulong)lr * q_st.s2;
+    #pragma unroll
+    for (int d = 0; d < DM; ++d) {
+        q[d] = d < D ? qv[q_at + (ulong)d * q_st.s3] : 0.0f;
+        o[d] = 0.0f;
+    }
+    float m = FLASH_NO_MAX, sum = 0.0f;
+    int bad = 0;
+
+    /* this group's keys [jb, je), less the causal tail [klim, S) that no
+     * query of the group sees */
+    const int jb = split * split_keys, je = min(Sp, jb + split_keys);
+    int klim = S;
+    if (mk->causal != OCL_CAUSAL_NONE) {
+        const int lmax = min(qb * BQ + BQ, L) - 1;
+        const int last = mk->causal == OCL_CAUSAL_TOP_LEFT ? lmax : lmax + (S - L);
+        klim = clamp(last + 1, 0, S);
+    }
+    const int masks =
+        mk->attn_kind != OCL_MASK_NONE || mk->kpm_kind != OCL_MASK_NONE || mk->causal;
+    const ulong k_at = k_off + n * k_st.s0 + hk * k_st.s1;
+    const ulong v_at = v_off + n * v_st.s0 + hk * v_st.s1;
+    const ulong row = b * (ulong)L + (ulong)lr; /* of the attention matrix, for dropout */
+
+    for (int piece = 0; piece < 2; ++piece) {
+        const int a = piece ? max(jb, S) : jb, e = piece ? je : min(je, klim);
+        for (int j0 = a; j0 < e; j0 += block_k) {
+            const int count = min(block_k, e - j0);
+            barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is consumed */
+            flash_load_tile(ks, vs, k, k_at, k_st, v, v_at, v_st, j0, count, block_k, D, DM);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int c0 = 0; c0 < count; c0 += FLASH_KEY_STEP) {
+                float s[FLASH_KEY_STEP];
+                int live[FLASH_KEY_STEP];
+                float mx = m;
+                #pragma unroll
+                for (int kk = 0; kk < FLASH_KEY_STEP; ++kk) {
+                    const int jj = c0 + kk, j = j0 + jj;
+                    __local const float *kr = ks + jj * DM;
+                    float x = 0.0f;
+                    #pragma unroll
+                    for (int d = 0; d < DM; ++d)
+                        x = fma(q[d], kr[d], x);
+                    x *= scale;
+                    int cut = jj >= count;
+                    if (!cut && masks && j < S)
+                        x = flash_masked(x, mk, b, n, L, S, lr, j, &cut);
+                    const int poisons = flash_poisons(x);
+                    bad |= !(jj >= count) && poisons;
+                    live[kk] = !cut && !poisons && !flash_is_minus_inf(x);
+                    s[kk] = x;
+                    if (live[kk])
+                        mx = fmax(mx, x);
+                }
+                /* rescale what was summed under the old max (nothing yet:
+                 * alpha 0, never exp of a difference with the sentinel) */
+                const float alpha = m == FLASH_NO_MAX ? 0.0f : exp(m - mx);
+                m = mx;
+                sum *= alpha;
+                #pragma unroll
+                for (int d = 0; d < DM; ++d)
+                    o[d] *= alpha;
+                #pragma unroll
+                for (int kk = 0; kk < FLASH_KEY_STEP; ++kk) {
+                    float p = live[kk] ? exp(s[kk] - m) : 0.0f;
+                    sum += p; /* the sum is of kept and dropped p alike */
+                    if (dropout && p != 0.0f)
+                        p = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)(j0 + c0 + kk),
+                                             p_drop)
+                                ? p * keep_scale
+                                : 0.0f;
+                    __local const float *vr = vs + (c0 + kk) * DM;
+                    #pragma unroll
+                    for (int d = 0; d < DM; ++d)
+                        o[d] = fma(p, vr[d], o[d]);
+                }
+            }
+        }
+    }
+    if (l >= L)
+        return;
+    if (splits > 1) {
+        const ulong at = ((ulong)split * B + b) * L + (ulong)l;
+        part[2 * at] = m;
+        part[2 * at + 1] = bad ? NAN : sum;
+        __global float *po = part + 2 * (ulong)splits * B * L + at * D;
+        #pragma unroll
+        for (int d = 0; d < DM; ++d)
+            if (d < D)
+                po[d] = o[d];
+        return;
+    }
+    /* o / sum; a fully masked row (sum 0) is zeros, as mha_merge_heads makes
+     * it with the softmax's 1/sum */
+    const float r = bad ? NAN : sum == 0.0f ? 0.0f : 1.0f / sum;
+    const ulong o_at = out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2;
+    #pragma unroll
+    for (int d = 0; d < DM; ++d)
+        if (d < D)
+            out[o_at + (ulong)d * out_st.s3] = o[d] * r;
+}
+
+#define FLASH_KERNEL(DM)                                                                    \
+    __kernel void mha_flash_##DM(                                                           \
+        __global const float *q, ulong q_off, ulong4 q_st, __global const float *k,         \
+        ulong k_off, ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,        \
+        __global float *out, ulong out_off, ulong4 out_st, __global float *part, int N,     \
+        int H, int group, int L, int S, int Sp, int D, float scale, int block_k,            \
+        int splits, int split_keys, OCL_MASK_PARAMS, __local float *ks, __local float *vs)  \
+    {                                                                                       \
+        const flash_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,                    \
+                                kpm,       kpm_off,  kpm_kind,  causal};                    \
+        float qr[DM], o[DM];                                                                \
+        flash_body(DM, qr, o, q, q_off, q_st, k, k_off, k_st, v, v_off, v_st, out, out_off, \
+                   out_st, part, N, H, group, L, S, Sp, D, scale, block_k, splits,          \
+                   split_keys, &mk, dropout, p_drop, keep_scale, seed, ks, vs);             \
+    }
+
+FLASH_KERNEL(16)
+FLASH_KERNEL(32)
+FLASH_KERNEL(64)
+FLASH_KERNEL(128)
+
+/*
+ * mha_flash_combine: the splits of row (b, l) merged, a work-item per output
+ * element (b, l, d): with M the largest max of the pieces,
+ *   out = sum_i exp(m_i - M) o_i / sum_i exp(m_i - M) sum_i;
+ * a piece without a live key (sum 0) adds nothing, a NaN sum makes the row
+ * NaN, no live key at all gives 0. Same view of out as mha_flash_DM.
+ */
+__kernel void mha_flash_combine(__global const float *part, __global float *out, ulong out_off,
+                                ulong4 out_st, int N, int H, int L, int D, int splits)
+{
+    const ulong B = (ulong)N * H, gid = get_global_id(0);
+    if (gid >= B * L * D)
+        return;
+    const int d = (int)(gid % D);
+    const ulong r = gid / D, b = r / L, n = b / H, h = b % H;
+    const int l = (int)(r % L);
+    float mx = FLASH_NO_MAX;
+    for (int i = 0; i < splits; ++i) {
+        const ulong at = ((ulong)i * B + b) * L + l;
+        if (part[2 * at + 1] != 0.0f)
+            mx = fmax(mx, part[2 * at]);
+    }
+    float acc = 0.0f, sum = 0.0f;
+    __global const float *po = part + 2 * (ulong)splits * B * L;
+    for (int i = 0; i < splits; ++i) {
+        const ulong at = ((ulong)i * B + b) * L + l;
+        const float si = part[2 * at + 1];
+        if (si == 0.0f)
+            continue; /* no live key in this piece */
+        const float f = exp(part[2 * at] - mx);
+        sum += f * si;
+        acc += f * po[at * D + d];
+    }
+    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    out[out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2 + (ulong)d * out_st.s3] =
+        acc * inv;
+}

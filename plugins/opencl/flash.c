@@ -1,0 +1,134 @@
+/* flash.c - the flash path (steps 4-7, cl/flash.cl): from the per-head Q^T
+ * (N*H, D, L), K and V (N*H, S', D) blocks of mha_split_heads, one
+ * mha_flash_DM launch writes the merged heads (rows (l, n)) for the output
+ * projection; when the keys are cut into pieces (split-K, decoding),
+ * mha_flash_combine merges the pieces' partial rows, held in att->scores
+ * (the GEMM path's score matrix, unused here). Tiles: path.c's
+ * ocl_flash_plan_choose from the kernel's and the device's limits, or
+ * MHA_OPENCL_FLASH. */
+#include "call.h"
+
+static void arg_ulong4(ocl_args *a, uint64_t s0, uint64_t s1, uint64_t s2, uint64_t s3)
+{
+    cl_ulong4 v = {{s0, s1, s2, s3}};
+    arg(a, sizeof v, &v);
+}
+
+/* The device as the tile choice sees it for `kernel`: its work-group limit,
+ * the local memory its own variables leave, the compute units. */
+static mha_status flash_device(ocl_call *c, cl_kernel kernel, const char *name,
+                               ocl_flash_device *dev)
+{
+    const ocl_device_limits *lim = &c->ctx->limits;
+    cl_device_id id = c->ctx->device->device;
+    size_t kernel_wg = 0;
+    cl_ulong kernel_local = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof kernel_wg, &kernel_wg, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_LOCAL_MEM_SIZE,
+                                       sizeof kernel_local, &kernel_local, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_host->set_error(ocl_cl_status(err),
+                                   "opencl: clGetKernelWorkGroupInfo(%s): %s (%d)", name,
+                                   ocl_cl_error_name(err), (int)err);
+    size_t wg = kernel_wg;
+    if (lim->max_work_group > 0 && lim->max_work_group < wg)
+        wg = lim->max_work_group;
+    if (lim->max_work_item[0] > 0 && lim->max_work_item[0] < wg)
+        wg = lim->max_work_item[0];
+    /* CL_DEVICE_LOCAL_MEM_SIZE is at least 32 KB on a full-profile device:
+     * assumed when the driver does not say */
+    const uint64_t local = lim->local_mem > 0 ? lim->local_mem : 32768u;
+    dev->work_group = wg;
+    dev->local_mem = local > kernel_local ? local - kernel_local : 0;
+    dev->compute_units = c->ctx->device->info.compute_units;
+    return MHA_STATUS_OK;
+}
+
+mha_status ocl_flash_attention(ocl_call *c)
+{
+    ocl_attention *att = c->att;
+    const mha_problem *pr = c->pr;
+    const uint64_t N = (uint64_t)pr->batch, H = (uint64_t)pr->num_heads;
+    const uint64_t L = (uint64_t)pr->tgt_len, Sp = (uint64_t)pr->src_len_total;
+    const uint64_t D = (uint64_t)pr->head_dim, E = (uint64_t)pr->embed_dim, B = N * H;
+    const unsigned dm = ocl_flash_head_tier(pr->head_dim);
+    const ocl_kernel_id id = dm == 16   ? OCL_K_FLASH_16
+                             : dm == 32 ? OCL_K_FLASH_32
+                             : dm == 64 ? OCL_K_FLASH_64
+                                        : OCL_K_FLASH_128;
+    ocl_flash_device dev;
+    ocl_flash_plan plan;
+    mha_status st;
+    if (dm == 0) /* path.c never takes the flash path then */
+        return ocl_host->set_error(MHA_STATUS_INTERNAL,
+                                   "opencl: flash path with head_dim %lld > %d",
+                                   (long long)pr->head_dim, OCL_FLASH_HEAD_DIM_MAX);
+    if ((st = flash_device(c, att->kernels[id], ocl_kernel_name(id), &dev)) != MHA_STATUS_OK)
+        return st;
+    if (!ocl_flash_plan_choose(&dev, &att->flash, (int64_t)B, pr->tgt_len, pr->src_len_total,
+                               pr->head_dim, &plan))
+        return ocl_host->set_error(
+            MHA_STATUS_UNSUPPORTED,
+            "opencl: %s needs %zu bytes of local memory for its smallest tiles (2 x %d keys "
+            "x %u floats) but the device leaves it %llu",
+            ocl_kernel_name(id), (size_t)2 * OCL_FLASH_KEY_STEP * dm * sizeof(float),
+            OCL_FLASH_KEY_STEP, dm, (unsigned long long)dev.local_mem);
+    if ((st = ocl_reserve(c, &att->ocat, L * N * E * sizeof(float), "merged heads")) !=
+        MHA_STATUS_OK)
+        return st;
+    const uint64_t splits = plan.splits;
+    if (splits > 1 &&
+        (st = ocl_reserve(c, &att->scores, splits * B * L * (2 + D) * sizeof(float),
+                          "flash split-K partials")) != MHA_STATUS_OK)
+        return st;
+    cl_mem part = splits > 1 ? att->scores.mem : att->ocat.mem; /* unused without splits */
+
+    ocl_args a = ocl_args_of(c, id);
+    arg_mem(&a, att->q_h.mem); /* Q^T per head: (n, h, l, d) at ((n H + h) D + d) L + l */
+    arg_ulong(&a, 0);
+    arg_ulong4(&a, H * D * L, D * L, 1, L);
+    arg_mem(&a, att->k_h.mem); /* K per head: (n, h, j, d) at ((n H + h) S' + j) D + d */
+    arg_ulong(&a, 0);
+    arg_ulong4(&a, H * Sp * D, Sp * D, D, 1);
+    arg_mem(&a, att->v_h.mem);
+    arg_ulong(&a, 0);
+    arg_ulong4(&a, H * Sp * D, Sp * D, D, 1);
+    arg_mem(&a, att->ocat.mem); /* merged heads: (n, h, l, d) at (l N + n) E + h D + d */
+    arg_ulong(&a, 0);
+    arg_ulong4(&a, E, D, N * E, 1);
+    arg_mem(&a, part);
+    arg_int(&a, pr->batch);
+    arg_int(&a, pr->num_heads);
+    arg_int(&a, 1); /* query heads per key/value head */
+    arg_int(&a, pr->tgt_len);
+    arg_int(&a, pr->src_len);
+    arg_int(&a, pr->src_len_total);
+    arg_int(&a, pr->head_dim);
+    arg_float(&a, pr->scale);
+    arg_int(&a, plan.block_k);
+    arg_int(&a, plan.splits);
+    arg_int(&a, plan.split_keys);
+    ocl_arg_masks(&a, c);
+    arg(&a, (size_t)plan.block_k * dm * sizeof(cl_float), NULL); /* key tile */
+    arg(&a, (size_t)plan.block_k * dm * sizeof(cl_float), NULL); /* value tile */
+    const size_t groups = (size_t)(B * ((L + plan.block_q - 1) / plan.block_q) * splits);
+    if ((st = ocl_launch(c, &a, groups * plan.block_q, plan.block_q)) != MHA_STATUS_OK)
+        return st;
+    if (splits > 1) {
+        ocl_args m = ocl_args_of(c, OCL_K_FLASH_COMBINE);
+        arg_mem(&m, part);
+        arg_mem(&m, att->ocat.mem);
+        arg_ulong(&m, 0);
+        arg_ulong4(&m, E, D, N * E, 1);
+        arg_int(&m, pr->batch);
+        arg_int(&m, pr->num_heads);
+        arg_int(&m, pr->tgt_len);
+        arg_int(&m, pr->head_dim);
+        arg_int(&m, plan.splits);
+        if ((st = ocl_launch(c, &m, (size_t)(B * L * D), 0)) != MHA_STATUS_OK)
+            return st;
+    }
+    return ocl_mark(c, "attention", false);
+}

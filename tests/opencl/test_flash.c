@@ -1,0 +1,166 @@
+/*
+ * test_flash.c - the flash path's own concerns (cl/flash.cl,
+ * plugins/opencl/flash.c), beyond the forward suite that runs under
+ * MHA_OPENCL_ATTENTION=flash: tiles forced by MHA_OPENCL_FLASH (one query
+ * per work-group, partial tiles, split-K into many pieces) against the
+ * reference; a bad MHA_OPENCL_FLASH refused; the stages the path reports;
+ * and the kernels built with -cl-fast-relaxed-math, where fully masked rows
+ * must still be zeros (the finite sentinel, no -inf arithmetic).
+ * Tolerance: the forward suite's (forward_fixture.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mha/mha.h"
+#include "forward_fixture.h"
+#include "forward_grid.h"
+
+/* The path grid's cases and the edge cases (causal both ways with L < S and
+ * L > S, bias_kv / zero_attn rows, a 601-key row), without weights (those
+ * take the GEMM path); flash_only: not the cases whose head_dim the flash
+ * kernels do not take (the GEMM path's softmax relies on -inf arithmetic). */
+static void check_flash_grids(fixture *f, bool flash_only)
+{
+    for (uint32_t id = GRID_PATH_FIRST; id < GRID_PATH_FIRST + GRID_PATH_CASES; ++id) {
+        tk_case c;
+        grid_path(&c, id);
+        c.need_weights = false;
+        if (!flash_only || c.E / c.H <= 128)
+            check_case(f, &c, id);
+        tk_case_free(&c);
+    }
+    for (uint32_t id = GRID_EDGE_FIRST; id < GRID_EDGE_FIRST + GRID_EDGE_CASES; ++id) {
+        tk_case c;
+        grid_edge(&c, id);
+        c.need_weights = false;
+        check_case(f, &c, id);
+        tk_case_free(&c);
+    }
+}
+
+/* Forced tiles: a work-group of one query; tiles of one key step with
+ * split-K into 3 pieces; split-K into as many pieces as there are tiles
+ * (splits=256 is cut down to them); a tile of 3 key steps, most of it past
+ * S' in small cases. */
+static void test_flash_tiles(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    static const char *const tiles[] = {
+        "block_q=1,block_k=16,splits=1",
+        "block_q=8,block_k=16,splits=3",
+        "block_q=16,block_k=16,splits=256",
+        "block_q=4,block_k=48",
+    };
+    char *saved_path = env_set("MHA_OPENCL_ATTENTION", "flash");
+    char *saved = env_set("MHA_OPENCL_FLASH", NULL);
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; ++t) {
+        print_message("MHA_OPENCL_FLASH=%s\n", tiles[t]);
+        setenv("MHA_OPENCL_FLASH", tiles[t], 1);
+        check_flash_grids(f, false);
+    }
+    env_restore("MHA_OPENCL_FLASH", saved);
+    env_restore("MHA_OPENCL_ATTENTION", saved_path);
+}
+
+/* A bad MHA_OPENCL_FLASH fails the attention object's creation, naming the
+ * item. */
+static void test_flash_bad_setting(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    tk_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 8, c.H = 2, c.kdim = c.vdim = 8, c.N = 1, c.batched = true, c.L = 3, c.S = 5;
+    assert_true(tk_case_fill(&c, 3));
+    char *saved = env_set("MHA_OPENCL_FLASH", "block_k=16,block_q=3");
+    mha_attention *att = NULL;
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_INVALID_VALUE);
+    assert_null(att);
+    assert_non_null(strstr(mha_last_error(), "MHA_OPENCL_FLASH"));
+    assert_non_null(strstr(mha_last_error(), "block_q=3"));
+    env_restore("MHA_OPENCL_FLASH", saved);
+    tk_case_free(&c);
+}
+
+/* The stages: one from the heads to the merged heads; with weights asked
+ * for, the GEMM path's. */
+static void test_flash_stages(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    tk_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 16, c.H = 4, c.kdim = c.vdim = 16, c.N = 2, c.batched = true;
+    c.L = 6, c.S = 9, c.bias = true;
+    assert_true(tk_case_fill(&c, 31));
+    char *saved = env_set("MHA_OPENCL_ATTENTION", "flash");
+    mha_attention *att = NULL;
+    assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
+    env_restore("MHA_OPENCL_ATTENTION", saved);
+    float *out = calloc(c.out_count, sizeof(float));
+    float *w = calloc((size_t)(c.N * c.L * c.S), sizeof(float));
+    mha_attention_stats st = {.struct_size = sizeof st};
+    assert_int_equal(tk_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
+    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+    assert_int_equal(st.stage_count, 5);
+    assert_true(has_stage(&st, "projections", true));
+    assert_true(has_stage(&st, "heads", false));
+    assert_true(has_stage(&st, "attention", false));
+    assert_true(has_stage(&st, "output", true));
+    assert_true(has_stage(&st, "output_bias", false));
+    c.need_weights = true, c.average = true;
+    assert_int_equal(tk_case_run(&c, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
+    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+    assert_true(has_stage(&st, "scores", true));
+    assert_true(has_stage(&st, "softmax_average", false));
+    assert_false(has_stage(&st, "attention", false));
+    mha_attention_destroy(att);
+    free(out), free(w);
+    tk_case_free(&c);
+}
+
+/* Built with -cl-fast-relaxed-math (a backend of its own: build options are
+ * read when a context is created), on finite inputs: every mask kind, -inf
+ * in float masks, causal both ways with rows that see no key (L > S,
+ * bottom-right), bool masks that hide every key of a row. Those rows must
+ * be zeros, as the reference gives them, not NaN. */
+static void test_flash_fast_math(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    char *saved_options = env_set("MHA_OPENCL_BUILD_OPTIONS", "-cl-fast-relaxed-math");
+    char *saved_path = env_set("MHA_OPENCL_ATTENTION", "flash");
+    fixture fast = {NULL, f->ref};
+    assert_int_equal(mha_backend_open("opencl", &fast.ocl), MHA_STATUS_OK);
+    env_restore("MHA_OPENCL_BUILD_OPTIONS", saved_options);
+    check_flash_grids(&fast, true);
+    /* every key of batch entry 1 masked by key_padding_mask (kpm_tail = S) */
+    tk_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 12, c.H = 3, c.kdim = c.vdim = 12, c.N = 3, c.batched = true, c.L = 5, c.S = 7;
+    c.bias = true, c.kpm_tail = 7, c.causal = MHA_CAUSAL_BOTTOM_RIGHT;
+    assert_true(tk_case_fill(&c, 77));
+    check_case(&fast, &c, 77);
+    tk_case_free(&c);
+    env_restore("MHA_OPENCL_ATTENTION", saved_path);
+    mha_backend_close(fast.ocl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flash_tiles),
+        cmocka_unit_test(test_flash_bad_setting),
+        cmocka_unit_test(test_flash_stages),
+        cmocka_unit_test(test_flash_fast_math),
+    };
+    return cmocka_run_group_tests(tests, forward_group_setup, forward_group_teardown);
+}
