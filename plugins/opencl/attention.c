@@ -246,19 +246,26 @@ static bool mark_end(cl_event event, cl_ulong *ns)
 
 /* Turns the markers of the last forward into stage times: stage i lasts from
  * the end of marker i (everything before it done, in-order queue) to the end
- * of marker i + 1. Waits for the forward if it still runs. */
+ * of marker i + 1. Waits for the forward if it still runs. A device whose
+ * profiling clock did not move over the whole forward measured nothing
+ * (rusticl in Mesa 22.3 stamps every command 0, 1, 2 and 3 ns): its stages
+ * are still listed, since they tell the path taken, each with 0 ms, which
+ * docs/opencl.md defines as "not measured". */
 static void resolve_marks(ocl_attention *att)
 {
     const unsigned n = att->mark_count;
     att->stage_count = 0;
     if (n >= 2 && clWaitForEvents(1, &att->marks[n - 1]) == CL_SUCCESS) {
-        cl_ulong prev = 0, end = 0;
-        bool ok = mark_end(att->marks[0], &prev);
+        cl_ulong first = 0, prev = 0, end = 0;
+        bool ok = mark_end(att->marks[0], &first);
+        prev = first;
         for (unsigned i = 1; ok && i < n; ++i) {
             ok = mark_end(att->marks[i], &end);
             att->stage_ms[i - 1] = end >= prev ? (double)(end - prev) * 1e-6 : 0.0;
             prev = end;
         }
+        for (unsigned i = 1; ok && end <= first && i < n; ++i)
+            att->stage_ms[i - 1] = 0.0; /* not measured */
         if (ok)
             att->stage_count = n - 1;
     }
