@@ -6,8 +6,8 @@
  * that every kernel of every path runs at least once under the simulator's
  * checks, with every mask kind, causal both ways, weights (averaged and per
  * head), dropout, bias_kv / zero_attn rows, kdim / vdim, batch-first and
- * unbatched inputs, fully masked rows, and more than one work-item or
- * work-group where a kernel tiles its rows.
+ * unbatched inputs, fully masked rows, head widths up to 128, and more than
+ * one work-item or work-group where a kernel tiles its rows.
  *
  * Usage: small_forwards CONFIG...   where CONFIG is PATH or PATH:SOFTMAX,
  * PATH a value of MHA_OPENCL_ATTENTION ("default": unset) and SOFTMAX one of
@@ -28,7 +28,7 @@
 #include "testkit_case.h"
 #include "testkit_compare.h"
 
-#define CASE_COUNT 12
+#define CASE_COUNT 15
 
 /* Case k of the set; the data come from tk_case_fill with seed 100 + k. */
 static void make_case(tk_case *c, int k)
@@ -64,9 +64,9 @@ static void make_case(tk_case *c, int k)
         c->E = 8, c->H = 2, c->L = 3, c->S = 4, c->add_bias_kv = true, c->add_zero_attn = true;
         c->kpm = TK_MASK_BOOL, c->causal = MHA_CAUSAL_TOP_LEFT, c->need_weights = true;
         break;
-    case 6: /* unbatched decoding step, no bias */
+    case 6: /* unbatched decoding step over 50 keys (flash: several key blocks), no bias */
         c->N = 1, c->batched = false, c->bias = false;
-        c->E = 8, c->H = 2, c->L = 1, c->S = 11;
+        c->E = 8, c->H = 2, c->L = 1, c->S = 50;
         break;
     case 7: /* fully masked rows: every key of the second batch entry padded */
         c->E = 8, c->H = 2, c->L = 3, c->S = 5, c->kpm_tail = 5, c->need_weights = true;
@@ -81,6 +81,12 @@ static void make_case(tk_case *c, int k)
         break;
     case 10: /* 260 softmax rows (N*H*L): two work-items of mha_softmax_items */
         c->N = 1, c->E = 2, c->H = 2, c->L = 130, c->S = 3, c->kpm = TK_MASK_BOOL;
+        break;
+    case 12: /* head width 32, 64, 128: each width class of the flash kernels */
+    case 13:
+    case 14:
+        c->N = 1, c->H = 1, c->E = 32 << (k - 12), c->L = 3, c->S = 5, c->kpm = TK_MASK_BOOL;
+        c->causal = MHA_CAUSAL_BOTTOM_RIGHT;
         break;
     default: /* float masks both, bottom-right with L > S, dropout, per-head weights */
         c->E = 6, c->H = 2, c->L = 6, c->S = 4, c->attn_mask = TK_MASK_FLOAT;
