@@ -145,9 +145,9 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
     const int l = qb * BQ + lid, lr = min(l, L - 1); /* past L: row L - 1, not stored */
 
     const ulong q_at = q_off + n * q_st.s0 + h * q_st.s1 + (ulong)lr * q_st.s2;
-    #pragma unroll
     for (int d = 0; d < DM; ++d) {
-        q[d] = d < D ? qv[q_at + (ulong)d * q_st.s3] : 0.0f;
+        const float x = qv[q_at + (ulong)min(d, D - 1) * q_st.s3];
+        q[d] = d < D ? x : 0.0f;
         o[d] = 0.0f;
     }
     float m = FLASH_NO_MAX, sum = 0.0f;
@@ -184,7 +184,6 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
                     const int jj = c0 + kk, j = j0 + jj;
                     __local const float *kr = ks + jj * DM;
                     float x = 0.0f;
-                    #pragma unroll
                     for (int d = 0; d < DM; ++d)
                         x = fma(q[d], kr[d], x);
                     x *= scale;
@@ -203,7 +202,6 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
                 const float alpha = m == FLASH_NO_MAX ? 0.0f : exp(m - mx);
                 m = mx;
                 sum *= alpha;
-                #pragma unroll
                 for (int d = 0; d < DM; ++d)
                     o[d] *= alpha;
                 #pragma unroll
@@ -216,7 +214,6 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
                                 ? p * keep_scale
                                 : 0.0f;
                     __local const float *vr = vs + (c0 + kk) * DM;
-                    #pragma unroll
                     for (int d = 0; d < DM; ++d)
                         o[d] = fma(p, vr[d], o[d]);
                 }
@@ -230,20 +227,16 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
         part[2 * at] = m;
         part[2 * at + 1] = bad ? NAN : sum;
         __global float *po = part + 2 * (ulong)splits * B * L + at * D;
-        #pragma unroll
-        for (int d = 0; d < DM; ++d)
-            if (d < D)
-                po[d] = o[d];
+        for (int d = DM - 1; d >= 0; --d) /* past D: element D - 1, written last */
+            po[min(d, D - 1)] = o[d];
         return;
     }
     /* o / sum; a fully masked row (sum 0) is zeros, as mha_merge_heads makes
      * it with the softmax's 1/sum */
     const float r = bad ? NAN : sum == 0.0f ? 0.0f : 1.0f / sum;
     const ulong o_at = out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2;
-    #pragma unroll
-    for (int d = 0; d < DM; ++d)
-        if (d < D)
-            out[o_at + (ulong)d * out_st.s3] = o[d] * r;
+    for (int d = DM - 1; d >= 0; --d) /* past D: element D - 1, written last */
+        out[o_at + (ulong)min(d, D - 1) * out_st.s3] = o[d] * r;
 }
 
 #define FLASH_KERNEL(DM)                                                                    \
