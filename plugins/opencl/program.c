@@ -1,7 +1,7 @@
 /*
  * program.c - builds the programs of the kernel table (kernels.h), each from
- * the embedded cl/shared.h, cl/philox.cl, cl/common.cl and its own source,
- * through the binary cache of cache.c: one cache entry per program, named
+ * the embedded cl/shared.h, cl/philox.cl, cl/common.cl and its own source
+ * (sources.c), through the binary cache of cache.c: one cache entry per program, named
  * after it. context.c decides when (the common program when a context is
  * created, the others at the first call that needs them).
  *
@@ -28,41 +28,9 @@ static const ocl_program_id g_kernel_programs[OCL_KERNEL_COUNT] = {
     OCL_KERNELS(OCL_X)
 #undef OCL_X
 };
-static const char *const g_program_names[OCL_PROGRAM_COUNT] = {
-#define OCL_X(id, name, source) name,
-    OCL_PROGRAMS(OCL_X)
-#undef OCL_X
-};
-static const unsigned char *const g_program_sources[OCL_PROGRAM_COUNT] = {
-#define OCL_X(id, name, source) source,
-    OCL_PROGRAMS(OCL_X)
-#undef OCL_X
-};
-static const size_t *const g_program_lengths[OCL_PROGRAM_COUNT] = {
-#define OCL_X(id, name, source) &source##_len,
-    OCL_PROGRAMS(OCL_X)
-#undef OCL_X
-};
 
 const char *ocl_kernel_name(ocl_kernel_id id) { return g_kernel_names[id]; }
 ocl_program_id ocl_kernel_program(ocl_kernel_id id) { return g_kernel_programs[id]; }
-const char *ocl_program_name(ocl_program_id id) { return g_program_names[id]; }
-
-/* The sources of program `id`: shared.h, philox.cl, common.cl, its own. */
-#define OCL_SOURCES_MAX 4
-static cl_uint program_sources(ocl_program_id id, const char **sources, size_t *lengths)
-{
-    cl_uint n = 0;
-    sources[n] = (const char *)mha_cl_shared;
-    lengths[n++] = mha_cl_shared_len;
-    sources[n] = (const char *)mha_cl_philox;
-    lengths[n++] = mha_cl_philox_len;
-    sources[n] = (const char *)mha_cl_common;
-    lengths[n++] = mha_cl_common_len;
-    sources[n] = (const char *)g_program_sources[id];
-    lengths[n++] = *g_program_lengths[id];
-    return n;
-}
 
 #define OCL_BUILD_OPTIONS "-cl-std=CL1.2"
 /* The developer setting appended to the build options (e.g. "-DNAME=VALUE",
@@ -133,7 +101,7 @@ static uint64_t program_key(ocl_program_id id, const ocl_device *dev, const char
     uint64_t h = 14695981039346656037ull;
     const char *sources[OCL_SOURCES_MAX];
     size_t lengths[OCL_SOURCES_MAX];
-    const cl_uint count = program_sources(id, sources, lengths);
+    const cl_uint count = ocl_program_sources(id, sources, lengths);
     for (cl_uint i = 0; i < count; ++i)
         h = ocl_hash_bytes(h, sources[i], lengths[i]);
     h = ocl_hash_bytes(h, options, strlen(options) + 1);
@@ -190,7 +158,7 @@ static void store_cached(cl_program program, const char *path, uint64_t key)
 
 mha_status ocl_program_build(const ocl_build_target *t, ocl_program_id id, cl_program *out)
 {
-    const char *name = g_program_names[id];
+    const char *name = ocl_program_name(id);
     cl_context context = t->cl;
     const ocl_device *dev = t->device;
     mha_status status = MHA_STATUS_OK;
@@ -199,7 +167,7 @@ mha_status ocl_program_build(const ocl_build_target *t, ocl_program_id id, cl_pr
     cl_device_id device = dev->device;
     const char *sources[OCL_SOURCES_MAX];
     size_t lengths[OCL_SOURCES_MAX];
-    const cl_uint count = program_sources(id, sources, lengths);
+    const cl_uint count = ocl_program_sources(id, sources, lengths);
     char path[4200], options[OCL_OPTIONS_MAX];
     const char *extra = t->settings->build_options;
 
