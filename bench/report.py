@@ -32,8 +32,11 @@ SHORT = {  # plot labels
 
 def pipeline_path(r):
     """The opencl plugin's path from a record's stages: "fused" (a stage named
-    attention*), "absorbed" (scores that are not a GEMM), or None."""
+    attention*), "flash" (a stage named flash), "absorbed" (scores that are
+    not a GEMM), or None."""
     stages = r.get("stages") or {}
+    if "flash" in stages:
+        return "flash"
     if any(name.startswith("attention") for name in stages):
         return "fused"
     if "scores" in stages and "scores" not in (r.get("gemm_stages") or []):
@@ -90,7 +93,8 @@ def main():
         "4NLSE + 2NLE² (docs/performance.md). **× PyTorch** = PyTorch's median / ours "
         "(above 1: faster than PyTorch). **/ GEMM-only** = ours / the plugin's GEMM stages "
         "in this run (target ≤ 1.15), n/a when the plugin reports no stages; **(fused)**, "
-        "**(absorbed)**: the opencl plugin's fused or absorbed path (docs/opencl.md), whose "
+        "**(flash)**, **(absorbed)**: the opencl plugin's fused, flash or absorbed path "
+        "(docs/opencl.md), whose "
         "only GEMMs are the projections it makes, so the ratio measures everything else (the "
         "attention products included) and the target applies to the GEMM-only pairs below "
         "instead; the absorbed path does not project K and V, so its GFLOP/s counts products "

@@ -194,6 +194,10 @@ mha_status ocl_fused_attention(ocl_call *c, const ocl_kv *kv);
 /* Steps 4-7 in the flash kernels (cl/flash.cl) from the per-head Q^T, K and
  * V blocks, split-K partials in att->scores when the keys are cut. */
 mha_status ocl_flash_attention(ocl_call *c);
+/* The tiles and split-K of the call's flash launch (the path's kernels must
+ * exist): the partials take plan->splits * N*H*L * (D + 2) floats when
+ * plan->splits > 1. UNSUPPORTED when the device's local memory is too small. */
+mha_status ocl_flash_plan_of(const ocl_call *c, ocl_flash_plan *plan);
 
 /* ---- absorbed.c ---------------------------------------------------------- */
 /* Steps 3-7 with the key and value projections absorbed (cl/absorbed.cl). */

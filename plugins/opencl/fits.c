@@ -142,7 +142,7 @@ static mha_status plan_projections(ocl_call *c, plan *p)
     return MHA_STATUS_OK;
 }
 
-/* Steps 3-7 of each path (heads.c, gemm.c, fused.c, absorbed.c). */
+/* Steps 3-7 of each path (heads.c, gemm.c, fused.c, flash.c, absorbed.c). */
 static void plan_products(const ocl_call *c, plan *p)
 {
     ocl_attention *att = c->att;
@@ -170,8 +170,13 @@ static void plan_products(const ocl_call *c, plan *p)
             add(p, &att->scores, "scores", "N*H*L*S' floats", floats(B, L, Sp));
             add(p, &att->o_h, "head outputs", "L*N*E floats", floats(L, N, E));
         }
+        ocl_flash_plan flash; /* a plan that fails is reported by the launch */
+        if (c->path == OCL_PATH_FLASH && ocl_flash_plan_of(c, &flash) ==
+                                             MHA_STATUS_OK && flash.splits > 1)
+            add(p, &att->scores, "flash split-K partials", "splits*N*H*L*(D+2) floats",
+                floats(flash.splits * B, L, D + 2));
     }
-    if (c->path != OCL_PATH_FUSED && deferred)
+    if (c->path != OCL_PATH_FUSED && c->path != OCL_PATH_FLASH && deferred)
         add(p, &att->row_scale, "row scale", "N*H*L floats", floats(B, L, 1));
 }
 

@@ -16,7 +16,7 @@ static void arg_ulong4(ocl_args *a, uint64_t s0, uint64_t s1, uint64_t s2, uint6
 
 /* The device as the tile choice sees it for `kernel`: its work-group limit,
  * the local memory its own variables leave, the compute units. */
-static mha_status flash_device(ocl_call *c, cl_kernel kernel, const char *name,
+static mha_status flash_device(const ocl_call *c, cl_kernel kernel, const char *name,
                                ocl_flash_device *dev)
 {
     const ocl_device_limits *lim = &c->ctx->limits;
@@ -46,6 +46,37 @@ static mha_status flash_device(ocl_call *c, cl_kernel kernel, const char *name,
     return MHA_STATUS_OK;
 }
 
+/* The kernel for head_dim D: mha_flash_16 .. mha_flash_128. */
+static ocl_kernel_id flash_kernel(unsigned dm)
+{
+    return dm == 16 ? OCL_K_FLASH_16 : dm == 32 ? OCL_K_FLASH_32 : dm == 64 ? OCL_K_FLASH_64
+                                                                           : OCL_K_FLASH_128;
+}
+
+mha_status ocl_flash_plan_of(const ocl_call *c, ocl_flash_plan *plan)
+{
+    const mha_problem *pr = c->pr;
+    const unsigned dm = ocl_flash_head_tier(pr->head_dim);
+    const ocl_kernel_id id = flash_kernel(dm);
+    ocl_flash_device dev;
+    mha_status st;
+    if (dm == 0) /* path.c never takes the flash path then */
+        return ocl_host->set_error(MHA_STATUS_INTERNAL,
+                                   "opencl: flash path with head_dim %lld > %d",
+                                   (long long)pr->head_dim, OCL_FLASH_HEAD_DIM_MAX);
+    if ((st = flash_device(c, c->att->kernels[id], ocl_kernel_name(id), &dev)) != MHA_STATUS_OK)
+        return st;
+    if (!ocl_flash_plan_choose(&dev, &c->att->flash, pr->batch * pr->num_heads, pr->tgt_len,
+                               pr->src_len_total, pr->head_dim, plan))
+        return ocl_host->set_error(
+            MHA_STATUS_UNSUPPORTED,
+            "opencl: %s needs %zu bytes of local memory for its smallest tiles (2 x %d keys "
+            "x %u floats) but the device leaves it %llu",
+            ocl_kernel_name(id), (size_t)2 * OCL_FLASH_KEY_STEP * dm * sizeof(float),
+            OCL_FLASH_KEY_STEP, dm, (unsigned long long)dev.local_mem);
+    return MHA_STATUS_OK;
+}
+
 mha_status ocl_flash_attention(ocl_call *c)
 {
     ocl_attention *att = c->att;
@@ -53,28 +84,12 @@ mha_status ocl_flash_attention(ocl_call *c)
     const uint64_t N = (uint64_t)pr->batch, H = (uint64_t)pr->num_heads;
     const uint64_t L = (uint64_t)pr->tgt_len, Sp = (uint64_t)pr->src_len_total;
     const uint64_t D = (uint64_t)pr->head_dim, E = (uint64_t)pr->embed_dim, B = N * H;
-    const unsigned dm = ocl_flash_head_tier(pr->head_dim);
-    const ocl_kernel_id id = dm == 16   ? OCL_K_FLASH_16
-                             : dm == 32 ? OCL_K_FLASH_32
-                             : dm == 64 ? OCL_K_FLASH_64
-                                        : OCL_K_FLASH_128;
-    ocl_flash_device dev;
     ocl_flash_plan plan;
     mha_status st;
-    if (dm == 0) /* path.c never takes the flash path then */
-        return ocl_host->set_error(MHA_STATUS_INTERNAL,
-                                   "opencl: flash path with head_dim %lld > %d",
-                                   (long long)pr->head_dim, OCL_FLASH_HEAD_DIM_MAX);
-    if ((st = flash_device(c, att->kernels[id], ocl_kernel_name(id), &dev)) != MHA_STATUS_OK)
+    if ((st = ocl_flash_plan_of(c, &plan)) != MHA_STATUS_OK)
         return st;
-    if (!ocl_flash_plan_choose(&dev, &att->flash, (int64_t)B, pr->tgt_len, pr->src_len_total,
-                               pr->head_dim, &plan))
-        return ocl_host->set_error(
-            MHA_STATUS_UNSUPPORTED,
-            "opencl: %s needs %zu bytes of local memory for its smallest tiles (2 x %d keys "
-            "x %u floats) but the device leaves it %llu",
-            ocl_kernel_name(id), (size_t)2 * OCL_FLASH_KEY_STEP * dm * sizeof(float),
-            OCL_FLASH_KEY_STEP, dm, (unsigned long long)dev.local_mem);
+    const unsigned dm = plan.dm;
+    const ocl_kernel_id id = flash_kernel(dm);
     if ((st = ocl_reserve(c, &att->ocat, L * N * E * sizeof(float), "merged heads")) !=
         MHA_STATUS_OK)
         return st;
@@ -130,5 +145,5 @@ mha_status ocl_flash_attention(ocl_call *c)
         if ((st = ocl_launch(c, &m, (size_t)(B * L * D), 0)) != MHA_STATUS_OK)
             return st;
     }
-    return ocl_mark(c, "attention", false);
+    return ocl_mark(c, "flash", false);
 }

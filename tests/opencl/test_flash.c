@@ -90,8 +90,8 @@ static void test_flash_bad_setting(void **state)
     tk_case_free(&c);
 }
 
-/* The stages: one from the heads to the merged heads; with weights asked
- * for, the GEMM path's. */
+/* The stages: one, "flash", from the heads to the merged heads; with
+ * weights asked for, the GEMM path's. */
 static void test_flash_stages(void **state)
 {
     fixture *f = *state;
@@ -113,7 +113,7 @@ static void test_flash_stages(void **state)
     assert_int_equal(st.stage_count, 5);
     assert_true(has_stage(&st, "projections", true));
     assert_true(has_stage(&st, "heads", false));
-    assert_true(has_stage(&st, "attention", false));
+    assert_true(has_stage(&st, "flash", false));
     assert_true(has_stage(&st, "output", true));
     assert_true(has_stage(&st, "output_bias", false));
     c.need_weights = true, c.average = true;
@@ -121,7 +121,7 @@ static void test_flash_stages(void **state)
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     assert_true(has_stage(&st, "scores", true));
     assert_true(has_stage(&st, "softmax_average", false));
-    assert_false(has_stage(&st, "attention", false));
+    assert_false(has_stage(&st, "flash", false));
     mha_attention_destroy(att);
     free(out), free(w);
     tk_case_free(&c);
