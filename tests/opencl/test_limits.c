@@ -3,7 +3,7 @@
  * MHA_OPENCL_LIMITS (plugins/opencl/limits.c, fits.c): on PoCL's large
  * device, a small one.
  *
- * On each path (GEMM, fused, absorbed, forced with MHA_OPENCL_ATTENTION) and
+ * On each path (GEMM, fused, absorbed, flash, forced with MHA_OPENCL_ATTENTION) and
  * on the attention core: a call with a buffer past max_alloc, or needing more
  * than global_mem in all, is refused with OUT_OF_MEMORY and a message naming
  * the buffer, the bytes and the limit, before anything is allocated or
@@ -61,8 +61,8 @@ static void t_free(void *p, void *u)
     free(p);
 }
 
-static const char *const g_paths[] = {"gemm", "fused", "absorbed"};
-enum { PATHS = 3 };
+static const char *const g_paths[] = {"gemm", "fused", "absorbed", "flash"};
+enum { PATHS = 4 };
 
 typedef struct fixture {
     mha_backend *ref;
@@ -185,8 +185,8 @@ static mha_status forward_on(fixture *f, capped *b, const char *path, mha_status
 }
 
 /* max_alloc 32 KiB: the scores (48 KiB) refused on the GEMM and absorbed
- * paths, naming the buffer, its formula and both sizes; the fused path,
- * which holds no L x S matrix, runs. With 64 KiB all three run. */
+ * paths, naming the buffer, its formula and both sizes; the fused and flash
+ * paths, which hold no L x S matrix, run. With 64 KiB all of them run. */
 static void test_max_alloc(void **state)
 {
     fixture *f = *state;
@@ -203,6 +203,7 @@ static void test_max_alloc(void **state)
     assert_int_equal(forward_on(f, &b, "absorbed", MHA_STATUS_OUT_OF_MEMORY, absorbed),
                      MHA_STATUS_OUT_OF_MEMORY);
     assert_int_equal(forward_on(f, &b, "fused", MHA_STATUS_OUT_OF_MEMORY, NULL), MHA_STATUS_OK);
+    assert_int_equal(forward_on(f, &b, "flash", MHA_STATUS_OUT_OF_MEMORY, NULL), MHA_STATUS_OK);
     mha_backend_close(b.backend);
 
     open_capped(&b, "max_alloc=64K");
