@@ -7,6 +7,9 @@
 #   nvptx64                   nvptx64-nvidia-nvcl (NVIDIA's OpenCL), -S: PTX
 #                             (no ptxas here, so PTX is as far as it goes)
 #   spir64                    SPIR 64-bit LLVM bitcode, -emit-llvm -c
+# The amdgcn targets link ROCm's device libraries (Debian's rocm-device-libs,
+# 5.2: gfx906 and gfx1030, not gfx1100) where they have the target, else
+# compile with -nogpulib; the result lines say which.
 # Programs are picked up from the kernel table: a new OCL_PROGRAMS line is
 # compiled with no change here.
 #
@@ -29,8 +32,19 @@ set -u
 if [ "${1:-}" = "--one" ]; then
     # One compile (run by xargs below): --one PROGRAM TARGET OPT
     program=$2 target=$3 opt=$4
+    libs=""
     case $target in
-    gfx*) flags="-target amdgcn-amd-amdhsa -mcpu=$target -nogpulib -S" ext=s ;;
+    gfx*)
+        flags="-target amdgcn-amd-amdhsa -mcpu=$target -S" ext=s
+        # ROCm's device libraries implement the builtins (exp, ...); without
+        # them (-nogpulib) every builtin is an external call, which distorts
+        # the registers and scratch the backend reports.
+        if [ -n "$ROCM_LIBS" ] && [ -f "$ROCM_LIBS/oclc_isa_version_${target#gfx}.bc" ]; then
+            flags="$flags --rocm-device-lib-path=$ROCM_LIBS" libs="device libs"
+        else
+            flags="$flags -nogpulib" libs="-nogpulib"
+        fi
+        ;;
     nvptx64) flags="-target nvptx64-nvidia-nvcl -S" ext=ptx ;;
     spir64) flags="-target spir64 -emit-llvm -c" ext=bc ;;
     *) echo "offline-compile: unknown target $target" >&2; exit 2 ;;
@@ -51,8 +65,9 @@ if [ "${1:-}" = "--one" ]; then
     else
         result="FAILED (exit status $rc)"
     fi
-    printf '%-10s %-8s %-4s %6s s  %s\n' "$program" "$target" "$opt" "$seconds" "$result" \
-        >"$OUT/$name.result"
+    printf '%-10s %-8s %-4s %-11s %6s s  %s\n' "$program" "$target" "$opt" "$libs" "$seconds" \
+        "$result" >"$OUT/$name.result"
+    echo "$libs" >"$OUT/$name.libs"
     exit 0
 fi
 
@@ -68,14 +83,15 @@ fi
 tool=$1
 OUT=$2
 CLANG=${CLANG:-clang-15}
-export OUT CLANG
+ROCM_LIBS=${ROCM_DEVICE_LIBS:-$(ls -d /usr/lib/*/amdgcn/bitcode 2>/dev/null | head -n 1)}
+export OUT CLANG ROCM_LIBS
 if ! command -v "$CLANG" >/dev/null 2>&1; then
     echo "offline-compile: $CLANG is not installed: skipped"
     exit 77
 fi
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 mkdir -p "$OUT"
-rm -f "$OUT"/*.result "$OUT"/*.log
+rm -f "$OUT"/*.result "$OUT"/*.log "$OUT"/*.libs
 
 programs=$("$tool" --list) || exit 1
 list=""
@@ -88,7 +104,8 @@ for program in $programs; do
     list="$list $program nvptx64 -O2 $program spir64 -O2"
 done
 echo "offline-compile: $("$CLANG" --version | head -n 1); programs:" $programs
-echo "offline-compile: -cl-std=CL1.2 -Werror -Wall -Wextra -Wno-unused-function, $jobs at a time"
+echo "offline-compile: -cl-std=CL1.2 -Werror -Wall -Wextra -Wno-unused-function, $jobs at a time;" \
+    "device libraries: ${ROCM_LIBS:-none}"
 # shellcheck disable=SC2086
 printf '%s %s %s\n' $list | xargs -n 3 -P "$jobs" sh "$0" --one
 cat "$OUT"/*.result
@@ -104,10 +121,11 @@ done
 
 if [ "$full" -eq 1 ]; then
     # Per kernel, from the code-object metadata of the -O2 amdgcn outputs.
-    echo "offline-compile: amdgcn -O2 resources per work-item (scratch = private memory, bytes):"
+    echo "offline-compile: amdgcn -O2 resources per work-item (bytes of scratch, i.e. private"
+    echo "memory, and of local memory), where compiled with the device libraries:"
     printf '%-8s %-30s %8s %6s %6s %7s %7s\n' target kernel scratch vgprs sgprs vspills local
     for s in "$OUT"/*.gfx*-O2.s; do
-        [ -f "$s" ] || continue
+        [ -f "$s" ] && grep -q 'device libs' "${s%.s}.libs" || continue
         target=${s%-O2.s}
         target=${target##*.}
         awk -v target="$target" '
