@@ -49,8 +49,9 @@ typedef struct ocl_call {
 /* The path rules' view of this call (path.h). */
 static inline ocl_path_rules ocl_call_rules(const ocl_call *c)
 {
-    return (ocl_path_rules){(c->ctx->device->type & CL_DEVICE_TYPE_CPU) != 0, c->ctx->gemm_only,
-                            c->att->path, c->att->softmax, c->wout != NULL};
+    return (ocl_path_rules){c->ctx->device->kind == OCL_DEVICE_CPU, c->ctx->gemm_only,
+                            c->att->path, c->att->softmax, c->wout != NULL,
+                            c->ctx->device->loop_cap};
 }
 
 /* ---- launch.c ------------------------------------------------------------ */

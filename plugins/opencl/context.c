@@ -181,11 +181,14 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
     ocl_cache_dir_warn(&ctx->settings);
     ctx->gemm_only = ctx->settings.gemm_only;
     if (user) {
-        if ((status = adopt(ctx, user)) != MHA_STATUS_OK)
+        if ((status = adopt(ctx, user)) != MHA_STATUS_OK ||
+            (status = ocl_device_check_version(ctx->device)) != MHA_STATUS_OK)
             goto done;
     } else {
         const ocl_device *dev = NULL;
         status = ocl_devices_find(device_spec, ctx->settings.device, &dev);
+        if (status == MHA_STATUS_OK)
+            status = ocl_device_check_version(dev); /* an explicit spec may name a 1.1 device */
         if (status != MHA_STATUS_OK)
             goto done;
         ctx->device = dev;

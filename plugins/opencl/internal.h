@@ -7,6 +7,8 @@
  *   errors.c     cl_int / CLBlastStatusCode -> mha_status, with the error's name
  *   settings.c   the developer settings (environment), read once per context
  *   platform.c   platform and device enumeration, device specs, device_info
+ *   device_rules.c  a device's kind, OpenCL version, default choice, loop cap
+ *                (pure functions, device_rules.h)
  *   limits.c     the device's limits (memory, work-group sizes), capped for
  *                tests by MHA_OPENCL_LIMITS, and the checks against them
  *   kernels.h    the table of kernels and the programs they are built in
@@ -48,6 +50,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "device_rules.h"
 #include "faults.h"
 #include "mha/opencl.h"
 #include "mha/plugin.h"
@@ -148,6 +151,10 @@ typedef struct ocl_device {
     cl_platform_id platform;
     cl_device_id device;
     cl_device_type type;
+    ocl_device_kind kind; /* ocl_device_kind_of(type): info.kind and the path rules */
+    bool usable;          /* OpenCL 1.2 or later (CL_DEVICE_VERSION, in version) */
+    char version[64];
+    uint32_t loop_cap;    /* loop iterations per work-item, 0: no cap known */
     unsigned platform_index, device_index;
     mha_device_info info; /* spec "P.D", name, vendor, driver, kind, memory, units */
     ocl_device_limits limits; /* as the driver reports them (not capped) */
@@ -161,11 +168,14 @@ const ocl_device *ocl_devices_at(size_t index);
  * spec takes `env_spec` (MHA_OPENCL_DEVICE) when it is not NULL. */
 mha_status ocl_devices_find(const char *spec, const char *env_spec, const ocl_device **out);
 int ocl_devices_score(void);
-/* Fills d->info, d->type and d->limits from d->device, d->platform and the
- * indices. */
+/* Fills d->info, d->type, d->kind, d->usable, d->version, d->loop_cap and
+ * d->limits from d->device, d->platform and the indices. */
 void ocl_device_describe(ocl_device *d);
 /* Copies `src` into the caller's `dst`, honouring dst->struct_size. */
 void ocl_device_info_copy(mha_device_info *dst, const mha_device_info *src);
+/* UNSUPPORTED naming the device and its version when it is below OpenCL
+ * 1.2, else OK. */
+mha_status ocl_device_check_version(const ocl_device *d);
 
 /* ---- faults.c ------------------------------------------------------------ */
 /* A fault point of the test hook (faults.h; NULL: none attached): CL_SUCCESS,

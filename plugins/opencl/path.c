@@ -11,6 +11,8 @@ static bool use_fused(const ocl_path_rules *r, const mha_problem *pr)
 {
     if (r->gemm_only || pr->head_dim > OCL_FUSED_HEAD_DIM_MAX)
         return false;
+    if (r->loop_cap && ocl_loops_fused(pr, r->weights) > r->loop_cap)
+        return false;
     if (r->path != OCL_PATH_AUTO)
         return r->path == OCL_PATH_FUSED;
     return r->cpu;
@@ -22,6 +24,8 @@ static bool use_fused(const ocl_path_rules *r, const mha_problem *pr)
 static bool use_absorbed(const ocl_path_rules *r, const mha_problem *pr)
 {
     if (r->gemm_only || pr->src_len_total != pr->src_len)
+        return false;
+    if (r->loop_cap && ocl_loops_absorbed(pr) > r->loop_cap)
         return false;
     if (r->path != OCL_PATH_AUTO)
         return r->path == OCL_PATH_ABSORBED;
@@ -67,14 +71,75 @@ bool ocl_path_kv_in_place(const mha_problem *pr)
     return pr->src_len_total == pr->src_len && pr->tgt_len <= OCL_FUSED_ROWS;
 }
 
+/* Per step of 4 keys (FK, cl/fused.cl) 48 D + 96, and 512 D to load Q and
+ * store the output: above what llvmpipe counts (its limit was reached, with
+ * H = 2 and L = 24, at S' = 588, 304, 140 and 64 for D = 8, 16, 32 and 64:
+ * 43.3 D + 75 per step and 496 D besides, fitted; no loop of the kernel is
+ * unrolled there, #pragma unroll or not). With weights, a pass over the keys
+ * per head and two per pass (max and sum, then weights and P.V), every head
+ * of the batch entry when averaging, and 128 more per step for the weights
+ * written (S' = 184 was past the limit with D = 8, H = 2). A bound, not a
+ * count: D = 128 never fits. */
+uint64_t ocl_loops_fused(const mha_problem *pr, bool weights)
+{
+    const uint64_t D = (uint64_t)pr->head_dim, Sp = (uint64_t)pr->src_len_total;
+    const uint64_t steps = (Sp + 3) / 4; /* FK = 4 keys per step */
+    if (!weights)
+        return steps * (48 * D + 96) + 512 * D;
+    return 2 * (uint64_t)pr->num_heads * (steps * (48 * D + 96 + 128) + 512 * D);
+}
+
+/* Three passes over the S' columns of up to OCL_SOFTMAX_ITEM_VECTORS float8
+ * vectors of rows, each with a loop over the 8 lanes (masks, dropout), and
+ * the rows past the last whole vector (at most 7) one at a time, four passes
+ * each. */
+uint64_t ocl_loops_items(const mha_problem *pr)
+{
+    const uint64_t Sp = (uint64_t)pr->src_len_total, L = (uint64_t)pr->tgt_len;
+    uint64_t vectors = L / 8 + 1;
+    if (vectors > OCL_SOFTMAX_ITEM_VECTORS)
+        vectors = OCL_SOFTMAX_ITEM_VECTORS;
+    return 3 * Sp * vectors * (1 + 8) + 7 * 4 * Sp + 2 * vectors;
+}
+
+/* The largest of the absorbed kernels' (cl/absorbed.cl): mha_absorbed_values
+ * walks every key for each block of 8 of the H*L query rows of its batch
+ * entry (8 rows per key, 8 x 16 to store), mha_absorbed_scores every block
+ * of 4 rows for each of its 4 pairs of keys (kdim in float8s, 4 rows each),
+ * mha_absorb_queries and mha_absorbed_output one D- or vdim-long dot. */
+uint64_t ocl_loops_absorbed(const mha_problem *pr)
+{
+    const uint64_t HL = (uint64_t)pr->num_heads * (uint64_t)pr->tgt_len;
+    const uint64_t S = (uint64_t)pr->src_len, kdim = (uint64_t)pr->kdim;
+    const uint64_t values = (HL + 7) / 8 * (S * (1 + 8) + 8 + 8 * 17);
+    const uint64_t scores = 4 * ((HL + 3) / 4) * (4 + (kdim / 8 + 8) * 5 + 4);
+    const uint64_t dots = (uint64_t)pr->head_dim + (uint64_t)pr->vdim;
+    return values > scores ? (values > dots ? values : dots) : (scores > dots ? scores : dots);
+}
+
+/* Four passes over the row's S' columns. */
+uint64_t ocl_loops_columns(const mha_problem *pr)
+{
+    return 4 * (uint64_t)pr->src_len_total + 16;
+}
+
+/* The forced or automatic choice, moved on while it would run past the loop
+ * cap: items, then columns, then group (a work-group shares each row; the
+ * kernel for which nothing smaller is left). */
 ocl_softmax ocl_softmax_choose(const ocl_path_rules *r, const mha_problem *pr)
 {
-    if (r->softmax != OCL_SOFTMAX_AUTO)
-        return r->softmax;
-    if (r->cpu)
-        return OCL_SOFTMAX_ITEMS;
-    const int64_t rows = pr->batch * pr->num_heads * pr->tgt_len;
-    return rows >= OCL_SOFTMAX_COLUMNS_MIN ? OCL_SOFTMAX_COLUMNS : OCL_SOFTMAX_GROUP;
+    ocl_softmax choice = r->softmax;
+    if (choice == OCL_SOFTMAX_AUTO) {
+        const int64_t rows = pr->batch * pr->num_heads * pr->tgt_len;
+        choice = r->cpu                              ? OCL_SOFTMAX_ITEMS
+                 : rows >= OCL_SOFTMAX_COLUMNS_MIN ? OCL_SOFTMAX_COLUMNS
+                                                   : OCL_SOFTMAX_GROUP;
+    }
+    if (r->loop_cap && choice == OCL_SOFTMAX_ITEMS && ocl_loops_items(pr) > r->loop_cap)
+        choice = OCL_SOFTMAX_COLUMNS;
+    if (r->loop_cap && choice == OCL_SOFTMAX_COLUMNS && ocl_loops_columns(pr) > r->loop_cap)
+        choice = OCL_SOFTMAX_GROUP;
+    return choice;
 }
 
 ocl_path ocl_path_parse(const char *value)

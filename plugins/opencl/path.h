@@ -55,11 +55,19 @@ typedef enum ocl_path {
 
 /* What the rules know besides the problem. */
 typedef struct ocl_path_rules {
-    bool cpu;            /* the device is a CPU (CL_DEVICE_TYPE_CPU) */
+    bool cpu;            /* the device is a CPU (ocl_device_kind_of, device_rules.h) */
     bool gemm_only;      /* MHA_OPENCL_GEMM_ONLY=1: GEMMs only, for timing */
     ocl_path path;       /* forced (MHA_OPENCL_ATTENTION), else OCL_PATH_AUTO */
     ocl_softmax softmax; /* forced (MHA_OPENCL_SOFTMAX), else OCL_SOFTMAX_AUTO */
     bool weights;        /* the call returns attention weights */
+    /* The most loop iterations a work-item may run in all (Mesa's llvmpipe:
+     * OCL_LLVMPIPE_LOOP_CAP, device_rules.h), 0: no cap. Then the fused
+     * and absorbed kernels and mha_softmax_items, whose work-items walk
+     * every key for a block of queries, run only where ocl_loops_fused,
+     * ocl_loops_absorbed, ocl_loops_items stay within it: past it the GEMM
+     * path, and columns, or group past ocl_loops_columns, forced settings
+     * included. */
+    uint32_t loop_cap;
 } ocl_path_rules;
 
 /* The path of one call: OCL_PATH_ABSORBED, OCL_PATH_FUSED, OCL_PATH_FLASH or
@@ -71,6 +79,14 @@ ocl_path ocl_path_choose(const ocl_path_rules *rules, const mha_problem *pr);
 bool ocl_path_kv_in_place(const mha_problem *pr);
 /* The softmax kernel of a GEMM or absorbed call (never AUTO). */
 ocl_softmax ocl_softmax_choose(const ocl_path_rules *rules, const mha_problem *pr);
+
+/* Upper bounds of the loop iterations one work-item of a kernel runs (every
+ * loop counted, constant-trip ones too, as llvmpipe's limiter counts those
+ * it does not unroll), for the loop cap above. */
+uint64_t ocl_loops_fused(const mha_problem *pr, bool weights);
+uint64_t ocl_loops_items(const mha_problem *pr);
+uint64_t ocl_loops_absorbed(const mha_problem *pr);
+uint64_t ocl_loops_columns(const mha_problem *pr);
 
 /* A forced setting's value: "gemm", "fused", "absorbed", "flash" / "items",
  * "columns", "group"; anything else (or NULL) is AUTO. */

@@ -3,7 +3,8 @@
  * and the device spec syntax of context_create:
  *
  *   ""     the value of MHA_OPENCL_DEVICE if set and not empty, else the
- *          first GPU, else the first device
+ *          first GPU, else the first device, of the devices with OpenCL 1.2
+ *          or later (ocl_device_default)
  *   "N"    the N-th device overall (counting across platforms)
  *   "P.D"  device D of platform P
  *   other  the first device whose name contains the text (case-insensitive)
@@ -16,6 +17,7 @@
 #include "internal.h"
 
 static ocl_device *g_devices;
+static ocl_device_choice *g_choices; /* what ocl_device_default knows of each */
 static size_t g_device_count;
 
 static void copy_trimmed(char *dst, size_t cap, const char *src)
@@ -55,11 +57,11 @@ void ocl_device_describe(ocl_device *d)
     if (clGetDeviceInfo(d->device, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS)
         type = 0;
     d->type = type;
-    const char *kind = (type & CL_DEVICE_TYPE_GPU)           ? "gpu"
-                       : (type & CL_DEVICE_TYPE_CPU)         ? "cpu"
-                       : (type & CL_DEVICE_TYPE_ACCELERATOR) ? "accelerator"
-                                                             : "other";
-    snprintf(info->kind, sizeof info->kind, "%s", kind);
+    d->kind = ocl_device_kind_of(type);
+    snprintf(info->kind, sizeof info->kind, "%s", ocl_device_kind_name(d->kind));
+    device_string(d->device, CL_DEVICE_VERSION, d->version, sizeof d->version);
+    d->usable = ocl_device_version_enough(d->version);
+    d->loop_cap = ocl_device_loop_cap(info->name);
     cl_ulong mem = 0;
     if (clGetDeviceInfo(d->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL) == CL_SUCCESS)
         info->memory_bytes = mem;
@@ -78,6 +80,7 @@ mha_status ocl_devices_init(void)
     cl_uint nplat = 0;
 
     g_devices = NULL;
+    g_choices = NULL;
     g_device_count = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &nplat);
     if (err != CL_SUCCESS || nplat == 0) {
@@ -122,6 +125,14 @@ mha_status ocl_devices_init(void)
             goto done;
         }
         g_devices = grown;
+        bytes = (g_device_count + ndev) * sizeof *g_choices;
+        ocl_device_choice *choices =
+            g_choices ? ocl_host->realloc(g_choices, bytes) : ocl_host->alloc(bytes);
+        if (!choices) {
+            status = ocl_out_of_host_memory("device table");
+            goto done;
+        }
+        g_choices = choices;
         for (cl_uint d = 0; d < ndev; ++d) {
             ocl_device *dev = &g_devices[g_device_count++];
             memset(dev, 0, sizeof *dev);
@@ -130,8 +141,10 @@ mha_status ocl_devices_init(void)
             dev->platform_index = (unsigned)p;
             dev->device_index = (unsigned)d;
             ocl_device_describe(dev);
-            ocl_host->trace("opencl: device %s: %s (%s)", dev->info.spec, dev->info.name,
-                            dev->info.kind);
+            ocl_host->trace("opencl: device %s: %s (%s, %s)%s", dev->info.spec, dev->info.name,
+                            dev->info.kind, dev->version,
+                            dev->usable ? "" : ": below OpenCL 1.2, never the default");
+            g_choices[g_device_count - 1] = (ocl_device_choice){dev->kind, dev->usable};
         }
     }
 done:
@@ -145,7 +158,9 @@ done:
 void ocl_devices_shutdown(void)
 {
     ocl_host->free(g_devices);
+    ocl_host->free(g_choices);
     g_devices = NULL;
+    g_choices = NULL;
     g_device_count = 0;
 }
 
@@ -159,14 +174,30 @@ const ocl_device *ocl_devices_at(size_t index)
     return index < g_device_count ? &g_devices[index] : NULL;
 }
 
+/* The index ocl_device_default chooses; g_device_count when no device is
+ * usable. */
+static size_t default_index(void)
+{
+    return ocl_device_default(g_choices, g_device_count);
+}
+
 int ocl_devices_score(void)
 {
-    if (g_device_count == 0)
-        return 0;
-    for (size_t i = 0; i < g_device_count; ++i)
-        if (g_devices[i].type & CL_DEVICE_TYPE_GPU)
-            return 100;
-    return 10;
+    const size_t index = default_index();
+    if (index >= g_device_count)
+        return 0; /* no device, or none with OpenCL 1.2 */
+    return g_devices[index].kind == OCL_DEVICE_GPU ? 100 : 10;
+}
+
+mha_status ocl_device_check_version(const ocl_device *d)
+{
+    if (d->usable)
+        return MHA_STATUS_OK;
+    return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
+                               "opencl: device %s (\"%s\") reports \"%s\"; the plugin needs "
+                               "OpenCL %d.%d or later",
+                               d->info.spec, d->info.name, d->version, OCL_DEVICE_MIN_MAJOR,
+                               OCL_DEVICE_MIN_MINOR);
 }
 
 /* Parses a non-empty run of decimal digits ending at *end; false otherwise. */
@@ -206,15 +237,13 @@ mha_status ocl_devices_find(const char *spec, const char *env_spec, const ocl_de
             spec = env_spec;
             what = env_spec;
         } else {
-            for (size_t i = 0; i < g_device_count; ++i)
-                if (g_devices[i].type & CL_DEVICE_TYPE_GPU) {
-                    *out = &g_devices[i];
-                    return MHA_STATUS_OK;
-                }
-            if (g_device_count > 0) {
-                *out = &g_devices[0];
+            const size_t index = default_index();
+            if (index < g_device_count) {
+                *out = &g_devices[index];
                 return MHA_STATUS_OK;
             }
+            if (g_device_count > 0 && !g_devices[0].usable) /* none is 1.2: say why */
+                return ocl_device_check_version(&g_devices[0]);
             return ocl_host->set_error(MHA_STATUS_NOT_FOUND, "opencl: no OpenCL device");
         }
     }
@@ -239,11 +268,15 @@ mha_status ocl_devices_find(const char *spec, const char *env_spec, const ocl_de
             goto not_found;
         }
     }
-    for (size_t i = 0; i < g_device_count; ++i)
-        if (contains_nocase(g_devices[i].info.name, spec)) {
-            *out = &g_devices[i];
-            return MHA_STATUS_OK;
-        }
+    /* by name: the first usable match, else the first match (refused by
+     * the context, naming its version) */
+    for (int pass = 0; pass < 2; ++pass)
+        for (size_t i = 0; i < g_device_count; ++i)
+            if ((pass == 1 || g_devices[i].usable) &&
+                contains_nocase(g_devices[i].info.name, spec)) {
+                *out = &g_devices[i];
+                return MHA_STATUS_OK;
+            }
 not_found:
     return ocl_host->set_error(MHA_STATUS_NOT_FOUND, "opencl: no device matches \"%s\"", what);
 }

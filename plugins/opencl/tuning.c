@@ -478,7 +478,7 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
         ocl_tuning_file_name(dev, name, sizeof name);
         /* this device's tuning, else for a CPU the generic CPU one */
         f = find_file(settings, name, path, sizeof path);
-        if (!f && (dev->type & CL_DEVICE_TYPE_CPU))
+        if (!f && dev->kind == OCL_DEVICE_CPU)
             f = find_file(settings, TUNING_ANY_CPU, path, sizeof path);
         if (!f)
             return MHA_STATUS_OK; /* not tuned: CLBlast's own database */

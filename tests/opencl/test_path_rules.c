@@ -14,8 +14,8 @@
 
 #include "path.h"
 
-static const ocl_path_rules cpu = {true, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false};
-static const ocl_path_rules gpu = {false, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false};
+static const ocl_path_rules cpu = {true, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false, 0};
+static const ocl_path_rules gpu = {false, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false, 0};
 
 /* N batch, L queries, S keys (S' = S + extra), E, H heads, kdim = vdim = E. */
 static mha_problem problem(int64_t N, int64_t L, int64_t S, int64_t extra, int64_t E, int64_t H)
@@ -286,6 +286,64 @@ static void test_flash_plan(void **state)
     assert_true(p.block_k == 32);
 }
 
+/* A device with a loop cap (llvmpipe: 65535 iterations per work-item in
+ * all) takes the fused kernels and mha_softmax_items only where their
+ * bounds stay within it, forced or not: the GEMM path and columns past it,
+ * group past columns; without a cap nothing changes. The shapes that ran
+ * wrong on rusticl before the rule (the forward suite's edges and softmax
+ * grids, docs/portability.md) are past it. */
+static void test_loop_cap(void **state)
+{
+    (void)state;
+    ocl_path_rules capped = cpu;
+    capped.loop_cap = 65535;
+    mha_problem small = problem(2, 12, 9, 0, 16, 4);     /* the suite's usual sizes */
+    mha_problem edge = problem(1, 3, 601, 0, 8, 2);      /* S = 601 (test_edges) */
+    mha_problem rows = problem(3, 301, 301, 0, 7, 1);    /* L = S = 301 (softmax grid) */
+    mha_problem long_keys = problem(1, 4, 20000, 0, 8, 2); /* past columns too */
+    assert_int_equal(ocl_path_choose(&capped, &small), OCL_PATH_FUSED);
+    assert_int_equal(ocl_softmax_choose(&capped, &small), OCL_SOFTMAX_ITEMS);
+    ocl_path_rules weights = capped;
+    weights.weights = true;
+    assert_true(ocl_loops_fused(&edge, false) <= 65535); /* one pass: fits */
+    assert_int_equal(ocl_path_choose(&capped, &edge), OCL_PATH_FUSED);
+    assert_true(ocl_loops_fused(&edge, true) > 65535); /* weights: two passes per head */
+    assert_int_equal(ocl_path_choose(&weights, &edge), OCL_PATH_GEMM);
+    assert_int_equal(ocl_path_choose(&cpu, &edge), OCL_PATH_FUSED); /* no cap */
+    ocl_path_rules forced_fused = forced(weights, OCL_PATH_FUSED);
+    ocl_path_rules forced_absorbed = forced(capped, OCL_PATH_ABSORBED);
+    assert_int_equal(ocl_path_choose(&forced_fused, &edge), OCL_PATH_GEMM);
+    assert_true(ocl_loops_absorbed(&rows) > 65535); /* forced absorbed: the GEMMs */
+    assert_int_equal(ocl_path_choose(&forced_absorbed, &rows), OCL_PATH_GEMM);
+    assert_int_equal(ocl_path_choose(&forced_absorbed, &small), OCL_PATH_ABSORBED);
+    assert_true(ocl_loops_items(&rows) > 65535);
+    assert_int_equal(ocl_softmax_choose(&capped, &rows), OCL_SOFTMAX_COLUMNS);
+    ocl_path_rules items = capped;
+    items.softmax = OCL_SOFTMAX_ITEMS;
+    assert_int_equal(ocl_softmax_choose(&items, &rows), OCL_SOFTMAX_COLUMNS);
+    assert_int_equal(ocl_softmax_choose(&cpu, &rows), OCL_SOFTMAX_ITEMS);
+    assert_true(ocl_loops_columns(&long_keys) > 65535);
+    assert_int_equal(ocl_softmax_choose(&capped, &long_keys), OCL_SOFTMAX_GROUP);
+    ocl_path_rules gpu_capped = gpu;
+    gpu_capped.loop_cap = 65535;
+    assert_int_equal(ocl_softmax_choose(&gpu_capped, &long_keys), OCL_SOFTMAX_GROUP);
+    /* where llvmpipe's limit was reached (H = 2, L = 24, forced fused
+     * kernels): past the bound; the shape before it fits for D = 64 */
+    const int64_t limit_reached[][2] = {{8, 588}, {16, 304}, {32, 140}, {64, 64}, {128, 4}};
+    for (int i = 0; i < 5; ++i) {
+        mha_problem at = problem(1, 24, limit_reached[i][1], 0, 2 * limit_reached[i][0], 2);
+        assert_true(ocl_loops_fused(&at, false) > 65535);
+    }
+    mha_problem weights_at = problem(1, 24, 184, 0, 16, 2);
+    assert_true(ocl_loops_fused(&weights_at, true) > 65535);
+    mha_problem d64 = problem(1, 24, 20, 0, 128, 2);
+    assert_true(ocl_loops_fused(&d64, false) <= 65535);
+    /* the bounds grow with the keys and head_dim */
+    mha_problem more = problem(1, 3, 1201, 0, 8, 2);
+    assert_true(ocl_loops_fused(&more, false) > ocl_loops_fused(&edge, false));
+    assert_true(ocl_loops_items(&more) > ocl_loops_items(&edge));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_gemm_only),
         cmocka_unit_test(test_kv_in_place),
         cmocka_unit_test(test_softmax_choice),
+        cmocka_unit_test(test_loop_cap),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_flash_tiles_parse),
         cmocka_unit_test(test_flash_head_tier),
