@@ -14,24 +14,48 @@ static void arg_ulong4(ocl_args *a, uint64_t s0, uint64_t s1, uint64_t s2, uint6
     arg(a, sizeof v, &v);
 }
 
+/* The kernel's own local memory: CL_KERNEL_LOCAL_MEM_SIZE counts the
+ * __local arguments as last set too (the tiles of an earlier call), so both
+ * tile arguments are first set to one float each, and those two floats are
+ * not counted. Only then is the kernel's CL_KERNEL_WORK_GROUP_SIZE asked as
+ * well (it may depend on the local memory). */
+static cl_int kernel_limits(const ocl_call *c, cl_kernel kernel, size_t *work_group,
+                            cl_ulong *local)
+{
+    cl_device_id id = c->ctx->device->device;
+    cl_uint args = 0;
+    cl_int err = clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof args, &args, NULL);
+    if (err == CL_SUCCESS && args < 2)
+        err = CL_INVALID_KERNEL_ARGS;
+    if (err == CL_SUCCESS) /* the key and value tiles are the last two */
+        err = clSetKernelArg(kernel, args - 2, sizeof(cl_float), NULL);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(kernel, args - 1, sizeof(cl_float), NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_WORK_GROUP_SIZE,
+                                       sizeof *work_group, work_group, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof *local,
+                                       local, NULL);
+    if (err == CL_SUCCESS)
+        *local = *local > 2 * sizeof(cl_float) ? *local - 2 * sizeof(cl_float) : 0;
+    return err;
+}
+
 /* The device as the tile choice sees it for `kernel`: its work-group limit,
  * the local memory its own variables leave, the compute units. */
 static mha_status flash_device(const ocl_call *c, cl_kernel kernel, const char *name,
                                ocl_flash_device *dev)
 {
     const ocl_device_limits *lim = &c->ctx->limits;
-    cl_device_id id = c->ctx->device->device;
     size_t kernel_wg = 0;
     cl_ulong kernel_local = 0;
-    cl_int err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_WORK_GROUP_SIZE,
-                                          sizeof kernel_wg, &kernel_wg, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetKernelWorkGroupInfo(kernel, id, CL_KERNEL_LOCAL_MEM_SIZE,
-                                       sizeof kernel_local, &kernel_local, NULL);
+    const cl_int err = kernel_limits(c, kernel, &kernel_wg, &kernel_local);
     if (err != CL_SUCCESS)
         return ocl_host->set_error(ocl_cl_status(err),
-                                   "opencl: clGetKernelWorkGroupInfo(%s): %s (%d)", name,
-                                   ocl_cl_error_name(err), (int)err);
+                                   "opencl: the work-group limits of %s "
+                                   "(clGetKernelWorkGroupInfo): %s (%d)",
+                                   name, ocl_cl_error_name(err), (int)err);
     size_t wg = kernel_wg;
     if (lim->max_work_group > 0 && lim->max_work_group < wg)
         wg = lim->max_work_group;

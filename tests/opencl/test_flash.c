@@ -158,6 +158,42 @@ static void test_flash_fast_math(void **state)
     mha_backend_close(fast.ocl);
 }
 
+/* Tiles that fill the local memory exactly, twice on one attention object:
+ * with MHA_OPENCL_LIMITS=local_mem=8K, 2 x 64 keys x 16 floats take all of
+ * it. The second call must not count the first call's tiles (its __local
+ * arguments, which CL_KERNEL_LOCAL_MEM_SIZE includes) as the kernel's own
+ * local memory: it found none left and refused the call. */
+static void test_flash_local_memory(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    char *saved_limits = env_set("MHA_OPENCL_LIMITS", "local_mem=8K");
+    char *saved_path = env_set("MHA_OPENCL_ATTENTION", "flash");
+    fixture small = {NULL, f->ref};
+    assert_int_equal(mha_backend_open("opencl", &small.ocl), MHA_STATUS_OK);
+    env_restore("MHA_OPENCL_LIMITS", saved_limits);
+    tk_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 16, c.H = 2, c.kdim = c.vdim = 16, c.N = 2, c.batched = true, c.L = 9, c.S = 150;
+    c.bias = true, c.kpm = TK_MASK_BOOL;
+    assert_true(tk_case_fill(&c, 5));
+    mha_attention *att = NULL;
+    assert_int_equal(tk_case_attention(&c, small.ocl, &att), MHA_STATUS_OK);
+    float *out = calloc(c.out_count, sizeof(float)), *expect = calloc(c.out_count, sizeof(float));
+    assert_int_equal(tk_case_run(&c, f->ref, NULL, expect, NULL, NULL), MHA_STATUS_OK);
+    for (int call = 0; call < 2; ++call) {
+        mha_status st = tk_case_run(&c, small.ocl, att, out, NULL, NULL);
+        if (st != MHA_STATUS_OK)
+            fail_msg("call %d: %s: %s", call, mha_status_name(st), mha_last_error());
+        assert_true(tk_first_bad(out, expect, c.out_count, OCL_TOL) < 0);
+    }
+    mha_attention_destroy(att);
+    env_restore("MHA_OPENCL_ATTENTION", saved_path);
+    mha_backend_close(small.ocl);
+    free(out), free(expect);
+    tk_case_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_flash_bad_setting),
         cmocka_unit_test(test_flash_stages),
         cmocka_unit_test(test_flash_fast_math),
+        cmocka_unit_test(test_flash_local_memory),
     };
     return cmocka_run_group_tests(tests, forward_group_setup, forward_group_teardown);
 }
