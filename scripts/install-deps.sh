@@ -6,12 +6,15 @@
 # oclgrind: the OpenCL simulator tests/core and tests/portability run the
 # plugin's kernels on. clang-15: the offline compiles of the kernels for AMD
 # (amdgcn), NVIDIA (nvptx64) and SPIR targets (scripts/offline-compile.sh),
-# with rocm-device-libs, the builtins of the amdgcn targets.
+# with rocm-device-libs, the builtins of the amdgcn targets. mesa-opencl-icd:
+# Mesa's rusticl (llvmpipe), the second OpenCL implementation the OpenCL
+# suites run on (tests/opencl/rusticl_check.sh).
 # python3-numpy and python3-pytest run tests/python (the Python package); python3-torch
 # (Debian's 1.13) lets its torch tests run, which skip without it.
 set -eu
 packages="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
 pocl-opencl-icd libcmocka-dev clinfo clang libclang-rt-14-dev oclgrind clang-15 rocm-device-libs \
+mesa-opencl-icd \
 python3-numpy python3-pytest python3-torch"
 missing=""
 for package in $packages; do
