@@ -80,9 +80,11 @@ EOF
         echo "GPU_CHECK_ROOT=$root"
         echo "GPU_CHECK_BUILD=$build"
     } >.gpu/gpu-check.env
-    echo "gpu-check: packed $(wc -l <.gpu/opencl-tests.txt) OpenCL tests; .gpu is $(du -sh .gpu | cut -f1)"
+    echo "gpu-check: packed $(wc -l <.gpu/opencl-tests.txt) OpenCL tests;" \
+        ".gpu is $(du -sh .gpu | cut -f1)"
     echo "gpu-check: on the device, one call:"
-    echo "  run(command=\"source .gpu/env.sh; scripts/gpu-check.sh run\", carry=[\".gpu\"], timeout_s=540)"
+    echo "  run(command=\"source .gpu/env.sh; scripts/gpu-check.sh run\"," \
+        "carry=[\".gpu\"], timeout_s=540)"
 }
 
 # ----------------------------------------------------------------- run ----
@@ -230,7 +232,8 @@ run() {
         # them name this copy (the device's working tree, .gpu/build).
         if [ "$(cd "$ROOT_AT_PACK" 2>/dev/null && pwd -P)" != "$(pwd -P)" ]; then
             if [ -e "$ROOT_AT_PACK" ]; then
-                echo "gpu-check: $ROOT_AT_PACK exists and is not this tree: the tests' paths will not resolve"
+                echo "gpu-check: $ROOT_AT_PACK exists and is not this tree:" \
+                    "the tests' paths will not resolve"
             else
                 mkdir -p "$(dirname "$ROOT_AT_PACK")" && ln -s "$(pwd -P)" "$ROOT_AT_PACK"
             fi
@@ -240,13 +243,17 @@ run() {
     fi
     [ -n "${GPU_CHECK_BUILD_DIR:-}" ] && BUILD=$GPU_CHECK_BUILD_DIR
     mha="$BUILD/bin/mha"
-    [ -x "$mha" ] || { echo "gpu-check: no $mha: run pack first (or set GPU_CHECK_BUILD_DIR)"; exit 1; }
+    if [ ! -x "$mha" ]; then
+        echo "gpu-check: no $mha: run pack first (or set GPU_CHECK_BUILD_DIR)"
+        exit 1
+    fi
     export MHA_OPENCL_CACHE_DIR="${TMPDIR:-/tmp}/gpu-check-cache.$$"
     {
         echo "gpu-check: $(date -u '+%Y-%m-%d %H:%M UTC'), budget $budget s"
         echo "host: $(uname -srm), $(nproc) processors"
         git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit: /'
-        command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+        command -v nvidia-smi >/dev/null &&
+            nvidia-smi --query-gpu=name,driver_version,memory.total \
             --format=csv,noheader
     } | tee "$out/machine.txt"
 
