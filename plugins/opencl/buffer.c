@@ -11,7 +11,8 @@ mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffe
      * catches the rest (the weights) before the driver sees them */
     mha_status st = ocl_limits_check_buffer(&ctx->limits, what, "as allocated", bytes);
     if (st == MHA_STATUS_OK)
-        st = ocl_limits_check_total(&ctx->limits, "the attention object", stats->bytes + bytes);
+        st = ocl_limits_check_total(&ctx->limits, "the backend's buffers",
+                                    atomic_load(&ctx->device_bytes) + bytes);
     if (st != MHA_STATUS_OK)
         return st;
     cl_int err = ocl_fault(ctx, "clCreateBuffer");
@@ -27,6 +28,7 @@ mha_status ocl_buffer_create(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffe
         ctx->faults->live_buffers++;
     stats->allocations += 1;
     stats->bytes += bytes;
+    atomic_fetch_add(&ctx->device_bytes, bytes);
     if (stats->bytes > stats->bytes_peak)
         stats->bytes_peak = stats->bytes;
     return MHA_STATUS_OK;
@@ -49,6 +51,7 @@ void ocl_buffer_release(ocl_context *ctx, ocl_alloc_stats *stats, ocl_buffer *bu
     if (buf->mem) {
         clReleaseMemObject(buf->mem);
         stats->bytes -= buf->size;
+        atomic_fetch_sub(&ctx->device_bytes, buf->size);
         if (ctx->faults)
             ctx->faults->live_buffers--;
     }

@@ -110,8 +110,8 @@ mha_status ocl_call_finish(ocl_call *c);
 
 /* ---- fits.c -------------------------------------------------------------- */
 /* Whether the call fits the device (ctx->limits): each scratch buffer it
- * will hold against max_alloc, all the attention object will hold against
- * global_mem; OUT_OF_MEMORY naming the buffer and the sizes when not. Asked
+ * will hold against max_alloc, all the backend will hold (every attention
+ * object's buffers) against global_mem; OUT_OF_MEMORY naming the buffer and the sizes when not. Asked
  * before any work is enqueued (after ocl_call_begin: it needs the queue). */
 mha_status ocl_call_fits(ocl_call *c, size_t weights_count);
 

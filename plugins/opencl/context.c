@@ -175,6 +175,7 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
         goto done;
     }
     ctx->program_lock_ready = true;
+    atomic_init(&ctx->device_bytes, 0);
     ctx->faults = faults ? faults->faults : NULL;
     if ((status = ocl_settings_read(&ctx->settings)) != MHA_STATUS_OK)
         goto done;

@@ -201,13 +201,14 @@ static mha_status launch(core_call *c, cl_kernel kernel, const char *name, int64
 }
 
 /* Every buffer the call creates for a host view against max_alloc, and all
- * of them against global_mem, before any is created (the caller's cl_mem
- * views exist already and are not counted). */
+ * of them with what the backend's attention objects hold against
+ * global_mem, before any is created (the caller's cl_mem views exist
+ * already and are not counted). */
 static mha_status check_memory(const core_call *c, const mha_view *const *views,
                                const char *const *names, size_t count)
 {
     const ocl_device_limits *limits = &c->ctx->limits;
-    uint64_t total = sizeof c->geometry;
+    uint64_t total = atomic_load(&c->ctx->device_bytes) + sizeof c->geometry;
     for (size_t i = 0; i < count; ++i) {
         if (!views[i]->data || views[i]->memory != MHA_MEMORY_HOST)
             continue;

@@ -1,8 +1,8 @@
 /*
  * fits.c - whether one forward call fits the device, asked before it
  * enqueues any work: every scratch buffer the call will hold, per path,
- * against CL_DEVICE_MAX_MEM_ALLOC_SIZE, and all the attention object will
- * hold (weights, scratch kept from earlier calls, what this call grows)
+ * against CL_DEVICE_MAX_MEM_ALLOC_SIZE, and all the backend will hold (the
+ * weights and scratch of all its attention objects, what this call grows)
  * against CL_DEVICE_GLOBAL_MEM_SIZE, as ocl_context.limits has them. A call
  * that does not fit is refused with OUT_OF_MEMORY naming the buffer, its
  * size and the limit, instead of failing inside the driver halfway.
@@ -189,8 +189,9 @@ mha_status ocl_call_fits(ocl_call *c, size_t weights_count)
     if (st != MHA_STATUS_OK)
         return st;
     plan_products(c, &p);
-    /* what the object holds now, plus what this call grows */
-    uint64_t total = c->att->stats.bytes;
+    /* what the backend holds now (every attention object), plus what this
+     * call grows */
+    uint64_t total = atomic_load(&c->ctx->device_bytes);
     for (size_t i = 0; i < p.count; ++i) {
         const need *n = &p.needs[i];
         if ((st = ocl_limits_check_buffer(limits, n->what, n->formula, n->bytes)) !=
@@ -199,6 +200,6 @@ mha_status ocl_call_fits(ocl_call *c, size_t weights_count)
         if (n->bytes > n->buffer->size)
             total += n->bytes - n->buffer->size;
     }
-    return ocl_limits_check_total(limits, "the call (the weights and every scratch buffer)",
+    return ocl_limits_check_total(limits, "the call (with the backend's weights and scratch)",
                                   total);
 }

@@ -45,6 +45,7 @@
 #include <CL/cl.h>
 #include <clblast_c.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -251,6 +252,9 @@ struct ocl_context {
     /* the device's limits capped by settings.limit_caps: what every call
      * checks against (limits.c) */
     ocl_device_limits limits;
+    /* bytes of every buffer of buffer.c on this context (all its attention
+     * objects'), what the global-memory checks count as held */
+    _Atomic uint64_t device_bytes;
 };
 
 mha_status ocl_context_create(const char *device_spec, void **context);

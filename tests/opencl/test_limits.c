@@ -232,7 +232,7 @@ static void test_global_mem(void **state)
 
 /* What fits.c predicts is what the steps allocate: over a sweep of caps,
  * each forward either runs (and matches) or is refused by fits.c, never by
- * buffer.c's own checks ("(as allocated)", "the attention object needs"),
+ * buffer.c's own checks ("(as allocated)", "the backend's buffers needs"),
  * which would mean a buffer fits.c does not know or sized differently. */
 static void test_prediction_sweep(void **state)
 {
@@ -254,7 +254,7 @@ static void test_prediction_sweep(void **state)
             mha_status st = forward_on(f, &b, g_paths[p], MHA_STATUS_OUT_OF_MEMORY, NULL);
             if (st != MHA_STATUS_OK) {
                 const char *m = mha_last_error();
-                if (strstr(m, "(as allocated)") || strstr(m, "the attention object needs"))
+                if (strstr(m, "(as allocated)") || strstr(m, "the backend's buffers needs"))
                     fail_msg("%s, %s: refused by buffer.c, not fits.c: %s", caps[i], g_paths[p],
                              m);
                 refused++;
@@ -266,6 +266,42 @@ static void test_prediction_sweep(void **state)
     }
     print_message("sweep: %u forwards ran, %u refused\n", ran, refused);
     assert_true(ran > 0 && refused > 0);
+}
+
+/* Device memory is the backend's, not one attention object's: with room for
+ * one object's forward (weights and scratch) and a half, a second object's
+ * forward is refused while the first holds its scratch, and runs once the
+ * first is destroyed. */
+static void test_global_mem_shared(void **state)
+{
+    fixture *f = *state;
+    NEED_DEVICE(f);
+    capped b;
+    open_capped(&b, ""); /* no cap: measure one object */
+    mha_attention *first = NULL, *second = NULL;
+    assert_int_equal(attention_on(f, &b, "fused", &first), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&f->c, b.backend, first, f->out, NULL, NULL), MHA_STATUS_OK);
+    mha_attention_stats stats = {.struct_size = sizeof stats};
+    assert_int_equal(mha_attention_get_stats(first, &stats), MHA_STATUS_OK);
+    mha_attention_destroy(first);
+    mha_backend_close(b.backend);
+    char cap[64];
+    snprintf(cap, sizeof cap, "global_mem=%lluK",
+             (unsigned long long)(stats.device_bytes_peak * 3 / 2 / 1024));
+
+    open_capped(&b, cap);
+    assert_int_equal(attention_on(f, &b, "fused", &first), MHA_STATUS_OK);
+    assert_int_equal(attention_on(f, &b, "fused", &second), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&f->c, b.backend, first, f->out, NULL, NULL), MHA_STATUS_OK);
+    mha_status st = tk_case_run(&f->c, b.backend, second, f->out, NULL, NULL);
+    if (st != MHA_STATUS_OUT_OF_MEMORY)
+        fail_msg("%s: second object: status %s, expected OUT_OF_MEMORY: %s", cap,
+                 mha_status_name(st), mha_last_error());
+    expect_in(mha_last_error(), "CL_DEVICE_GLOBAL_MEM_SIZE", cap);
+    mha_attention_destroy(first);
+    assert_int_equal(forward_on(f, &b, "fused", MHA_STATUS_OK, NULL), MHA_STATUS_OK);
+    mha_attention_destroy(second);
+    mha_backend_close(b.backend);
 }
 
 /* Work-groups of at most 1 and 16 work-items and 16 KiB of local memory:
@@ -406,7 +442,8 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_setting),     cmocka_unit_test(test_max_alloc),
-        cmocka_unit_test(test_global_mem),      cmocka_unit_test(test_prediction_sweep),
+        cmocka_unit_test(test_global_mem),      cmocka_unit_test(test_global_mem_shared),
+        cmocka_unit_test(test_prediction_sweep),
         cmocka_unit_test(test_work_group_caps), cmocka_unit_test(test_local_mem),
         cmocka_unit_test(test_core),
     };
