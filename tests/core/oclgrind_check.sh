@@ -20,7 +20,8 @@
 # Not turned on: Oclgrind's uninitialised-value checker (OCLGRIND_UNINITIALIZED).
 # At -O2 it stops at LLVM's `freeze` instruction, which Debian's Oclgrind 21.10
 # does not know; at -cl-opt-disable it runs, but Oclgrind 21.10 loses the
-# initialisation state of memory written by clEnqueueFillBuffer and
+# initialisation state of memory written by clEnqueueWriteBuffer at a nonzero
+# offset (as the plugin writes its biases), clEnqueueFillBuffer and
 # clEnqueueCopyBufferRect, so its reports need triage (docs/portability.md).
 set -u
 work=$1
