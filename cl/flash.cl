@@ -34,6 +34,9 @@
  * so one kernel reads the forward's per-head Q^T and K, V blocks and writes
  * the merged heads (rows (l, n)), and the attention core's rank-4 views.
  * Query head h reads key/value head h / group (group 1: multi-head).
+ * has_kv_bias: K and V are the projections read in place (decoding, see
+ * plugins/opencl/path.c), the in_proj bias of head hk, at k_bias_off and
+ * v_bias_off in kv_bias, is added as each tile is loaded.
  *
  * Masks, causal and dropout as mha_softmax (cl/attention.cl), with the same
  * dropout stream (element (b, l, j) of the attention matrix, b = n*H + h);
@@ -104,10 +107,12 @@ FLASH_INLINE float flash_masked(float x, const flash_masks *mk, ulong b, ulong n
 }
 
 /* The keys of [j0, j0 + count) of head (n, hk) into ks and vs, block_k rows
- * of DM floats, zeros past count and past D; the whole group takes part. */
+ * of DM floats, zeros past count and past D, plus the bias rows bk and bv
+ * (NULL: none); the whole group takes part. */
 FLASH_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global const float *k,
                                   ulong k_at, ulong4 k_st, __global const float *v, ulong v_at,
-                                  ulong4 v_st, int j0, int count, int block_k, int D, const int DM)
+                                  ulong4 v_st, __global const float *bk, __global const float *bv,
+                                  int j0, int count, int block_k, int D, const int DM)
 {
     const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
     for (int i = lid; i < block_k * DM; i += wg) {
@@ -117,6 +122,10 @@ FLASH_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global
             const ulong j = (ulong)(j0 + jj);
             kx = k[k_at + j * k_st.s2 + (ulong)d * k_st.s3];
             vx = v[v_at + j * v_st.s2 + (ulong)d * v_st.s3];
+            if (bk) {
+                kx += bk[d];
+                vx += bv[d];
+            }
         }
         ks[i] = kx;
         vs[i] = vx;
@@ -130,6 +139,7 @@ FLASH_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global
 FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const float *qv,
                              ulong q_off, ulong4 q_st, __global const float *k, ulong k_off,
                              ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,
+                             __global const float *k_bias, __global const float *v_bias,
                              __global float *out, ulong out_off, ulong4 out_st,
                              __global float *part, int N, int H, int group, int L, int S, int Sp,
                              int D, float scale, int block_k, int splits, int split_keys,
@@ -165,6 +175,9 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
     const int masks =
         mk->attn_kind != OCL_MASK_NONE || mk->kpm_kind != OCL_MASK_NONE || mk->causal;
     const ulong k_at = k_off + n * k_st.s0 + hk * k_st.s1;
+    /* K and V read from the projections in place: their bias rows of head hk */
+    __global const float *bk = k_bias ? k_bias + hk * D : 0;
+    __global const float *bv = v_bias ? v_bias + hk * D : 0;
     const ulong v_at = v_off + n * v_st.s0 + hk * v_st.s1;
     const ulong row = b * (ulong)L + (ulong)lr; /* of the attention matrix, for dropout */
 
@@ -173,7 +186,8 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
         for (int j0 = a; j0 < e; j0 += block_k) {
             const int count = min(block_k, e - j0);
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is consumed */
-            flash_load_tile(ks, vs, k, k_at, k_st, v, v_at, v_st, j0, count, block_k, D, DM);
+            flash_load_tile(ks, vs, k, k_at, k_st, v, v_at, v_st, bk, bv, j0, count, block_k, D,
+                            DM);
             barrier(CLK_LOCAL_MEM_FENCE);
             for (int c0 = 0; c0 < count; c0 += FLASH_KEY_STEP) {
                 float s[FLASH_KEY_STEP];
@@ -243,6 +257,7 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
     __kernel void mha_flash_##DM(                                                           \
         __global const float *q, ulong q_off, ulong4 q_st, __global const float *k,         \
         ulong k_off, ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,        \
+        __global const float *kv_bias, ulong k_bias_off, ulong v_bias_off, int has_kv_bias, \
         __global float *out, ulong out_off, ulong4 out_st, __global float *part, int N,     \
         int H, int group, int L, int S, int Sp, int D, float scale, int block_k,            \
         int splits, int split_keys, OCL_MASK_PARAMS, __local float *ks, __local float *vs)  \
@@ -250,8 +265,9 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
         const flash_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,                    \
                                 kpm,       kpm_off,  kpm_kind,  causal};                    \
         float qr[DM], o[DM];                                                                \
-        flash_body(DM, qr, o, q, q_off, q_st, k, k_off, k_st, v, v_off, v_st, out, out_off, \
-                   out_st, part, N, H, group, L, S, Sp, D, scale, block_k, splits,          \
+        flash_body(DM, qr, o, q, q_off, q_st, k, k_off, k_st, v, v_off, v_st,               \
+                   has_kv_bias ? kv_bias + k_bias_off : 0,                                  \
+                   has_kv_bias ? kv_bias + v_bias_off : 0, out, out_off, out_st, part, N, H, group, L, S, Sp, D, scale, block_k, splits,          \
                    split_keys, &mk, dropout, p_drop, keep_scale, seed, ks, vs);             \
     }
 

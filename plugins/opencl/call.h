@@ -192,9 +192,11 @@ typedef struct ocl_kv {
 mha_status ocl_fused_attention(ocl_call *c, const ocl_kv *kv);
 
 /* ---- flash.c ------------------------------------------------------------- */
-/* Steps 4-7 in the flash kernels (cl/flash.cl) from the per-head Q^T, K and
- * V blocks, split-K partials in att->scores when the keys are cut. */
-mha_status ocl_flash_attention(ocl_call *c);
+/* Steps 4-7 in the flash kernels (cl/flash.cl) from the per-head Q^T and
+ * K and V where kv says (per-head blocks, or the projections in place with
+ * their bias still to add), split-K partials in att->scores when the keys
+ * are cut. */
+mha_status ocl_flash_attention(ocl_call *c, const ocl_kv *kv);
 /* The tiles and split-K of the call's flash launch (the path's kernels must
  * exist): the partials take plan->splits * N*H*L * (D + 2) floats when
  * plan->splits > 1. UNSUPPORTED when the device's local memory is too small. */

@@ -162,7 +162,9 @@ static void plan_products(const ocl_call *c, plan *p)
             floats(B, L, (uint64_t)pr->vdim + 1));
     } else {
         add(p, &att->q_h, "q heads", "N*H*L*D floats", floats(B, L, D));
-        if (c->path != OCL_PATH_FUSED || !ocl_path_kv_in_place(pr)) {
+        const bool in_place = (c->path == OCL_PATH_FUSED && ocl_path_kv_in_place(pr)) ||
+                              (c->path == OCL_PATH_FLASH && ocl_flash_kv_in_place(pr));
+        if (!in_place) {
             add(p, &att->k_h, "k heads", "N*H*S'*D floats", floats(B, Sp, D));
             add(p, &att->v_h, "v heads", "N*H*S'*D floats", floats(B, Sp, D));
         }

@@ -1,5 +1,7 @@
 /* flash.c - the flash path (steps 4-7, cl/flash.cl): from the per-head Q^T
- * (N*H, D, L), K and V (N*H, S', D) blocks of mha_split_heads, one
+ * (N*H, D, L), K and V (N*H, S', D) blocks of mha_split_heads (or K and V
+ * read from the projections in place when one block of queries covers a
+ * head: ocl_flash_kv_in_place), one
  * mha_flash_DM launch writes the merged heads (rows (l, n)) for the output
  * projection; when the keys are cut into pieces (split-K, decoding),
  * mha_flash_combine merges the pieces' partial rows, held in att->scores
@@ -101,12 +103,12 @@ mha_status ocl_flash_plan_of(const ocl_call *c, ocl_flash_plan *plan)
     return MHA_STATUS_OK;
 }
 
-mha_status ocl_flash_attention(ocl_call *c)
+mha_status ocl_flash_attention(ocl_call *c, const ocl_kv *kv)
 {
     ocl_attention *att = c->att;
     const mha_problem *pr = c->pr;
     const uint64_t N = (uint64_t)pr->batch, H = (uint64_t)pr->num_heads;
-    const uint64_t L = (uint64_t)pr->tgt_len, Sp = (uint64_t)pr->src_len_total;
+    const uint64_t L = (uint64_t)pr->tgt_len;
     const uint64_t D = (uint64_t)pr->head_dim, E = (uint64_t)pr->embed_dim, B = N * H;
     ocl_flash_plan plan;
     mha_status st;
@@ -128,12 +130,17 @@ mha_status ocl_flash_attention(ocl_call *c)
     arg_mem(&a, att->q_h.mem); /* Q^T per head: (n, h, l, d) at ((n H + h) D + d) L + l */
     arg_ulong(&a, 0);
     arg_ulong4(&a, H * D * L, D * L, 1, L);
-    arg_mem(&a, att->k_h.mem); /* K per head: (n, h, j, d) at ((n H + h) S' + j) D + d */
+    /* K and V: (n, h, j, d) at n*batch_stride + h*head_stride + j*key_stride + d */
+    arg_mem(&a, kv->k);
     arg_ulong(&a, 0);
-    arg_ulong4(&a, H * Sp * D, Sp * D, D, 1);
-    arg_mem(&a, att->v_h.mem);
+    arg_ulong4(&a, kv->batch_stride, kv->head_stride, kv->key_stride, 1);
+    arg_mem(&a, kv->v);
     arg_ulong(&a, 0);
-    arg_ulong4(&a, H * Sp * D, Sp * D, D, 1);
+    arg_ulong4(&a, kv->batch_stride, kv->head_stride, kv->key_stride, 1);
+    arg_mem(&a, att->biases.mem); /* in place: the in_proj bias of K and V, added here */
+    arg_ulong(&a, att->off_bin + E);
+    arg_ulong(&a, att->off_bin + 2 * E);
+    arg_int(&a, kv->bias);
     arg_mem(&a, att->ocat.mem); /* merged heads: (n, h, l, d) at (l N + n) E + h D + d */
     arg_ulong(&a, 0);
     arg_ulong4(&a, E, D, N * E, 1);

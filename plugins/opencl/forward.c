@@ -64,8 +64,10 @@ static mha_status projected_attention(ocl_call *c)
 
     /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
      * per head; K^T (D, S') for the scores GEMM or K (S', D) for the fused
-     * kernel, V (S', D); or K and V read in place (ocl_path_kv_in_place). */
-    const bool kv_in_place = fused && ocl_path_kv_in_place(pr);
+     * and flash kernels, V (S', D); or K and V read in place
+     * (ocl_path_kv_in_place, ocl_flash_kv_in_place). */
+    const bool kv_in_place = (fused && ocl_path_kv_in_place(pr)) ||
+                             (c->path == OCL_PATH_FLASH && ocl_flash_kv_in_place(pr));
     if ((st = ocl_split_heads(c, att->proj_q.mem, pr->tgt_len, pr->tgt_len, att->off_bin, 0,
                               false, true, &att->q_h, "q heads")) != MHA_STATUS_OK)
         return st;
@@ -81,9 +83,7 @@ static mha_status projected_attention(ocl_call *c)
         return st;
 
     /* 4-7. the attention products */
-    if (c->path == OCL_PATH_FLASH)
-        return ocl_flash_attention(c);
-    if (!fused)
+    if (c->path == OCL_PATH_GEMM)
         return ocl_gemm_attention(c);
     const size_t D = (size_t)pr->head_dim, H = (size_t)pr->num_heads;
     ocl_kv kv = {att->k_h.mem, att->v_h.mem, D, H * Sp * D, Sp * D, false};
@@ -91,7 +91,7 @@ static mha_status projected_attention(ocl_call *c)
         const ocl_row_steps step = ocl_row_steps_of(pr, pr->src_len);
         kv = (ocl_kv){att->proj_k.mem, att->proj_v.mem, step.t * E, step.n * E, D, att->bias};
     }
-    return ocl_fused_attention(c, &kv);
+    return fused ? ocl_fused_attention(c, &kv) : ocl_flash_attention(c, &kv);
 }
 
 /* 1. The inputs on the device, and where the outputs go. */

@@ -126,6 +126,14 @@ uint64_t ocl_loops_columns(const mha_problem *pr)
 /* The forced or automatic choice, moved on while it would run past the loop
  * cap: items, then columns, then group (a work-group shares each row; the
  * kernel for which nothing smaller is left). */
+/* As for the fused path: with one block of queries per head each key is
+ * read once, so copying K and V into per-head blocks first (a read and a
+ * write of each) would triple the traffic of decoding's main cost. */
+bool ocl_flash_kv_in_place(const mha_problem *pr)
+{
+    return pr->src_len_total == pr->src_len && pr->tgt_len <= OCL_FLASH_BLOCK_Q;
+}
+
 ocl_softmax ocl_softmax_choose(const ocl_path_rules *r, const mha_problem *pr)
 {
     ocl_softmax choice = r->softmax;

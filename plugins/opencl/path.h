@@ -77,6 +77,9 @@ ocl_path ocl_path_choose(const ocl_path_rules *rules, const mha_problem *pr);
 /* Whether the fused path reads K and V from the projections in place (one
  * work-item takes all queries of a head, no bias_kv / zero_attn rows). */
 bool ocl_path_kv_in_place(const mha_problem *pr);
+/* The same for the flash path: one work-group takes all queries of a head
+ * (L <= OCL_FLASH_BLOCK_Q), no bias_kv / zero_attn rows. */
+bool ocl_flash_kv_in_place(const mha_problem *pr);
 /* The softmax kernel of a GEMM or absorbed call (never AUTO). */
 ocl_softmax ocl_softmax_choose(const ocl_path_rules *rules, const mha_problem *pr);
 

@@ -154,6 +154,19 @@ static void test_kv_in_place(void **state)
     assert_false(ocl_path_kv_in_place(&p));
 }
 
+/* K and V read in place by the flash kernels: one work-group takes all
+ * queries (L <= OCL_FLASH_BLOCK_Q) and no extra rows follow the keys. */
+static void test_flash_kv_in_place(void **state)
+{
+    (void)state;
+    mha_problem p = problem(2, OCL_FLASH_BLOCK_Q, 100, 0, 64, 4);
+    assert_true(ocl_flash_kv_in_place(&p));
+    p = problem(2, OCL_FLASH_BLOCK_Q + 1, 100, 0, 64, 4);
+    assert_false(ocl_flash_kv_in_place(&p));
+    p = problem(2, 1, 100, 1, 64, 4);
+    assert_false(ocl_flash_kv_in_place(&p));
+}
+
 /* items on CPUs; elsewhere columns from OCL_SOFTMAX_COLUMNS_MIN rows (N*H*L)
  * on, else group; a forced kernel anywhere. */
 static void test_softmax_choice(void **state)
@@ -353,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_forced),
         cmocka_unit_test(test_gemm_only),
         cmocka_unit_test(test_kv_in_place),
+        cmocka_unit_test(test_flash_kv_in_place),
         cmocka_unit_test(test_softmax_choice),
         cmocka_unit_test(test_loop_cap),
         cmocka_unit_test(test_parse),
