@@ -5,6 +5,8 @@
  *   mha_flash_16 .. mha_flash_128  softmax(scale Q K^T + masks) V, dropout,
  *                                  for head_dim up to 16, 32, 64, 128
  *   mha_flash_combine              the split-K partials of one row merged
+ *   mha_flash_weights              the weights the API returns, a second pass
+ *                                  from each row's saved max and 1/sum
  *
  * Built after shared.h, philox.cl and common.cl (OCL_MASK_PARAMS,
  * mha_dropout_keep); needs nothing else.
@@ -141,7 +143,8 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
                              ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,
                              __global const float *k_bias, __global const float *v_bias,
                              __global float *out, ulong out_off, ulong4 out_st,
-                             __global float *part, int N, int H, int group, int L, int S, int Sp,
+                             __global float *part, __global float *stats, int N, int H,
+                             int group, int L, int S, int Sp,
                              int D, float scale, int block_k, int splits, int split_keys,
                              const flash_masks *mk, int dropout, float p_drop, float keep_scale,
                              ulong seed, __local float *ks, __local float *vs)
@@ -236,6 +239,13 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
     }
     if (l >= L)
         return;
+    /* o / sum; a fully masked row (sum 0) is zeros, as mha_merge_heads makes
+     * it with the softmax's 1/sum */
+    const float r = bad ? NAN : sum == 0.0f ? 0.0f : 1.0f / sum;
+    if (splits == 1 && stats) { /* each row's max and 1/sum for mha_flash_weights */
+        stats[2 * (b * L + (ulong)l)] = m;
+        stats[2 * (b * L + (ulong)l) + 1] = r;
+    }
     if (splits > 1) {
         const ulong at = ((ulong)split * B + b) * L + (ulong)l;
         part[2 * at] = m;
@@ -245,9 +255,6 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
             po[min(d, D - 1)] = o[d];
         return;
     }
-    /* o / sum; a fully masked row (sum 0) is zeros, as mha_merge_heads makes
-     * it with the softmax's 1/sum */
-    const float r = bad ? NAN : sum == 0.0f ? 0.0f : 1.0f / sum;
     const ulong o_at = out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2;
     for (int d = DM - 1; d >= 0; --d) /* past D: element D - 1, written last */
         out[o_at + (ulong)min(d, D - 1) * out_st.s3] = o[d] * r;
@@ -258,17 +265,19 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
         __global const float *q, ulong q_off, ulong4 q_st, __global const float *k,         \
         ulong k_off, ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,        \
         __global const float *kv_bias, ulong k_bias_off, ulong v_bias_off, int has_kv_bias, \
-        __global float *out, ulong out_off, ulong4 out_st, __global float *part, int N,     \
-        int H, int group, int L, int S, int Sp, int D, float scale, int block_k,            \
-        int splits, int split_keys, OCL_MASK_PARAMS, __local float *ks, __local float *vs)  \
+        __global float *out, ulong out_off, ulong4 out_st, __global float *part,            \
+        __global float *stats, int write_stats, int N, int H, int group, int L, int S,      \
+        int Sp, int D, float scale, int block_k, int splits, int split_keys,                \
+        OCL_MASK_PARAMS, __local float *ks, __local float *vs)                              \
     {                                                                                       \
         const flash_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,                    \
                                 kpm,       kpm_off,  kpm_kind,  causal};                    \
         float qr[DM], o[DM];                                                                \
         flash_body(DM, qr, o, q, q_off, q_st, k, k_off, k_st, v, v_off, v_st,               \
                    has_kv_bias ? kv_bias + k_bias_off : 0,                                  \
-                   has_kv_bias ? kv_bias + v_bias_off : 0, out, out_off, out_st, part, N, H, group, L, S, Sp, D, scale, block_k, splits,          \
-                   split_keys, &mk, dropout, p_drop, keep_scale, seed, ks, vs);             \
+                   has_kv_bias ? kv_bias + v_bias_off : 0, out, out_off, out_st, part,      \
+                   write_stats ? stats : 0, N, H, group, L, S, Sp, D, scale, block_k,       \
+                   splits, split_keys, &mk, dropout, p_drop, keep_scale, seed, ks, vs);     \
     }
 
 FLASH_KERNEL(16)
@@ -281,10 +290,12 @@ FLASH_KERNEL(128)
  * element (b, l, d): with M the largest max of the pieces,
  *   out = sum_i exp(m_i - M) o_i / sum_i exp(m_i - M) sum_i;
  * a piece without a live key (sum 0) adds nothing, a NaN sum makes the row
- * NaN, no live key at all gives 0. Same view of out as mha_flash_DM.
+ * NaN, no live key at all gives 0. Same view of out as mha_flash_DM; with
+ * write_stats, M and the 1/sum of each row into stats as mha_flash_DM does.
  */
 __kernel void mha_flash_combine(__global const float *part, __global float *out, ulong out_off,
-                                ulong4 out_st, int N, int H, int L, int D, int splits)
+                                ulong4 out_st, __global float *stats, int write_stats, int N,
+                                int H, int L, int D, int splits)
 {
     const ulong B = (ulong)N * H, gid = get_global_id(0);
     if (gid >= B * L * D)
@@ -310,6 +321,59 @@ __kernel void mha_flash_combine(__global const float *part, __global float *out,
         acc += f * po[at * D + d];
     }
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    if (write_stats && d == 0) { /* the row's max and 1/sum for mha_flash_weights */
+        stats[2 * r] = mx;
+        stats[2 * r + 1] = inv;
+    }
     out[out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2 + (ulong)d * out_st.s3] =
         acc * inv;
+}
+
+/*
+ * mha_flash_weights: the weights the API returns, query-major, from the max
+ * m and the r = 1/sum (0: no live key, NaN: a NaN row) of each row that
+ * mha_flash_DM or mha_flash_combine saved in stats ((b, l) at 2*(b*L + l)):
+ * a work-item per element (c, l, j) of the output planes, which recomputes
+ * the score of each of its hp heads (b = c*hp + i: every head of batch entry
+ * c when averaging, hp = H; else head c alone), masks it as mha_flash_DM,
+ * and writes the mean over them of p = exp(x - m) * r after dropout (same
+ * stream and index) to w[w_off + (c*L + l)*S' + j]. No L x S' matrix beyond
+ * the weights themselves. q and k as mha_flash_DM sees them.
+ */
+__kernel void mha_flash_weights(__global const float *q, ulong q_off, ulong4 q_st,
+                                __global const float *k, ulong k_off, ulong4 k_st,
+                                __global const float *stats, __global float *w, ulong w_off,
+                                int hp, int N, int H, int group, int L, int S, int Sp, int D,
+                                float scale, OCL_MASK_PARAMS)
+{
+    const ulong planes = (ulong)N * H / hp, gid = get_global_id(0);
+    if (gid >= planes * L * Sp)
+        return;
+    const int j = (int)(gid % Sp), l = (int)(gid / Sp % L);
+    const ulong c = gid / Sp / L;
+    const flash_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
+                            kpm,       kpm_off,  kpm_kind,  causal};
+    const int masks = attn_kind != OCL_MASK_NONE || kpm_kind != OCL_MASK_NONE || causal;
+    float acc = 0.0f;
+    for (int i = 0; i < hp; ++i) {
+        const ulong b = c * hp + i, n = b / H, h = b % H, hk = h / group;
+        const ulong qa = q_off + n * q_st.s0 + h * q_st.s1 + (ulong)l * q_st.s2;
+        const ulong ka = k_off + n * k_st.s0 + hk * k_st.s1 + (ulong)j * k_st.s2;
+        float x = 0.0f;
+        for (int d = 0; d < D; ++d)
+            x = fma(q[qa + (ulong)d * q_st.s3], k[ka + (ulong)d * k_st.s3], x);
+        x *= scale;
+        int cut = 0;
+        if (masks && j < S)
+            x = flash_masked(x, &mk, b, n, L, S, l, j, &cut);
+        const int live = !cut && !flash_poisons(x) && !flash_is_minus_inf(x);
+        const ulong row = b * (ulong)L + (ulong)l;
+        const float m = stats[2 * row], r = stats[2 * row + 1];
+        float p = live ? exp(x - m) * r : 0.0f * r; /* a NaN row: NaN everywhere */
+        if (dropout)
+            p = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p_drop) ? p * keep_scale
+                                                                           : 0.0f;
+        acc += p;
+    }
+    w[w_off + (c * L + (ulong)l) * Sp + (ulong)j] = hp == 1 ? acc : acc / (float)hp;
 }

@@ -51,7 +51,7 @@ static inline ocl_path_rules ocl_call_rules(const ocl_call *c)
 {
     return (ocl_path_rules){c->ctx->device->kind == OCL_DEVICE_CPU, c->ctx->gemm_only,
                             c->att->path, c->att->softmax, c->wout != NULL,
-                            c->ctx->device->loop_cap};
+                            c->ctx->device->loop_cap, c->ctx->limits.max_alloc};
 }
 
 /* ---- launch.c ------------------------------------------------------------ */

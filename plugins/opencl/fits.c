@@ -163,7 +163,8 @@ static void plan_products(const ocl_call *c, plan *p)
     } else {
         add(p, &att->q_h, "q heads", "N*H*L*D floats", floats(B, L, D));
         const bool in_place = (c->path == OCL_PATH_FUSED && ocl_path_kv_in_place(pr)) ||
-                              (c->path == OCL_PATH_FLASH && ocl_flash_kv_in_place(pr));
+                              (c->path == OCL_PATH_FLASH && !c->wout &&
+                               ocl_flash_kv_in_place(pr));
         if (!in_place) {
             add(p, &att->k_h, "k heads", "N*H*S'*D floats", floats(B, Sp, D));
             add(p, &att->v_h, "v heads", "N*H*S'*D floats", floats(B, Sp, D));
@@ -177,6 +178,8 @@ static void plan_products(const ocl_call *c, plan *p)
                                              MHA_STATUS_OK && flash.splits > 1)
             add(p, &att->scores, "flash split-K partials", "splits*N*H*L*(D+2) floats",
                 floats(flash.splits * B, L, D + 2));
+        if (c->path == OCL_PATH_FLASH && c->wout)
+            add(p, &att->row_scale, "flash row statistics", "N*H*L*2 floats", floats(B, L, 2));
     }
     if (c->path != OCL_PATH_FUSED && c->path != OCL_PATH_FLASH && deferred)
         add(p, &att->row_scale, "row scale", "N*H*L floats", floats(B, L, 1));

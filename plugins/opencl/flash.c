@@ -125,6 +125,12 @@ mha_status ocl_flash_attention(ocl_call *c, const ocl_kv *kv)
                           "flash split-K partials")) != MHA_STATUS_OK)
         return st;
     cl_mem part = splits > 1 ? att->scores.mem : att->ocat.mem; /* unused without splits */
+    const ocl_view *wout = c->wout;
+    /* weights asked for: each row's max and 1/sum, for mha_flash_weights */
+    if (wout && (st = ocl_reserve(c, &att->row_scale, B * L * 2 * sizeof(float),
+                                  "flash row statistics")) != MHA_STATUS_OK)
+        return st;
+    cl_mem stats = wout ? att->row_scale.mem : att->ocat.mem; /* unused without weights */
 
     ocl_args a = ocl_args_of(c, id);
     arg_mem(&a, att->q_h.mem); /* Q^T per head: (n, h, l, d) at ((n H + h) D + d) L + l */
@@ -145,6 +151,8 @@ mha_status ocl_flash_attention(ocl_call *c, const ocl_kv *kv)
     arg_ulong(&a, 0);
     arg_ulong4(&a, E, D, N * E, 1);
     arg_mem(&a, part);
+    arg_mem(&a, stats);
+    arg_int(&a, wout && splits == 1);
     arg_int(&a, pr->batch);
     arg_int(&a, pr->num_heads);
     arg_int(&a, 1); /* query heads per key/value head */
@@ -168,6 +176,8 @@ mha_status ocl_flash_attention(ocl_call *c, const ocl_kv *kv)
         arg_mem(&m, att->ocat.mem);
         arg_ulong(&m, 0);
         arg_ulong4(&m, E, D, N * E, 1);
+        arg_mem(&m, stats);
+        arg_int(&m, wout != NULL);
         arg_int(&m, pr->batch);
         arg_int(&m, pr->num_heads);
         arg_int(&m, pr->tgt_len);
@@ -176,5 +186,35 @@ mha_status ocl_flash_attention(ocl_call *c, const ocl_kv *kv)
         if ((st = ocl_launch(c, &m, (size_t)(B * L * D), 0)) != MHA_STATUS_OK)
             return st;
     }
-    return ocl_mark(c, "flash", false);
+    if (!wout)
+        return ocl_mark(c, "flash", false);
+
+    /* the weights, query-major: averaged over the heads (N, L, S') or per
+     * head (N*H, L, S'), a work-item per element (timed as one stage with
+     * the products: a stats record holds at most MHA_MAX_STAGES) */
+    const bool average = c->args->average_attn_weights;
+    const uint64_t planes = average ? N : B, Sp = (uint64_t)pr->src_len_total;
+    ocl_args w = ocl_args_of(c, OCL_K_FLASH_WEIGHTS);
+    arg_mem(&w, att->q_h.mem);
+    arg_ulong(&w, 0);
+    arg_ulong4(&w, H * D * L, D * L, 1, L);
+    arg_mem(&w, kv->k);
+    arg_ulong(&w, 0);
+    arg_ulong4(&w, kv->batch_stride, kv->head_stride, kv->key_stride, 1);
+    arg_mem(&w, stats);
+    arg_mem(&w, wout->mem);
+    arg_ulong(&w, wout->offset / sizeof(float));
+    arg_int(&w, average ? pr->num_heads : 1);
+    arg_int(&w, pr->batch);
+    arg_int(&w, pr->num_heads);
+    arg_int(&w, 1); /* query heads per key/value head */
+    arg_int(&w, pr->tgt_len);
+    arg_int(&w, pr->src_len);
+    arg_int(&w, pr->src_len_total);
+    arg_int(&w, pr->head_dim);
+    arg_float(&w, pr->scale);
+    ocl_arg_masks(&w, c);
+    if ((st = ocl_launch(c, &w, (size_t)(planes * L * Sp), 0)) != MHA_STATUS_OK)
+        return st;
+    return ocl_mark(c, average ? "flash_average" : "flash_weights", false);
 }

@@ -65,9 +65,11 @@ static mha_status projected_attention(ocl_call *c)
     /* 3. heads, with projection bias and the extra key/value rows: Q^T (D, L)
      * per head; K^T (D, S') for the scores GEMM or K (S', D) for the fused
      * and flash kernels, V (S', D); or K and V read in place
-     * (ocl_path_kv_in_place, ocl_flash_kv_in_place). */
-    const bool kv_in_place = (fused && ocl_path_kv_in_place(pr)) ||
-                             (c->path == OCL_PATH_FLASH && ocl_flash_kv_in_place(pr));
+     * (ocl_path_kv_in_place, ocl_flash_kv_in_place; not when the flash path
+     * writes weights: mha_flash_weights reads per-head K). */
+    const bool flash_in_place =
+        c->path == OCL_PATH_FLASH && !c->wout && ocl_flash_kv_in_place(pr);
+    const bool kv_in_place = (fused && ocl_path_kv_in_place(pr)) || flash_in_place;
     if ((st = ocl_split_heads(c, att->proj_q.mem, pr->tgt_len, pr->tgt_len, att->off_bin, 0,
                               false, true, &att->q_h, "q heads")) != MHA_STATUS_OK)
         return st;

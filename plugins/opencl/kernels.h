@@ -41,6 +41,7 @@
     X(FLASH_64, mha_flash_64, FLASH)                                                        \
     X(FLASH_128, mha_flash_128, FLASH)                                                      \
     X(FLASH_COMBINE, mha_flash_combine, FLASH)                                              \
+    X(FLASH_WEIGHTS, mha_flash_weights, FLASH)                                              \
     X(CORE_ROWS, mha_core_rows, CORE)                                                       \
     X(CORE_COPY_ROWS, mha_core_copy_rows, CORE)
 

@@ -40,14 +40,20 @@ static bool use_absorbed(const ocl_path_rules *r, const mha_problem *pr)
 }
 
 /* Whether the attention products run in the flash kernels (see ocl_path):
- * the weights, an L x S' output, take the GEMM path. */
+ * with weights, AUTO keeps the GEMM path while its score matrix fits. */
 static bool use_flash(const ocl_path_rules *r, const mha_problem *pr)
 {
-    if (r->gemm_only || r->weights || pr->head_dim > OCL_FLASH_HEAD_DIM_MAX)
+    if (r->gemm_only || pr->head_dim > OCL_FLASH_HEAD_DIM_MAX)
         return false;
     if (r->path != OCL_PATH_AUTO)
         return r->path == OCL_PATH_FLASH;
-    return !r->cpu;
+    if (r->cpu)
+        return false;
+    if (!r->weights)
+        return true;
+    const double scores = (double)pr->batch * (double)pr->num_heads * (double)pr->tgt_len *
+                          (double)pr->src_len_total * sizeof(float);
+    return r->max_alloc > 0 && scores > (double)r->max_alloc;
 }
 
 ocl_path ocl_path_choose(const ocl_path_rules *r, const mha_problem *pr)

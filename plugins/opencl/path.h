@@ -38,10 +38,14 @@ typedef enum ocl_softmax {
  * against many keys: decoding; measured break-even near 1/2 on the EPYC,
  * docs/performance.md), forced, whenever it applies. FLASH: the
  * FlashAttention-2 style kernels (cl/flash.cl), a work-group per block of
- * queries with key/value tiles in local memory, no L x S' matrix; when
- * head_dim <= OCL_FLASH_HEAD_DIM_MAX and no weights are asked for (those
- * take the GEMM path: the weights are an L x S' output anyway). AUTO takes
- * it on every device that is not a CPU (GPUs), forced, whenever it applies.
+ * queries with key/value tiles in local memory, no L x S' matrix (weights
+ * asked for: a second pass, mha_flash_weights, straight into the caller's
+ * weights); when head_dim <= OCL_FLASH_HEAD_DIM_MAX. AUTO takes it on every
+ * device that is not a CPU (GPUs) when no weights are asked for, and with
+ * weights only when the GEMM path's N*H*L*S' score matrix exceeds max_alloc
+ * (the weights pass recomputes the scores without tiles: 23x the GEMM path's
+ * products with weights on PoCL, docs/performance.md); forced, whenever it
+ * applies.
  * GEMM-only timing (MHA_OPENCL_GEMM_ONLY) always takes the GEMM path. */
 typedef enum ocl_path {
     OCL_PATH_AUTO,
@@ -68,6 +72,10 @@ typedef struct ocl_path_rules {
      * path, and columns, or group past ocl_loops_columns, forced settings
      * included. */
     uint32_t loop_cap;
+    /* CL_DEVICE_MAX_MEM_ALLOC_SIZE as the call checks it (ocl_context.limits),
+     * 0: unknown. With weights asked for, AUTO takes the flash path on a GPU
+     * only when the GEMM path's score matrix would not fit in one buffer. */
+    uint64_t max_alloc;
 } ocl_path_rules;
 
 /* The path of one call: OCL_PATH_ABSORBED, OCL_PATH_FUSED, OCL_PATH_FLASH or

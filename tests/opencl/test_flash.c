@@ -23,8 +23,9 @@
 #include "forward_grid.h"
 
 /* The path grid's cases and the edge cases (causal both ways with L < S and
- * L > S, bias_kv / zero_attn rows, a 601-key row), without weights (those
- * take the GEMM path). small: only those with head_dim <= 16 and L <= 16,
+ * L > S, bias_kv / zero_attn rows, a 601-key row), weights averaged, per
+ * head or none (the weights pass reads each row's max and 1/sum, from
+ * mha_flash_combine under split-K). small: only those with head_dim <= 16 and L <= 16,
  * which run one flash kernel (mha_flash_16) at one local size (16): PoCL
  * compiles a kernel for each local size it meets, seconds each on a cold
  * cache. */
@@ -33,7 +34,6 @@ static void check_flash_grids(fixture *f, bool small)
     for (uint32_t id = GRID_PATH_FIRST; id < GRID_PATH_FIRST + GRID_PATH_CASES; ++id) {
         tk_case c;
         grid_path(&c, id);
-        c.need_weights = false;
         if (!small || (c.E / c.H <= 16 && c.L <= 16))
             check_case(f, &c, id);
         tk_case_free(&c);
@@ -41,7 +41,6 @@ static void check_flash_grids(fixture *f, bool small)
     for (uint32_t id = GRID_EDGE_FIRST; id < GRID_EDGE_FIRST + GRID_EDGE_CASES; ++id) {
         tk_case c;
         grid_edge(&c, id);
-        c.need_weights = false;
         check_case(f, &c, id);
         tk_case_free(&c);
     }
@@ -94,7 +93,8 @@ static void test_flash_bad_setting(void **state)
 }
 
 /* The stages: one, "flash", from the heads to the merged heads; with
- * weights asked for, the GEMM path's. */
+ * weights asked for "flash_average" or "flash_weights" (the products and
+ * the weights pass). */
 static void test_flash_stages(void **state)
 {
     fixture *f = *state;
@@ -109,7 +109,6 @@ static void test_flash_stages(void **state)
     assert_int_equal(tk_case_attention(&c, f->ocl, &att), MHA_STATUS_OK);
     env_restore("MHA_OPENCL_ATTENTION", saved);
     float *out = calloc(c.out_count, sizeof(float));
-    float *w = calloc((size_t)(c.N * c.L * c.S), sizeof(float));
     mha_attention_stats st = {.struct_size = sizeof st};
     assert_int_equal(tk_case_run(&c, f->ocl, att, out, NULL, NULL), MHA_STATUS_OK);
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
@@ -119,14 +118,18 @@ static void test_flash_stages(void **state)
     assert_true(has_stage(&st, "flash", false));
     assert_true(has_stage(&st, "output", true));
     assert_true(has_stage(&st, "output_bias", false));
-    c.need_weights = true, c.average = true;
-    assert_int_equal(tk_case_run(&c, f->ocl, att, out, w, NULL), MHA_STATUS_OK);
-    assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
-    assert_true(has_stage(&st, "scores", true));
-    assert_true(has_stage(&st, "softmax_average", false));
-    assert_false(has_stage(&st, "flash", false));
+    for (int average = 0; average < 2; ++average) {
+        c.need_weights = true, c.average = average;
+        float *wh = calloc((size_t)(c.N * c.H * c.L * c.S), sizeof(float));
+        assert_int_equal(tk_case_run(&c, f->ocl, att, out, wh, NULL), MHA_STATUS_OK);
+        assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
+        assert_int_equal(st.stage_count, 5);
+        assert_true(has_stage(&st, average ? "flash_average" : "flash_weights", false));
+        assert_false(has_stage(&st, "scores", true));
+        free(wh);
+    }
     mha_attention_destroy(att);
-    free(out), free(w);
+    free(out);
     tk_case_free(&c);
 }
 

@@ -14,8 +14,8 @@
 
 #include "path.h"
 
-static const ocl_path_rules cpu = {true, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false, 0};
-static const ocl_path_rules gpu = {false, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false, 0};
+static const ocl_path_rules cpu = {true, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false, 0, 0};
+static const ocl_path_rules gpu = {false, false, OCL_PATH_AUTO, OCL_SOFTMAX_AUTO, false, 0, 0};
 
 /* N batch, L queries, S keys (S' = S + extra), E, H heads, kdim = vdim = E. */
 static mha_problem problem(int64_t N, int64_t L, int64_t S, int64_t extra, int64_t E, int64_t H)
@@ -47,7 +47,8 @@ static void test_cpu_fused_up_to_head_dim_max(void **state)
 }
 
 /* Other devices (GPUs) take the flash kernels up to their head_dim limit,
- * the GEMMs past it and whenever weights are asked for. */
+ * the GEMMs past it; with weights asked for, the GEMMs while their score
+ * matrix fits in one buffer (max_alloc), else the flash kernels. */
 static void test_gpu_flash(void **state)
 {
     (void)state;
@@ -55,7 +56,11 @@ static void test_gpu_flash(void **state)
     weights.weights = true;
     mha_problem p = problem(2, 64, 64, 0, 512, 8);
     assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_FLASH);
+    assert_int_equal(ocl_path_choose(&weights, &p), OCL_PATH_GEMM); /* max_alloc unknown */
+    weights.max_alloc = 2 * 8 * 64 * 64 * sizeof(float); /* the scores exactly */
     assert_int_equal(ocl_path_choose(&weights, &p), OCL_PATH_GEMM);
+    weights.max_alloc -= 1;
+    assert_int_equal(ocl_path_choose(&weights, &p), OCL_PATH_FLASH);
     p = problem(8, 1, 2048, 0, 512, 8); /* decoding: absorbed only on CPUs */
     assert_int_equal(ocl_path_choose(&gpu, &p), OCL_PATH_FLASH);
     p = problem(1, 5, 7, 2, 12, 3); /* bias_kv / zero_attn rows */
@@ -118,7 +123,8 @@ static void test_forced(void **state)
         assert_int_equal(ocl_path_choose(&r, &extra), OCL_PATH_FLASH);
         assert_int_equal(ocl_path_choose(&r, &wide), OCL_PATH_GEMM); /* cannot: GEMM */
         r.weights = true;
-        assert_int_equal(ocl_path_choose(&r, &plain), OCL_PATH_GEMM); /* weights: GEMM */
+        assert_int_equal(ocl_path_choose(&r, &plain), OCL_PATH_FLASH);
+        assert_int_equal(ocl_path_choose(&r, &wide), OCL_PATH_GEMM);
     }
 }
 
