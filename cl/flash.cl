@@ -257,7 +257,7 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
     }
     const ulong o_at = out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2;
     for (int d = DM - 1; d >= 0; --d) /* past D: element D - 1, written last */
-        out[o_at + (ulong)min(d, D - 1) * out_st.s3] = o[d] * r;
+        out[o_at + (ulong)min(d, D - 1) * out_st.s3] = bad ? r : o[d] * r; /* 0 * NaN: NaN */
 }
 
 #define FLASH_KERNEL(DM)                                                                    \
@@ -326,7 +326,7 @@ __kernel void mha_flash_combine(__global const float *part, __global float *out,
         stats[2 * r + 1] = inv;
     }
     out[out_off + n * out_st.s0 + h * out_st.s1 + (ulong)l * out_st.s2 + (ulong)d * out_st.s3] =
-        acc * inv;
+        flash_poisons(inv) ? inv : acc * inv; /* a NaN row even where acc is 0 */
 }
 
 /*
@@ -369,7 +369,9 @@ __kernel void mha_flash_weights(__global const float *q, ulong q_off, ulong4 q_s
         const int live = !cut && !flash_poisons(x) && !flash_is_minus_inf(x);
         const ulong row = b * (ulong)L + (ulong)l;
         const float m = stats[2 * row], r = stats[2 * row + 1];
-        float p = live ? exp(x - m) * r : 0.0f * r; /* a NaN row: NaN everywhere */
+        /* a NaN row (r NaN): NaN everywhere, masked keys included (written
+         * out: compilers that fold 0 * r to 0 exist, llvmpipe's among them) */
+        float p = live ? exp(x - m) * r : flash_poisons(r) ? r : 0.0f;
         if (dropout)
             p = mha_dropout_keep(seed, row * (ulong)Sp + (ulong)j, p_drop) ? p * keep_scale
                                                                            : 0.0f;
