@@ -45,6 +45,8 @@ static bool use_flash(const ocl_path_rules *r, const mha_problem *pr)
 {
     if (r->gemm_only || pr->head_dim > OCL_FLASH_HEAD_DIM_MAX)
         return false;
+    if (r->loop_cap && ocl_loops_flash(pr, r->weights) > r->loop_cap)
+        return false;
     if (r->path != OCL_PATH_AUTO)
         return r->path == OCL_PATH_FLASH;
     if (r->cpu)
@@ -129,9 +131,25 @@ uint64_t ocl_loops_columns(const mha_problem *pr)
     return 4 * (uint64_t)pr->src_len_total + 16;
 }
 
-/* The forced or automatic choice, moved on while it would run past the loop
- * cap: items, then columns, then group (a work-group shares each row; the
- * kernel for which nothing smaller is left). */
+/* A work-item of mha_flash_DM per tile of OCL_FLASH_BLOCK_K keys (the
+ * default; a forced larger block_q only lowers it): its share of the tile's
+ * loads (block_k * DM / 16 at the smallest default block_q) and, per step of
+ * OCL_FLASH_KEY_STEP keys, the DM-long score and P.V loops of each key and
+ * the rescale, all counted; with weights, mha_flash_weights' H D-long dot
+ * products when that is more. Generous: a bound, not a count (no split-K:
+ * the rules do not know the device's compute units). */
+uint64_t ocl_loops_flash(const mha_problem *pr, bool weights)
+{
+    const uint64_t dm = ocl_flash_head_tier(pr->head_dim), Sp = (uint64_t)pr->src_len_total;
+    const uint64_t tiles = (Sp + OCL_FLASH_BLOCK_K - 1) / OCL_FLASH_BLOCK_K;
+    const uint64_t steps = OCL_FLASH_BLOCK_K / OCL_FLASH_KEY_STEP;
+    const uint64_t per_tile = OCL_FLASH_BLOCK_K * dm / OCL_FLASH_BLOCK_Q_MIN + steps +
+                              steps * (OCL_FLASH_KEY_STEP * 2 * dm + dm);
+    const uint64_t main = tiles * per_tile + 3 * dm;
+    const uint64_t pass = (uint64_t)pr->num_heads * ((uint64_t)pr->head_dim + 1);
+    return weights && pass > main ? pass : main;
+}
+
 /* As for the fused path: with one block of queries per head each key is
  * read once, so copying K and V into per-head blocks first (a read and a
  * write of each) would triple the traffic of decoding's main cost. */
@@ -140,6 +158,9 @@ bool ocl_flash_kv_in_place(const mha_problem *pr)
     return pr->src_len_total == pr->src_len && pr->tgt_len <= OCL_FLASH_BLOCK_Q;
 }
 
+/* The forced or automatic choice, moved on while it would run past the loop
+ * cap: items, then columns, then group (a work-group shares each row; the
+ * kernel for which nothing smaller is left). */
 ocl_softmax ocl_softmax_choose(const ocl_path_rules *r, const mha_problem *pr)
 {
     ocl_softmax choice = r->softmax;
@@ -187,9 +208,10 @@ static bool flash_item(const char *item, size_t len, ocl_flash_tiles *tiles)
     const char *eq = memchr(item, '=', len);
     if (!eq || eq + 1 == item + len)
         return false;
+    const size_t key_len = (size_t)(eq - item);
     int key = -1;
     for (int k = 0; k < 3; ++k)
-        if (strlen(keys[k]) == (size_t)(eq - item) && memcmp(item, keys[k], (size_t)(eq - item)) == 0)
+        if (strlen(keys[k]) == key_len && memcmp(item, keys[k], key_len) == 0)
             key = k;
     unsigned value = 0;
     for (const char *p = eq + 1; p < item + len; ++p) {

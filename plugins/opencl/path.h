@@ -65,10 +65,11 @@ typedef struct ocl_path_rules {
     ocl_softmax softmax; /* forced (MHA_OPENCL_SOFTMAX), else OCL_SOFTMAX_AUTO */
     bool weights;        /* the call returns attention weights */
     /* The most loop iterations a work-item may run in all (Mesa's llvmpipe:
-     * OCL_LLVMPIPE_LOOP_CAP, device_rules.h), 0: no cap. Then the fused
-     * and absorbed kernels and mha_softmax_items, whose work-items walk
+     * OCL_LLVMPIPE_LOOP_CAP, device_rules.h), 0: no cap. Then the fused,
+     * absorbed and flash kernels and mha_softmax_items, whose work-items walk
      * every key for a block of queries, run only where ocl_loops_fused,
-     * ocl_loops_absorbed, ocl_loops_items stay within it: past it the GEMM
+     * ocl_loops_absorbed, ocl_loops_flash, ocl_loops_items stay within it:
+     * past it the GEMM
      * path, and columns, or group past ocl_loops_columns, forced settings
      * included. */
     uint32_t loop_cap;
@@ -98,6 +99,7 @@ uint64_t ocl_loops_fused(const mha_problem *pr, bool weights);
 uint64_t ocl_loops_items(const mha_problem *pr);
 uint64_t ocl_loops_absorbed(const mha_problem *pr);
 uint64_t ocl_loops_columns(const mha_problem *pr);
+uint64_t ocl_loops_flash(const mha_problem *pr, bool weights);
 
 /* A forced setting's value: "gemm", "fused", "absorbed", "flash" / "items",
  * "columns", "group"; anything else (or NULL) is AUTO. */

@@ -216,6 +216,25 @@ static void test_parse(void **state)
     assert_int_equal(ocl_softmax_parse("fused"), OCL_SOFTMAX_AUTO);
 }
 
+/* Under a loop cap (llvmpipe) the flash kernels run only while their
+ * bound stays within it, forced or not: D = 64 (DM 64), 64-key tiles of
+ * 256 + 4 + 4 (16 * 128 + 64) = 8708 iterations, 7 tiles and the 3 DM-long
+ * loops within 65535, 8 past it. */
+static void test_flash_loop_cap(void **state)
+{
+    (void)state;
+    ocl_path_rules r = gpu;
+    r.loop_cap = 65535;
+    const mha_problem fits = problem(1, 16, 448, 0, 128, 2), past = problem(1, 16, 449, 0, 128, 2);
+    assert_int_equal(ocl_loops_flash(&fits, false), 7 * 8708 + 192);
+    assert_int_equal(ocl_path_choose(&r, &fits), OCL_PATH_FLASH);
+    assert_int_equal(ocl_path_choose(&r, &past), OCL_PATH_GEMM);
+    r = forced(r, OCL_PATH_FLASH);
+    assert_int_equal(ocl_path_choose(&r, &past), OCL_PATH_GEMM);
+    r.loop_cap = 0;
+    assert_int_equal(ocl_path_choose(&r, &past), OCL_PATH_FLASH);
+}
+
 /* MHA_OPENCL_FLASH: the items, their ranges, and a bad one named. */
 static void test_flash_tiles_parse(void **state)
 {
@@ -376,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_softmax_choice),
         cmocka_unit_test(test_loop_cap),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_flash_loop_cap),
         cmocka_unit_test(test_flash_tiles_parse),
         cmocka_unit_test(test_flash_head_tier),
         cmocka_unit_test(test_flash_plan),
