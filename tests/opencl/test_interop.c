@@ -377,14 +377,16 @@ static void test_chain(void **state)
     mha_attention_stats st = {.struct_size = sizeof st};
     assert_int_equal(mha_attention_get_stats(att, &st), MHA_STATUS_OK);
     /* no weights: softmax and merge but no averaging on the GEMM path (8
-     * stages), the fused path's single attention stage (5), or the absorbed
-     * path's scores, softmax and pv, none of them a GEMM (6) */
-    bool fused = false, absorbed = false;
+     * stages), the fused path's single attention stage or the flash path's
+     * (5), or the absorbed path's scores, softmax and pv, none of them a
+     * GEMM (6) */
+    bool one_stage = false, absorbed = false;
     for (uint32_t i = 0; i < st.stage_count; ++i) {
-        fused = fused || strcmp(st.stages[i].name, "attention") == 0;
+        one_stage = one_stage || strcmp(st.stages[i].name, "attention") == 0 ||
+                    strcmp(st.stages[i].name, "flash") == 0;
         absorbed = absorbed || (strcmp(st.stages[i].name, "scores") == 0 && !st.stages[i].is_gemm);
     }
-    assert_int_equal(st.stage_count, fused ? 5 : absorbed ? 6 : 8);
+    assert_int_equal(st.stage_count, one_stage ? 5 : absorbed ? 6 : 8);
     /* a call on the queue without profiling: no stage times */
     f1.done = NULL;
     assert_int_equal(mha_attention_forward(att, &a1), MHA_STATUS_OK);
