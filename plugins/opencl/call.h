@@ -61,12 +61,15 @@ typedef struct ocl_args {
     const char *name;
     cl_uint index;
     cl_int err;
+    cl_ulong local_bytes; /* of the __local arguments set (value NULL) */
 } ocl_args;
 
 static inline void arg(ocl_args *a, size_t size, const void *value)
 {
     if (a->err == CL_SUCCESS)
         a->err = clSetKernelArg(a->kernel, a->index, size, value);
+    if (!value)
+        a->local_bytes += size;
     a->index++;
 }
 static inline void arg_mem(ocl_args *a, cl_mem mem) { arg(a, sizeof mem, &mem); }
@@ -88,7 +91,7 @@ static inline void arg_float(ocl_args *a, float v)
 /* The arguments of kernel `id` of the attention object, from index 0. */
 static inline ocl_args ocl_args_of(const ocl_call *c, ocl_kernel_id id)
 {
-    return (ocl_args){c->att->kernels[id], ocl_kernel_name(id), 0, CL_SUCCESS};
+    return (ocl_args){c->att->kernels[id], ocl_kernel_name(id), 0, CL_SUCCESS, 0};
 }
 /* The mask, causal and dropout arguments, in the order the softmax kernels
  * and the fused kernels take them. */

@@ -32,6 +32,28 @@ void ocl_arg_masks(ocl_args *a, const ocl_call *c)
     arg_ulong(a, c->args->dropout_seed);
 }
 
+/* The __local arguments alone against the device's local memory: drivers
+ * that leave them out of CL_KERNEL_LOCAL_MEM_SIZE (rusticl 22.3 does, though
+ * the specification counts them; docs/portability.md) would otherwise pass
+ * ocl_limits_check_launch with any size. */
+static mha_status check_local_arguments(const ocl_call *c, const ocl_args *a, size_t local)
+{
+    const uint64_t most = c->ctx->limits.local_mem;
+    if (most == 0 || a->local_bytes <= most)
+        return MHA_STATUS_OK;
+    cl_ulong reported = 0;
+    if (clGetKernelWorkGroupInfo(a->kernel, c->ctx->device->device, CL_KERNEL_LOCAL_MEM_SIZE,
+                                 sizeof reported, &reported, NULL) != CL_SUCCESS)
+        reported = 0;
+    return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
+                               "opencl: %s: a work-group of %zu work-items needs %llu bytes of "
+                               "local memory for its __local arguments (the driver's "
+                               "CL_KERNEL_LOCAL_MEM_SIZE says %llu), more than "
+                               "CL_DEVICE_LOCAL_MEM_SIZE (%llu bytes)",
+                               a->name, local, (unsigned long long)a->local_bytes,
+                               (unsigned long long)reported, (unsigned long long)most);
+}
+
 mha_status ocl_launch(ocl_call *c, ocl_args *a, size_t global, size_t local)
 {
     if (a->err != CL_SUCCESS)
@@ -43,6 +65,8 @@ mha_status ocl_launch(ocl_call *c, ocl_args *a, size_t global, size_t local)
         return MHA_STATUS_OK;
     mha_status st = ocl_limits_check_launch(&c->ctx->limits, c->ctx->device->device, a->kernel,
                                             a->name, local);
+    if (st == MHA_STATUS_OK)
+        st = check_local_arguments(c, a, local);
     if (st != MHA_STATUS_OK)
         return st;
     cl_int err = ocl_fault(c->ctx, "clEnqueueNDRangeKernel");
