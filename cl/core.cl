@@ -2,8 +2,11 @@
  * core.cl - the attention core (include/mha/core.h, ONNX Attention
  * semantics) for any OpenCL 1.2 device: one work-item per query row
  * (b, h, i), one pass over the keys with an online softmax (a second only
- * for qk_matmul_output's probabilities), so no L x T matrix is ever held. Storage may be float32, float16 (vload_half /
- * vstore_half: no cl_khr_fp16 needed) or bfloat16; arithmetic is float32.
+ * for qk_matmul_output's probabilities), so no L x T matrix is ever held:
+ * the CPUs' kernel, and the one for qk_matmul_output (cl/core_tiled.cl is
+ * the GPUs', built after this file and using its helpers). Storage may be
+ * float32, float16 (vload_half / vstore_half: no cl_khr_fp16 needed) or
+ * bfloat16; arithmetic is float32.
  *
  * Every tensor arrives as a byte buffer plus, in `geometry`, its element
  * offset and four element strides (the host's rank-4 views; a broadcast
@@ -76,6 +79,23 @@ inline float core_bias(global const long *g, global const uchar *mask, int mask_
     return bias;
 }
 
+/* Batch b's causal offset (query i sits at key i + offset) and valid key
+ * count: the past and T, or nonpad_kv_seqlen[b] (the offset from it too when
+ * offset_from_nonpad). */
+inline void core_row_limits(global const long *g, global const uchar *nonpad, int nonpad_dtype,
+                            int offset_from_nonpad, long b, long *offset, long *valid)
+{
+    *offset = g[OCL_CORE_G_PAST];
+    *valid = g[OCL_CORE_G_T];
+    if (nonpad_dtype != 0) {
+        const long at = g[OCL_CORE_G_NONPAD] + b * g[OCL_CORE_G_NONPAD + 1];
+        *valid = nonpad_dtype == OCL_DTYPE_I64 ? ((global const long *)nonpad)[at]
+                                               : ((global const int *)nonpad)[at];
+        if (offset_from_nonpad)
+            *offset = *valid - g[OCL_CORE_G_L];
+    }
+}
+
 /* The score of key j: scale * q.k, softcapped. Key rows j < P come from the
  * past, the others from k. */
 inline float core_score(global const long *g, const float *q_row, global const uchar *k,
@@ -113,14 +133,8 @@ kernel void mha_core_rows(global const long *g, global const uchar *q, global co
     const long i = row % L, h = (row / L) % Hq, b = row / (L * Hq);
     const long kh = h / g[OCL_CORE_G_GROUP];
 
-    long offset = P, valid = T;
-    if (nonpad_dtype != 0) {
-        valid = nonpad_dtype == OCL_DTYPE_I64
-                    ? ((global const long *)nonpad)[g[OCL_CORE_G_NONPAD] + b * g[OCL_CORE_G_NONPAD + 1]]
-                    : ((global const int *)nonpad)[g[OCL_CORE_G_NONPAD] + b * g[OCL_CORE_G_NONPAD + 1]];
-        if (offset_from_nonpad)
-            offset = valid - L;
-    }
+    long offset, valid;
+    core_row_limits(g, nonpad, nonpad_dtype, offset_from_nonpad, b, &offset, &valid);
 
     float q_row[OCL_CORE_HEAD_DIM_MAX];
     for (long d = 0; d < D; ++d)

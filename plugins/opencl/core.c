@@ -3,8 +3,8 @@
  * views become device buffers (a caller's cl_mem as it is, host memory
  * uploaded), their offsets and strides one `geometry` array, then
  * mha_core_copy_rows writes present / the in-place cache and mha_core_rows
- * computes every query row. Host outputs are read back before the call
- * returns.
+ * (CPUs, qk_matmul_output) or mha_core_tiled_DM (core_tiled.c) computes
+ * every query row. Host outputs are read back before the call returns.
  *
  * A cl_mem cache (cache_key/cache_value) is appended in place: only its new
  * rows are written. A cache in host memory is uploaded and read back whole
@@ -40,6 +40,7 @@ typedef struct core_call {
     cl_mem geometry_mem;
     core_buffer q, k, v, past_k, past_v, mask, nonpad, y, qk, present_k, present_v;
     cl_kernel rows, copy;
+    bool tiled; /* the query rows by mha_core_tiled_DM (ocl_core_use_tiled) */
 } core_call;
 
 /* The extent of a view in elements (1 + the farthest element), 0 if empty. */
@@ -291,6 +292,17 @@ static mha_status run_rows(core_call *c)
     return status;
 }
 
+/* Every query row, by the kernel the call chose. */
+static mha_status run_query(core_call *c, cl_program program)
+{
+    if (!c->tiled)
+        return run_rows(c);
+    const cl_mem mems[OCL_CORE_TILED_MEMS] = {c->geometry_mem, c->q.mem,      c->k.mem,
+                                              c->v.mem,        c->past_k.mem, c->past_v.mem,
+                                              c->mask.mem,     c->nonpad.mem, c->y.mem};
+    return ocl_core_tiled_run(c->ctx, c->queue, program, c->pr, mems);
+}
+
 static mha_status read_back(core_call *c)
 {
     core_buffer *outputs[] = {&c->y, &c->qk, &c->present_k, &c->present_v};
@@ -355,12 +367,17 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
                                    "most %d",
                                    (long long)problem->head_dim, (long long)problem->v_head_dim,
                                    OCL_CORE_HEAD_DIM_MAX);
+    ocl_core_kernel setting = OCL_CORE_AUTO;
+    mha_status status = ocl_settings_core(&setting);
+    if (status != MHA_STATUS_OK)
+        return status;
     core_call c;
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.pr = problem;
+    c.tiled = ocl_core_use_tiled(setting, ctx->device->kind, problem->qk.data != NULL);
     cl_program program = NULL;
-    mha_status status = ocl_context_program(ctx, OCL_PROGRAM_CORE, &program);
+    status = ocl_context_program(ctx, OCL_PROGRAM_CORE, &program);
     if (status == MHA_STATUS_OK)
         status = make_kernel(&c, program, ocl_kernel_name(OCL_K_CORE_ROWS), &c.rows);
     if (status == MHA_STATUS_OK)
@@ -434,7 +451,7 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
         status = ocl_cl_fail(err, "clCreateBuffer");
         goto done;
     }
-    if ((status = write_present(&c)) == MHA_STATUS_OK && (status = run_rows(&c)) == MHA_STATUS_OK)
+    if ((status = write_present(&c)) == MHA_STATUS_OK && (status = run_query(&c, program)) == MHA_STATUS_OK)
         status = read_back(&c);
 
 done:

@@ -16,7 +16,9 @@
  * MHA_OPENCL_SOFTMAX) are read when an attention object is created
  * (ocl_settings_forced), as before: tests and the cache-warming fixture set
  * them between attention objects of one open backend (warm_cache.c, the
- * out-of-memory test), so a per-context read would miss them.
+ * out-of-memory test), so a per-context read would miss them. The core's
+ * query kernel (MHA_OPENCL_CORE) is read at each core call, for the same
+ * reason (the core has no object).
  *
  * Everything that names a path or reaches the compiler (the cache directory
  * and what it derives from, the tuning file, the build options) is read with
@@ -179,4 +181,20 @@ mha_status ocl_settings_flash(ocl_flash_tiles *tiles)
             bad, OCL_FLASH_BLOCK_MAX, OCL_FLASH_KEY_STEP, OCL_FLASH_KEY_STEP,
             OCL_FLASH_BLOCK_MAX, OCL_FLASH_SPLITS_MAX);
     return MHA_STATUS_OK;
+}
+
+mha_status ocl_settings_core(ocl_core_kernel *kernel)
+{
+    const char *value = getenv("MHA_OPENCL_CORE");
+    *kernel = OCL_CORE_AUTO;
+    if (!value || value[0] == '\0')
+        return MHA_STATUS_OK;
+    if (strcmp(value, "rows") == 0 || strcmp(value, "tiled") == 0) {
+        *kernel = value[0] == 'r' ? OCL_CORE_ROWS : OCL_CORE_TILED;
+        return MHA_STATUS_OK;
+    }
+    return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                               "opencl: MHA_OPENCL_CORE is \"%.64s\": expected rows or tiled "
+                               "(or unset: chosen by the device)",
+                               value);
 }

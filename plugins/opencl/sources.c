@@ -1,7 +1,8 @@
 /*
  * sources.c - the source of each program of the kernel table (kernels.h) as
  * the plugin builds it: cl/shared.h, cl/philox.cl, cl/common.cl, then the
- * program's own file, all embedded at build time. Needs no OpenCL: the
+ * program's own file (the core's: cl/core.cl then cl/core_tiled.cl), all
+ * embedded at build time. Needs no OpenCL: the
  * offline compiles of tests/portability link it alone (program_source.c), so
  * that they compile exactly what program.c hands the driver.
  */
@@ -36,5 +37,9 @@ unsigned ocl_program_sources(ocl_program_id id, const char **sources, size_t *le
     lengths[n++] = mha_cl_common_len;
     sources[n] = (const char *)g_program_sources[id];
     lengths[n++] = *g_program_lengths[id];
+    if (id == OCL_PROGRAM_CORE) {
+        sources[n] = (const char *)mha_cl_core_tiled;
+        lengths[n++] = mha_cl_core_tiled_len;
+    }
     return n;
 }

@@ -13,7 +13,8 @@
  * is what the steps allocate: a forward is either refused by fits.c or runs,
  * never stopped later by buffer.c's own check. Work-group and local memory
  * caps shrink the softmax's and the core's work-groups, and a softmax
- * needing more local memory than there is is refused with UNSUPPORTED.
+ * or the core's tiled kernel needing more local memory than there is is
+ * refused with UNSUPPORTED.
  * Bad values of the setting fail mha_backend_open naming the item.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -402,6 +403,33 @@ static void test_core(void **state)
     for (size_t i = 0; i < sizeof y / sizeof y[0]; ++i)
         if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
             fail_msg("core, work_group=8: y[%zu] = %g, reference %g", i, y[i], y_ref[i]);
+    mha_backend_close(b.backend);
+
+    /* The tiled kernel, forced: tiles of 8 keys (2 rows of 16 floats each
+     * per key in 1 KiB) in groups of 8 rows match; below one key's 128
+     * bytes it is refused naming the sizes; a bad setting is named. */
+    setenv("MHA_OPENCL_CORE", "tiled", 1);
+    open_capped(&b, "local_mem=1K,work_group=8");
+    memset(y, 0, sizeof y);
+    if (mha_core_forward(b.backend, &args) != MHA_STATUS_OK)
+        fail_msg("tiled, local_mem=1K: %s", mha_last_error());
+    for (size_t i = 0; i < sizeof y / sizeof y[0]; ++i)
+        if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
+            fail_msg("core tiled, local_mem=1K: y[%zu] = %g, reference %g", i, y[i], y_ref[i]);
+    mha_backend_close(b.backend);
+    open_capped(&b, "local_mem=64");
+    st = mha_core_forward(b.backend, &args);
+    if (st != MHA_STATUS_UNSUPPORTED)
+        fail_msg("tiled, local_mem=64: status %s: %s", mha_status_name(st), mha_last_error());
+    expect_in(mha_last_error(), "mha_core_tiled_16", "core tiled, local_mem=64");
+    expect_in(mha_last_error(), "D = 8 and Dv = 8 need 128 bytes", "core tiled, local_mem=64");
+    expect_in(mha_last_error(), "the device's 64", "core tiled, local_mem=64");
+    setenv("MHA_OPENCL_CORE", "fast", 1);
+    st = mha_core_forward(b.backend, &args);
+    unsetenv("MHA_OPENCL_CORE");
+    if (st != MHA_STATUS_INVALID_VALUE)
+        fail_msg("MHA_OPENCL_CORE=fast: status %s: %s", mha_status_name(st), mha_last_error());
+    expect_in(mha_last_error(), "MHA_OPENCL_CORE is \"fast\"", "core, bad setting");
     mha_backend_close(b.backend);
     assert_int_equal(g_live, host);
 }

@@ -1,0 +1,176 @@
+/*
+ * core_tiled.cl - the attention core (cl/core.cl's semantics) for GPUs, in
+ * the flash manner: a work-group per block of query rows of one (b, h), a
+ * work-item per row. The group walks the keys of KV head h / group in
+ * tiles of block_k rows: it copies each tile's keys and values into local
+ * memory (through core_load, so any storage dtype; rows of DM floats, zeros
+ * past D and Dv), then every work-item folds the tile into its online
+ * softmax in float32. Per-key bias (mask, causal with offset, windows,
+ * valid lengths) is core_bias, the row's offset and valid length
+ * core_row_limits: the same helpers as mha_core_rows. Built after core.cl in
+ * the core program; no qk_matmul_output (core.c runs mha_core_rows for it).
+ *
+ * No -inf arithmetic: the running max starts at the finite CORE_NO_MAX, a
+ * masked key (bias -inf) is left out before its score is used, and the
+ * classes that matter are read from the bits. Non-finite scores as in
+ * mha_core_rows: an unmasked NaN or +inf score makes the row NaN, a row
+ * with no key left (masked, or every score -inf) is zeros. One difference:
+ * a masked key's score is never computed, so a NaN in a masked key's k or v
+ * does not reach the row (mha_core_rows may let it in).
+ *
+ * Tiles outside [begin, end) are skipped, never loaded: keys past the
+ * batch's valid length or the mask's columns, past the causal diagonal of
+ * the block's last row, or left of the left window of its first row are
+ * masked for every row of the group.
+ */
+#define CORE_NO_MAX (-FLT_MAX) /* the running max before any key */
+
+#if defined(__clang__)
+#define CORE_INLINE static inline __attribute__((always_inline))
+#else
+#define CORE_INLINE static inline
+#endif
+
+CORE_INLINE int core_minus_inf(float x) { return as_uint(x) == 0xff800000u; }
+CORE_INLINE int core_is_nan(float x) { return (as_uint(x) & 0x7fffffffu) > 0x7f800000u; }
+CORE_INLINE int core_plus_inf(float x) { return as_uint(x) == 0x7f800000u; }
+
+/* Keys [j0, j0 + count) of (b, kh) into ks and vs, block_k rows of DM
+ * floats, zeros past count, D and Dv; the whole group takes part. */
+CORE_INLINE void core_tile_load(global const long *g, global const uchar *k,
+                                global const uchar *v, global const uchar *past_k,
+                                global const uchar *past_v, int dtype, long b, long kh, long j0,
+                                long count, int block_k, local float *ks, local float *vs,
+                                const int DM)
+{
+    const long P = g[OCL_CORE_G_PAST], D = g[OCL_CORE_G_D], Dv = g[OCL_CORE_G_DV];
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    for (int t = lid; t < block_k * DM; t += wg) {
+        const long jj = t / DM, d = t % DM, j = j0 + jj;
+        float kx = 0.0f, vx = 0.0f;
+        if (jj < count) {
+            if (j < P) {
+                if (d < D)
+                    kx = core_load(past_k, core_at(g, OCL_CORE_G_PAST_K, b, kh, j, d), dtype);
+                if (d < Dv)
+                    vx = core_load(past_v, core_at(g, OCL_CORE_G_PAST_V, b, kh, j, d), dtype);
+            } else {
+                if (d < D)
+                    kx = core_load(k, core_at(g, OCL_CORE_G_K, b, kh, j - P, d), dtype);
+                if (d < Dv)
+                    vx = core_load(v, core_at(g, OCL_CORE_G_V, b, kh, j - P, d), dtype);
+            }
+        }
+        ks[t] = kx;
+        vs[t] = vx;
+    }
+}
+
+/* The body of mha_core_tiled_DM, inlined into each kernel with its DM (D
+ * and Dv padded) and private rows q and o of DM floats: constant indices
+ * once the loops over DM are unrolled (registers on a GPU). */
+CORE_INLINE void core_tiled(global const long *g, global const uchar *q, global const uchar *k,
+                            global const uchar *v, global const uchar *past_k,
+                            global const uchar *past_v, global const uchar *mask,
+                            global const uchar *nonpad, global uchar *y, int dtype,
+                            int mask_dtype, int mask_true_attends, int nonpad_dtype, int causal,
+                            int offset_from_nonpad, float scale, float softcap, local float *ks,
+                            local float *vs, int block_k, float *qr, float *o, const int DM)
+{
+    const long Hq = g[OCL_CORE_G_HQ], L = g[OCL_CORE_G_L], T = g[OCL_CORE_G_T];
+    const long D = g[OCL_CORE_G_D], Dv = g[OCL_CORE_G_DV];
+    const long bh = get_group_id(1), b = bh / Hq, h = bh % Hq, kh = h / g[OCL_CORE_G_GROUP];
+    const long first = (long)get_group_id(0) * (long)get_local_size(0);
+    const long i = first + (long)get_local_id(0);
+    const long last = min(first + (long)get_local_size(0), L) - 1; /* the group's last row */
+    const int live = i < L;
+
+    long offset, valid;
+    core_row_limits(g, nonpad, nonpad_dtype, offset_from_nonpad, b, &offset, &valid);
+
+    long begin = 0, end = min(T, valid);
+    if (mask_dtype != 0)
+        end = min(end, g[OCL_CORE_G_MASK_COLS]);
+    if (causal)
+        end = min(end, last + offset + 1);
+    if (g[OCL_CORE_G_RIGHT] >= 0)
+        end = min(end, last + offset + g[OCL_CORE_G_RIGHT] + 1);
+    if (g[OCL_CORE_G_LEFT] >= 0)
+        begin = max(begin, first + offset - g[OCL_CORE_G_LEFT]);
+
+    for (int d = 0; d < DM; ++d)
+        qr[d] = live && d < D ? core_load(q, core_at(g, OCL_CORE_G_Q, b, h, i, d), dtype) : 0.0f;
+    for (int d = 0; d < DM; ++d)
+        o[d] = 0.0f;
+    float m = CORE_NO_MAX, sum = 0.0f;
+    int attended = 0, poisoned = 0;
+
+    for (long j0 = begin; j0 < end; j0 += block_k) {
+        const long count = min((long)block_k, end - j0);
+        barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is used up */
+        core_tile_load(g, k, v, past_k, past_v, dtype, b, kh, j0, count, block_k, ks, vs, DM);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!live)
+            continue;
+        for (int jj = 0; jj < count; ++jj) {
+            const long j = j0 + jj;
+            const float bias = core_bias(g, mask, mask_dtype, mask_true_attends, b, h, i, j,
+                                         offset, valid, causal);
+            if (core_minus_inf(bias))
+                continue;
+            float dot = 0.0f;
+            for (int d = 0; d < DM; ++d)
+                dot += qr[d] * ks[jj * DM + d];
+            float score = scale * dot;
+            if (softcap > 0.0f)
+                score = softcap * tanh(score / softcap);
+            const float x = score + bias;
+            if (core_minus_inf(x))
+                continue;
+            if (core_is_nan(x) || core_plus_inf(x)) {
+                poisoned = 1;
+                attended |= core_plus_inf(x); /* a NaN alone leaves the row zeros */
+                continue;
+            }
+            attended = 1;
+            if (x > m) {
+                const float rescale = m == CORE_NO_MAX ? 0.0f : exp(m - x);
+                sum *= rescale;
+                for (int e = 0; e < DM; ++e)
+                    o[e] *= rescale;
+                m = x;
+            }
+            const float p = exp(x - m);
+            sum += p;
+            for (int e = 0; e < DM; ++e)
+                o[e] += p * vs[jj * DM + e];
+        }
+    }
+    if (!live)
+        return;
+    for (long e = 0; e < Dv; ++e) {
+        const float value = !attended ? 0.0f : poisoned ? NAN : o[e] / sum;
+        core_store(y, core_at(g, OCL_CORE_G_Y, b, h, i, e), dtype, value);
+    }
+}
+
+#define CORE_TILED_KERNEL(DM)                                                                  \
+    kernel void mha_core_tiled_##DM(                                                           \
+        global const long *g, global const uchar *q, global const uchar *k,                    \
+        global const uchar *v, global const uchar *past_k, global const uchar *past_v,         \
+        global const uchar *mask, global const uchar *nonpad, global uchar *y, int dtype,      \
+        int mask_dtype, int mask_true_attends, int nonpad_dtype, int causal,                   \
+        int offset_from_nonpad, float scale, float softcap, local float *ks, local float *vs,  \
+        int block_k)                                                                           \
+    {                                                                                          \
+        float qr[DM], o[DM];                                                                   \
+        core_tiled(g, q, k, v, past_k, past_v, mask, nonpad, y, dtype, mask_dtype,             \
+                   mask_true_attends, nonpad_dtype, causal, offset_from_nonpad, scale,         \
+                   softcap, ks, vs, block_k, qr, o, DM);                                       \
+    }
+
+CORE_TILED_KERNEL(16)
+CORE_TILED_KERNEL(32)
+CORE_TILED_KERNEL(64)
+CORE_TILED_KERNEL(128)
+CORE_TILED_KERNEL(256)
