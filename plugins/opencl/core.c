@@ -375,7 +375,8 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.pr = problem;
-    c.tiled = ocl_core_use_tiled(setting, ctx->device->kind, problem->qk.data != NULL);
+    c.tiled = ocl_core_use_tiled(setting, ctx->device->kind == OCL_DEVICE_CPU,
+                                 problem->qk.data != NULL);
     cl_program program = NULL;
     status = ocl_context_program(ctx, OCL_PROGRAM_CORE, &program);
     if (status == MHA_STATUS_OK)

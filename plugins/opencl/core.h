@@ -14,14 +14,8 @@
 mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
                             const mha_core_args *args);
 
-/* The query kernel of a call: mha_core_rows (a work-item per row) for
- * qk_matmul_output and on CPU-like devices, else mha_core_tiled_DM; the
- * setting MHA_OPENCL_CORE (ocl_settings_core) forces one, but
- * qk_matmul_output always takes the rows. */
-bool ocl_core_use_tiled(ocl_core_kernel setting, ocl_device_kind kind, bool qk);
-
 /* Runs mha_core_tiled_DM of `program` on `queue` for every query row of the
- * problem: mems are the buffers of g, q, k, v, past_k, past_v, mask, nonpad
+ * problem (the choice of kernel and tiles: ocl_core_* in path.h): mems are the buffers of g, q, k, v, past_k, past_v, mask, nonpad
  * and y, in the kernel's order. UNSUPPORTED, naming the sizes, when no tile
  * fits the device's local memory. */
 #define OCL_CORE_TILED_MEMS 9

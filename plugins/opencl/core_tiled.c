@@ -1,37 +1,21 @@
 /*
  * core_tiled.c - the attention core's tiled query kernel (cl/core_tiled.cl)
- * on OpenCL: which kernel a call runs, the kernel of its head sizes, its
- * work-group and key tile from the device's limits, and the launch. core.c
- * prepares the buffers and the geometry and calls it.
+ * on OpenCL: the kernel of the head sizes, its work-group and key tile from
+ * the device's limits (the rules: ocl_core_* in path.c), and the launch.
+ * core.c prepares the buffers and the geometry, chooses the kernel and
+ * calls it.
  */
 #include "core.h"
 
-/* Keys per tile at most: enough to amortise a tile's two barriers, small
- * enough that two tiles of 256-float rows fit 64 KiB of local memory. */
-#define CORE_TILE_KEYS 32
 /* Work-items (query rows) per group at most. */
 #define CORE_GROUP_ROWS 64
 
-bool ocl_core_use_tiled(ocl_core_kernel setting, ocl_device_kind kind, bool qk)
+/* The kernel of row width dm (ocl_core_tile_width). */
+static ocl_kernel_id tiled_kernel(int dm)
 {
-    if (qk)
-        return false; /* the rows kernel writes qk_matmul_output; the tiled one does not */
-    if (setting != OCL_CORE_AUTO)
-        return setting == OCL_CORE_TILED;
-    return kind != OCL_DEVICE_CPU;
-}
-
-/* The kernel whose padded row (DM floats) holds D and Dv. */
-static ocl_kernel_id tiled_kernel(int64_t D, int64_t Dv, int *dm)
-{
-    static const ocl_kernel_id ids[] = {OCL_K_CORE_TILED_16, OCL_K_CORE_TILED_32,
-                                        OCL_K_CORE_TILED_64, OCL_K_CORE_TILED_128,
-                                        OCL_K_CORE_TILED_256};
-    const int64_t need = D > Dv ? D : Dv;
-    int i = 0;
-    for (*dm = 16; *dm < need && i < 4; *dm *= 2)
-        ++i;
-    return ids[i];
+    return dm <= 16 ? OCL_K_CORE_TILED_16 : dm <= 32 ? OCL_K_CORE_TILED_32
+           : dm <= 64 ? OCL_K_CORE_TILED_64 : dm <= 128 ? OCL_K_CORE_TILED_128
+                                                        : OCL_K_CORE_TILED_256;
 }
 
 static mha_status set_arg(cl_kernel kernel, const char *name, cl_uint index, size_t size,
@@ -67,23 +51,18 @@ static size_t group_rows(const ocl_context *ctx, cl_kernel kernel, int64_t L)
 mha_status ocl_core_tiled_run(ocl_context *ctx, cl_command_queue queue, cl_program program,
                               const mha_core_problem *pr, const cl_mem *mems)
 {
-    int dm = 0;
-    const ocl_kernel_id id = tiled_kernel(pr->head_dim, pr->v_head_dim, &dm);
+    const int dm = ocl_core_tile_width(pr->head_dim, pr->v_head_dim);
+    const ocl_kernel_id id = tiled_kernel(dm);
     const char *name = ocl_kernel_name(id);
-    /* A tile is block_k rows of dm floats for k and as many for v: as many
-     * keys as fit the device's local memory, up to CORE_TILE_KEYS. */
-    const uint64_t per_key = 2u * (uint64_t)dm * sizeof(cl_float);
     const uint64_t local_mem = ctx->limits.local_mem;
-    uint64_t keys = local_mem > 0 ? local_mem / per_key : CORE_TILE_KEYS;
-    if (keys > CORE_TILE_KEYS)
-        keys = CORE_TILE_KEYS;
+    const uint64_t keys = ocl_core_tile_keys(local_mem, dm);
     if (keys == 0)
         return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
                                    "opencl: %s: head sizes D = %lld and Dv = %lld need %llu bytes "
                                    "of local memory for a tile of one key (k and v rows of %d "
                                    "floats), more than the device's %llu",
                                    name, (long long)pr->head_dim, (long long)pr->v_head_dim,
-                                   (unsigned long long)per_key, dm,
+                                   (unsigned long long)(2u * (uint64_t)dm * sizeof(cl_float)), dm,
                                    (unsigned long long)local_mem);
     const cl_int block_k = (cl_int)keys;
     const size_t tile_bytes = (size_t)block_k * (size_t)dm * sizeof(cl_float);

@@ -149,7 +149,6 @@ mha_status ocl_settings_flash(ocl_flash_tiles *tiles);
 /* MHA_OPENCL_CORE, the core's query kernel, read per core call: unset or
  * empty: chosen by the device; "rows" or "tiled": forced; anything else is
  * INVALID_VALUE, named. */
-typedef enum ocl_core_kernel { OCL_CORE_AUTO, OCL_CORE_ROWS, OCL_CORE_TILED } ocl_core_kernel;
 mha_status ocl_settings_core(ocl_core_kernel *kernel);
 
 /* ---- platform.c ---------------------------------------------------------- */

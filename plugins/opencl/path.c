@@ -322,3 +322,28 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
     *plan = (ocl_flash_plan){dm, bq, bk, (unsigned)splits, (unsigned)(piece_tiles * bk)};
     return true;
 }
+
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk)
+{
+    if (qk)
+        return false;
+    if (setting != OCL_CORE_AUTO)
+        return setting == OCL_CORE_TILED;
+    return !cpu;
+}
+
+int ocl_core_tile_width(int64_t D, int64_t Dv)
+{
+    const int64_t need = D > Dv ? D : Dv;
+    for (int dm = 16; dm <= 256; dm *= 2)
+        if (need <= dm)
+            return dm;
+    return 0;
+}
+
+uint64_t ocl_core_tile_keys(uint64_t local_mem, int dm)
+{
+    const uint64_t per_key = 2u * (uint64_t)dm * sizeof(float);
+    const uint64_t keys = local_mem > 0 ? local_mem / per_key : OCL_CORE_TILE_KEYS;
+    return keys < OCL_CORE_TILE_KEYS ? keys : OCL_CORE_TILE_KEYS;
+}

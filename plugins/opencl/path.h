@@ -159,4 +159,19 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
                            int64_t heads, int64_t L, int64_t Sp, int64_t D,
                            ocl_flash_plan *plan);
 
+/* The attention core's query kernel (core.c, core_tiled.c). AUTO: the rows
+ * kernel (mha_core_rows, a work-item per row) on CPUs, the tiled one
+ * (mha_core_tiled_DM) elsewhere; MHA_OPENCL_CORE forces one; a call with
+ * qk_matmul_output always takes the rows kernel, the one that writes it. */
+typedef enum ocl_core_kernel { OCL_CORE_AUTO, OCL_CORE_ROWS, OCL_CORE_TILED } ocl_core_kernel;
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk);
+/* The tiled kernel's padded row DM: the smallest of 16, 32, .., 256 that
+ * holds D and Dv; 0 past 256. */
+int ocl_core_tile_width(int64_t D, int64_t Dv);
+/* Keys per tile at row width dm: as many as fit local_mem (k and v rows of
+ * dm floats each per key; local_mem 0: not reported), up to
+ * OCL_CORE_TILE_KEYS; 0 when not one fits. */
+#define OCL_CORE_TILE_KEYS 32
+uint64_t ocl_core_tile_keys(uint64_t local_mem, int dm);
+
 #endif /* MHA_OPENCL_PATH_H */

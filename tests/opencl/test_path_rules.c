@@ -277,6 +277,37 @@ static void test_flash_head_tier(void **state)
     assert_int_equal(ocl_flash_head_tier(OCL_FLASH_HEAD_DIM_MAX + 1), 0);
 }
 
+/* The core's query kernel: rows on CPUs, tiled elsewhere, forced either
+ * way, and the rows whenever qk_matmul_output is asked for. */
+static void test_core_kernel(void **state)
+{
+    (void)state;
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false));
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false));
+    assert_true(ocl_core_use_tiled(OCL_CORE_TILED, true, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_ROWS, false, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_TILED, false, true));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, false, true));
+}
+
+/* The tiled kernel's row width from D and Dv, its keys per tile from the
+ * local memory (2*DM floats a key), 0 when not one fits. */
+static void test_core_tiles(void **state)
+{
+    (void)state;
+    assert_int_equal(ocl_core_tile_width(1, 1), 16);
+    assert_int_equal(ocl_core_tile_width(8, 17), 32);
+    assert_int_equal(ocl_core_tile_width(128, 64), 128);
+    assert_int_equal(ocl_core_tile_width(129, 1), 256);
+    assert_int_equal(ocl_core_tile_width(256, 256), 256);
+    assert_int_equal(ocl_core_tile_width(257, 1), 0);
+    assert_int_equal(ocl_core_tile_keys(64 * 1024, 128), OCL_CORE_TILE_KEYS);
+    assert_int_equal(ocl_core_tile_keys(48 * 1024, 256), 24);
+    assert_int_equal(ocl_core_tile_keys(256, 16), 2);
+    assert_int_equal(ocl_core_tile_keys(127, 16), 0);
+    assert_int_equal(ocl_core_tile_keys(0, 256), OCL_CORE_TILE_KEYS);
+}
+
 /* Tiles from the device's limits: block_q from L within the work-group
  * limit, block_k from the local memory, split-K when few work-groups. */
 static void test_flash_plan(void **state)
@@ -399,6 +430,8 @@ int main(void)
         cmocka_unit_test(test_flash_tiles_parse),
         cmocka_unit_test(test_flash_head_tier),
         cmocka_unit_test(test_flash_plan),
+        cmocka_unit_test(test_core_kernel),
+        cmocka_unit_test(test_core_tiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
