@@ -1,6 +1,6 @@
 /*
  * path.h - the rules that choose how one forward computes its attention
- * products (path.c). Pure functions of the device kind, the forced settings
+ * products, and the attention core's query kernel (path.c). Pure functions of the device kind, the forced settings
  * and the problem's sizes: no OpenCL here, so tests/opencl/test_path_rules.c
  * checks them without a device.
  */
