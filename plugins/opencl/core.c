@@ -376,7 +376,7 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
     c.ctx = ctx;
     c.pr = problem;
     c.tiled = ocl_core_use_tiled(setting, ctx->device->kind == OCL_DEVICE_CPU,
-                                 problem->qk.data != NULL);
+                                 problem->qk.data != NULL, problem->q_len);
     cl_program program = NULL;
     status = ocl_context_program(ctx, OCL_PROGRAM_CORE, &program);
     if (status == MHA_STATUS_OK)

@@ -159,12 +159,18 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
                            int64_t heads, int64_t L, int64_t Sp, int64_t D,
                            ocl_flash_plan *plan);
 
-/* The attention core's query kernel (core.c, core_tiled.c). AUTO: the rows
- * kernel (mha_core_rows, a work-item per row) on CPUs, the tiled one
- * (mha_core_tiled_DM) elsewhere; MHA_OPENCL_CORE forces one; a call with
+/* The attention core's query kernel (core.c, core_tiled.c). AUTO: the tiled
+ * one (mha_core_tiled_DM) on GPUs and other devices; on CPUs too from
+ * OCL_CORE_TILED_MIN_ROWS_CPU query rows, the rows kernel (mha_core_rows, a
+ * work-item per row) below that. Measured on the EPYC under PoCL
+ * (docs/performance.md): at L = 2048 the tiled kernel took 4.5 s against
+ * 13.5 s (float32) and 23.8 s (float16); at L = 1 the rows kernel was 1.1x
+ * (float32) to 1.3x (float16) faster. Where between the two it turns is not
+ * measured: 16 is a guess. MHA_OPENCL_CORE forces one; a call with
  * qk_matmul_output always takes the rows kernel, the one that writes it. */
 typedef enum ocl_core_kernel { OCL_CORE_AUTO, OCL_CORE_ROWS, OCL_CORE_TILED } ocl_core_kernel;
-bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk);
+#define OCL_CORE_TILED_MIN_ROWS_CPU 16
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len);
 /* The tiled kernel's padded row DM: the smallest of 16, 32, .., 256 that
  * holds D and Dv; 0 past 256. */
 int ocl_core_tile_width(int64_t D, int64_t Dv);

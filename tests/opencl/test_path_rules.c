@@ -282,12 +282,20 @@ static void test_flash_head_tier(void **state)
 static void test_core_kernel(void **state)
 {
     (void)state;
-    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false));
-    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false));
-    assert_true(ocl_core_use_tiled(OCL_CORE_TILED, true, false));
-    assert_false(ocl_core_use_tiled(OCL_CORE_ROWS, false, false));
-    assert_false(ocl_core_use_tiled(OCL_CORE_TILED, false, true));
-    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, false, true));
+    const int64_t few = OCL_CORE_TILED_MIN_ROWS_CPU - 1, many = OCL_CORE_TILED_MIN_ROWS_CPU;
+    /* CPUs: rows for decoding, tiled from OCL_CORE_TILED_MIN_ROWS_CPU rows */
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, 1));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, few));
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, many));
+    /* other devices: tiled whatever L */
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false, 1));
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false, many));
+    /* forced, and qk_matmul_output always on the rows kernel */
+    assert_true(ocl_core_use_tiled(OCL_CORE_TILED, true, false, 1));
+    assert_false(ocl_core_use_tiled(OCL_CORE_ROWS, false, false, many));
+    assert_false(ocl_core_use_tiled(OCL_CORE_TILED, false, true, many));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, false, true, many));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, true, many));
 }
 
 /* The tiled kernel's row width from D and Dv, its keys per tile from the
