@@ -23,6 +23,31 @@
         __global const uchar *kpm, ulong kpm_off, int kpm_kind, int causal, int dropout,    \
         float p_drop, float keep_scale, ulong seed
 
+/* The masks of OCL_MASK_PARAMS as one value, for the helpers of the fused
+ * and flash kernels; a kernel that declares OCL_MASK_PARAMS builds it with
+ * `const mha_masks mk = OCL_MASKS_OF_PARAMS;`. */
+typedef struct mha_masks {
+    __global const uchar *attn_mask;
+    ulong attn_off;
+    int attn_kind, attn_3d;
+    __global const uchar *kpm;
+    ulong kpm_off;
+    int kpm_kind, causal;
+} mha_masks;
+#define OCL_MASKS_OF_PARAMS {attn_mask, attn_off, attn_kind, attn_3d, kpm, kpm_off, kpm_kind, causal}
+
+/* Helpers forced inline: PoCL 3.1 left them as calls, which kept the fused
+ * kernel's scores and rescale factors in memory (10-30% slower). */
+#if defined(__clang__)
+#define OCL_INLINE static inline __attribute__((always_inline))
+#else
+#define OCL_INLINE static inline
+#endif
+
+/* -inf, from the bits: a compare with -INFINITY may be folded away under
+ * -cl-fast-relaxed-math (the flash and tiled kernels must stay right there). */
+OCL_INLINE int mha_is_minus_inf(float x) { return as_uint(x) == 0xff800000u; }
+
 /* max that propagates NaN (fmax drops it): a row whose only unmasked score
  * is NaN must become NaN, as in PyTorch, not a fully masked row of zeros. */
 static float nan_max(float a, float b)

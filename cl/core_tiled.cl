@@ -25,19 +25,13 @@
  */
 #define CORE_NO_MAX (-FLT_MAX) /* the running max before any key */
 
-#if defined(__clang__)
-#define CORE_INLINE static inline __attribute__((always_inline))
-#else
-#define CORE_INLINE static inline
-#endif
-
-CORE_INLINE int core_minus_inf(float x) { return as_uint(x) == 0xff800000u; }
-CORE_INLINE int core_is_nan(float x) { return (as_uint(x) & 0x7fffffffu) > 0x7f800000u; }
-CORE_INLINE int core_plus_inf(float x) { return as_uint(x) == 0x7f800000u; }
+/* NaN and +inf from the bits, as mha_is_minus_inf (common.cl). */
+OCL_INLINE int core_is_nan(float x) { return (as_uint(x) & 0x7fffffffu) > 0x7f800000u; }
+OCL_INLINE int core_plus_inf(float x) { return as_uint(x) == 0x7f800000u; }
 
 /* Keys [j0, j0 + count) of (b, kh) into ks and vs, block_k rows of DM
  * floats, zeros past count, D and Dv; the whole group takes part. */
-CORE_INLINE void core_tile_load(global const long *g, global const uchar *k,
+OCL_INLINE void core_tile_load(global const long *g, global const uchar *k,
                                 global const uchar *v, global const uchar *past_k,
                                 global const uchar *past_v, int dtype, long b, long kh, long j0,
                                 long count, int block_k, local float *ks, local float *vs,
@@ -69,7 +63,7 @@ CORE_INLINE void core_tile_load(global const long *g, global const uchar *k,
 /* The body of mha_core_tiled_DM, inlined into each kernel with its DM (D
  * and Dv padded) and private rows q and o of DM floats: constant indices
  * once the loops over DM are unrolled (registers on a GPU). */
-CORE_INLINE void core_tiled(global const long *g, global const uchar *q, global const uchar *k,
+OCL_INLINE void core_tiled(global const long *g, global const uchar *q, global const uchar *k,
                             global const uchar *v, global const uchar *past_k,
                             global const uchar *past_v, global const uchar *mask,
                             global const uchar *nonpad, global uchar *y, int dtype,
@@ -116,7 +110,7 @@ CORE_INLINE void core_tiled(global const long *g, global const uchar *q, global 
             const long j = j0 + jj;
             const float bias = core_bias(g, mask, mask_dtype, mask_true_attends, b, h, i, j,
                                          offset, valid, causal);
-            if (core_minus_inf(bias))
+            if (mha_is_minus_inf(bias))
                 continue;
             float dot = 0.0f;
             for (int d = 0; d < DM; ++d)
@@ -125,7 +119,7 @@ CORE_INLINE void core_tiled(global const long *g, global const uchar *q, global 
             if (softcap > 0.0f)
                 score = softcap * tanh(score / softcap);
             const float x = score + bias;
-            if (core_minus_inf(x))
+            if (mha_is_minus_inf(x))
                 continue;
             if (core_is_nan(x) || core_plus_inf(x)) {
                 poisoned = 1;

@@ -56,35 +56,18 @@
 #define FLASH_KEY_STEP OCL_FLASH_KEY_STEP /* keys per online-softmax step (16) */
 #define FLASH_NO_MAX (-FLT_MAX)           /* the running max before any key */
 
-#if defined(__clang__)
-#define FLASH_INLINE static inline __attribute__((always_inline))
-#else
-#define FLASH_INLINE static inline
-#endif
-
-/* The float classes the softmax needs, from the bits: compares against
- * INFINITY or isnan() may be folded away under -cl-fast-relaxed-math. */
-FLASH_INLINE int flash_is_minus_inf(float x) { return as_uint(x) == 0xff800000u; }
-/* NaN or +inf: what makes a softmax row NaN in the reference. */
-FLASH_INLINE int flash_poisons(float x)
+/* NaN or +inf, what makes a softmax row NaN in the reference, from the bits
+ * (as mha_is_minus_inf, common.cl: compares against INFINITY or isnan() may
+ * be folded away under -cl-fast-relaxed-math). */
+OCL_INLINE int flash_poisons(float x)
 {
     const uint u = as_uint(x);
     return (u & 0x7f800000u) == 0x7f800000u && u != 0xff800000u;
 }
 
-/* The masks of a call (OCL_MASK_PARAMS, common.cl). */
-typedef struct flash_masks {
-    __global const uchar *attn_mask;
-    ulong attn_off;
-    int attn_kind, attn_3d;
-    __global const uchar *kpm;
-    ulong kpm_off;
-    int kpm_kind, causal;
-} flash_masks;
-
 /* Score x of key j < S for query l with the float masks added; *cut when a
  * bool mask or causality excludes the key (the reference's -inf). */
-FLASH_INLINE float flash_masked(float x, const flash_masks *mk, ulong b, ulong n, int L, int S,
+OCL_INLINE float flash_masked(float x, const mha_masks *mk, ulong b, ulong n, int L, int S,
                                 int l, int j, int *cut)
 {
     if (mk->attn_kind != OCL_MASK_NONE) {
@@ -111,7 +94,7 @@ FLASH_INLINE float flash_masked(float x, const flash_masks *mk, ulong b, ulong n
 /* The keys of [j0, j0 + count) of head (n, hk) into ks and vs, block_k rows
  * of DM floats, zeros past count and past D, plus the bias rows bk and bv
  * (NULL: none); the whole group takes part. */
-FLASH_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global const float *k,
+OCL_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global const float *k,
                                   ulong k_at, ulong4 k_st, __global const float *v, ulong v_at,
                                   ulong4 v_st, __global const float *bk, __global const float *bv,
                                   int j0, int count, int block_k, int D, const int DM)
@@ -138,7 +121,7 @@ FLASH_INLINE void flash_load_tile(__local float *ks, __local float *vs, __global
  * The body of mha_flash_DM, inlined into each kernel with its own DM (the
  * padded head_dim) and private arrays q and o of DM floats.
  */
-FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const float *qv,
+OCL_INLINE void flash_body(const int DM, float *q, float *o, __global const float *qv,
                              ulong q_off, ulong4 q_st, __global const float *k, ulong k_off,
                              ulong4 k_st, __global const float *v, ulong v_off, ulong4 v_st,
                              __global const float *k_bias, __global const float *v_bias,
@@ -146,7 +129,7 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
                              __global float *part, __global float *stats, int N, int H,
                              int group, int L, int S, int Sp,
                              int D, float scale, int block_k, int splits, int split_keys,
-                             const flash_masks *mk, int dropout, float p_drop, float keep_scale,
+                             const mha_masks *mk, int dropout, float p_drop, float keep_scale,
                              ulong seed, __local float *ks, __local float *vs)
 {
     const int BQ = (int)get_local_size(0), lid = (int)get_local_id(0);
@@ -209,7 +192,7 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
                         x = flash_masked(x, mk, b, n, L, S, lr, j, &cut);
                     const int poisons = flash_poisons(x);
                     bad |= !(jj >= count) && poisons;
-                    live[kk] = !cut && !poisons && !flash_is_minus_inf(x);
+                    live[kk] = !cut && !poisons && !mha_is_minus_inf(x);
                     s[kk] = x;
                     if (live[kk])
                         mx = fmax(mx, x);
@@ -270,8 +253,7 @@ FLASH_INLINE void flash_body(const int DM, float *q, float *o, __global const fl
         int Sp, int D, float scale, int block_k, int splits, int split_keys,                \
         OCL_MASK_PARAMS, __local float *ks, __local float *vs)                              \
     {                                                                                       \
-        const flash_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,                    \
-                                kpm,       kpm_off,  kpm_kind,  causal};                    \
+        const mha_masks mk = OCL_MASKS_OF_PARAMS;                                           \
         float qr[DM], o[DM];                                                                \
         flash_body(DM, qr, o, q, q_off, q_st, k, k_off, k_st, v, v_off, v_st,               \
                    has_kv_bias ? kv_bias + k_bias_off : 0,                                  \
@@ -351,8 +333,7 @@ __kernel void mha_flash_weights(__global const float *q, ulong q_off, ulong4 q_s
         return;
     const int j = (int)(gid % Sp), l = (int)(gid / Sp % L);
     const ulong c = gid / Sp / L;
-    const flash_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
-                            kpm,       kpm_off,  kpm_kind,  causal};
+    const mha_masks mk = OCL_MASKS_OF_PARAMS;
     const int masks = attn_kind != OCL_MASK_NONE || kpm_kind != OCL_MASK_NONE || causal;
     float acc = 0.0f;
     for (int i = 0; i < hp; ++i) {
@@ -366,7 +347,7 @@ __kernel void mha_flash_weights(__global const float *q, ulong q_off, ulong4 q_s
         int cut = 0;
         if (masks && j < S)
             x = flash_masked(x, &mk, b, n, L, S, l, j, &cut);
-        const int live = !cut && !flash_poisons(x) && !flash_is_minus_inf(x);
+        const int live = !cut && !flash_poisons(x) && !mha_is_minus_inf(x);
         const ulong row = b * (ulong)L + (ulong)l;
         const float m = stats[2 * row], r = stats[2 * row + 1];
         /* a NaN row (r NaN): NaN everywhere, masked keys included (written

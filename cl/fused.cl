@@ -42,25 +42,9 @@
 
 /* Helpers are forced inline: PoCL 3.1 left them as calls, which kept s and
  * alpha in memory (10-30% slower). */
-#if defined(__clang__)
-#define FUSED_INLINE static inline __attribute__((always_inline))
-#else
-#define FUSED_INLINE static inline
-#endif
-
-/* The masks of a call (OCL_MASK_PARAMS, common.cl). */
-typedef struct fused_masks {
-    __global const uchar *attn_mask;
-    ulong attn_off;
-    int attn_kind, attn_3d;
-    __global const uchar *kpm;
-    ulong kpm_off;
-    int kpm_kind, causal;
-} fused_masks;
-
 /* Scores x of key j for lanes l0.., with the masks; j >= S (bias_kv,
  * zero_attn) is never masked. */
-FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong n, int L, int S,
+OCL_INLINE float8 fused_masked(float8 x, const mha_masks *mk, ulong b, ulong n, int L, int S,
                                  int l0, int j)
 {
     if (j >= S)
@@ -87,7 +71,7 @@ FUSED_INLINE float8 fused_masked(float8 x, const fused_masks *mk, ulong b, ulong
 }
 
 /* p of key j for lanes l0.. after dropout (kept: scaled; dropped: 0). */
-FUSED_INLINE float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed, ulong b,
+OCL_INLINE float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulong seed, ulong b,
                                   int L, int Sp, int l0, int j)
 {
     float ps[8];
@@ -101,7 +85,7 @@ FUSED_INLINE float8 fused_dropout(float8 p, float p_drop, float keep_scale, ulon
 }
 
 /* q = the work-item's block of Q^T of head b, (D, FQ) vectors, lanes past L zero. */
-FUSED_INLINE void fused_load_q(float8 *q, __global const float *qt, ulong b, int D, int L, int l0)
+OCL_INLINE void fused_load_q(float8 *q, __global const float *qt, ulong b, int D, int L, int l0)
 {
     __global const float *qb = qt + b * (ulong)D * L + l0;
     for (int d = 0; d < D; ++d)
@@ -120,7 +104,7 @@ FUSED_INLINE void fused_load_q(float8 *q, __global const float *qt, ulong b, int
 
 /* cb = q.b_k per lane, the key bias's share of every score (zero without
  * one: bk NULL). */
-FUSED_INLINE void fused_key_bias(float8 *cb, const float8 *q, __global const float *bk, int D)
+OCL_INLINE void fused_key_bias(float8 *cb, const float8 *q, __global const float *bk, int D)
 {
     for (int u = 0; u < FQ; ++u)
         cb[u] = (float8)(0.0f);
@@ -133,9 +117,9 @@ FUSED_INLINE void fused_key_bias(float8 *cb, const float8 *q, __global const flo
 
 /* kr: the offsets of keys j0..j0+FK-1 in K and V (past S' the last key
  * again, its score is -inf); s: their scaled, masked scores, from cb. */
-FUSED_INLINE void fused_scores(float8 s[FK][FQ], ulong *kr, const float8 *q, const float8 *cb,
+OCL_INLINE void fused_scores(float8 s[FK][FQ], ulong *kr, const float8 *q, const float8 *cb,
                                __global const float *kb, ulong key_stride, int D, float scale,
-                               const fused_masks *mk, ulong b, ulong n, int L, int S, int Sp,
+                               const mha_masks *mk, ulong b, ulong n, int L, int S, int Sp,
                                int l0, int j0)
 {
     #pragma unroll
@@ -173,7 +157,7 @@ FUSED_INLINE void fused_scores(float8 s[FK][FQ], ulong *kr, const float8 *q, con
  * -inf - -inf = NaN; a NaN score makes the max NaN and with it the row, as in
  * mha_softmax. s becomes exp(s - ref), alpha exp(m_old - ref), the factor of
  * what was summed before; returns whether some alpha is not 1. */
-FUSED_INLINE bool fused_softmax_step(float8 s[FK][FQ], float8 *m, float8 *sum, float8 *alpha)
+OCL_INLINE bool fused_softmax_step(float8 s[FK][FQ], float8 *m, float8 *sum, float8 *alpha)
 {
     bool rescale = false;
     #pragma unroll
@@ -198,7 +182,7 @@ FUSED_INLINE bool fused_softmax_step(float8 s[FK][FQ], float8 *m, float8 *sum, f
 }
 
 /* O^T += V^T p for the keys of kr, rescaling O^T by alpha first when given. */
-FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const float8 *alpha,
+OCL_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const float8 *alpha,
                            __global const float *vb, const ulong *kr, int D)
 {
     if (rescale) {
@@ -225,7 +209,7 @@ FUSED_INLINE void fused_pv(float8 *o, float8 s[FK][FQ], bool rescale, const floa
 }
 
 /* kept = kept * alpha + the p of s, when the value bias needs that sum. */
-FUSED_INLINE void fused_kept(float8 *kept, float8 s[FK][FQ], const float8 *alpha)
+OCL_INLINE void fused_kept(float8 *kept, float8 s[FK][FQ], const float8 *alpha)
 {
     #pragma unroll
     for (int u = 0; u < FQ; ++u) {
@@ -238,7 +222,7 @@ FUSED_INLINE void fused_kept(float8 *kept, float8 s[FK][FQ], const float8 *alpha
 }
 
 /* O^T += b_v kept^T, the value bias's share (nothing without one: bv NULL). */
-FUSED_INLINE void fused_value_bias(float8 *o, const float8 *kept, __global const float *bv, int D)
+OCL_INLINE void fused_value_bias(float8 *o, const float8 *kept, __global const float *bv, int D)
 {
     if (!bv)
         return;
@@ -248,7 +232,7 @@ FUSED_INLINE void fused_value_bias(float8 *o, const float8 *kept, __global const
 }
 
 /* out rows (l, n), columns h*D + d, of lanes l < L: O^T times r per lane. */
-FUSED_INLINE void fused_store(__global float *out, const float8 *o, const float8 *r, int N, int H,
+OCL_INLINE void fused_store(__global float *out, const float8 *o, const float8 *r, int N, int H,
                               int L, int D, ulong n, int h, int l0)
 {
     const ulong E = (ulong)H * D;
@@ -281,8 +265,7 @@ __kernel void mha_attention_fused(__global const float *qt, __global const float
         return;
     const ulong b = gid / Lb, n = b / H;
     const int l0 = (int)(gid % Lb) * rows;
-    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
-                            kpm,       kpm_off,  kpm_kind,  causal};
+    const mha_masks mk = OCL_MASKS_OF_PARAMS;
     const ulong h = b % H, at = n * batch_stride + h * head_stride;
     __global const float *kb = k + at, *vb = v + at;
     __global const float *bk = has_kv_bias ? kv_bias + k_bias_off + h * D : 0;
@@ -358,8 +341,7 @@ __kernel void mha_attention_fused_weights(__global const float *qt, __global con
         return;
     const ulong c = gid / Lb; /* plane: n when averaging, else b */
     const int l0 = (int)(gid % Lb) * rows;
-    const fused_masks mk = {attn_mask, attn_off, attn_kind, attn_3d,
-                            kpm,       kpm_off,  kpm_kind,  causal};
+    const mha_masks mk = OCL_MASKS_OF_PARAMS;
     const float8 share = (float8)(1.0f / hp);
     __global float *wc = w + w_off + c * (ulong)L * Sp; /* element (l, j) at l*Sp + j */
     float8 q[FD_MAX * FQ], cb[FQ];
