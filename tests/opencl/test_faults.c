@@ -23,35 +23,8 @@
 #include "mha/mha.h"
 #include "faults.h" /* plugins/opencl: the test hook, not installed */
 #include "mha/opencl.h"
+#include "live_blocks.h"
 #include "ocl_test.h"
-
-/* Host allocations of libmha and the plugins: blocks alive now. */
-static long g_live;
-static void *t_malloc(size_t n, void *u)
-{
-    (void)u;
-    void *p = malloc(n);
-    g_live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t c, size_t n, void *u)
-{
-    (void)u;
-    void *p = calloc(c, n);
-    g_live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *old, size_t n, void *u)
-{
-    (void)u;
-    return realloc(old, n);
-}
-static void t_free(void *p, void *u)
-{
-    (void)u;
-    g_live -= p != NULL;
-    free(p);
-}
 
 typedef struct fixture {
     mha_opencl_faults faults;
@@ -145,10 +118,10 @@ static void check_forward(fixture *f, mha_attention *att, const char *what)
 static void expect_baseline(fixture *f, int64_t buffers, int64_t events, long host,
                             uint64_t n, const char *what)
 {
-    if (f->faults.live_buffers != buffers || f->faults.live_events != events || g_live != host)
+    if (f->faults.live_buffers != buffers || f->faults.live_events != events || live_blocks() != host)
         fail_msg("%s, point %llu: leaked %lld buffers, %lld events, %ld host blocks", what,
                  (unsigned long long)n, (long long)(f->faults.live_buffers - buffers),
-                 (long long)(f->faults.live_events - events), g_live - host);
+                 (long long)(f->faults.live_events - events), live_blocks() - host);
 }
 
 /* A work-group or work-item size the device refuses at a launch is its
@@ -193,7 +166,7 @@ static void test_attention_create(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     const int64_t buffers = f->faults.live_buffers, events = f->faults.live_events;
-    const long host = g_live;
+    const long host = live_blocks();
     mha_attention *att = NULL;
     arm(f, 0);
     assert_int_equal(tk_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
@@ -222,7 +195,7 @@ static void test_forward(void **state)
     fixture *f = *state;
     OCL_NEED_DEVICE(f);
     const int64_t buffers = f->faults.live_buffers, events = f->faults.live_events;
-    const long host = g_live;
+    const long host = live_blocks();
     for (int steady = 0; steady < 2; ++steady) {
         mha_attention *att = NULL;
         arm(f, 0);
@@ -239,12 +212,12 @@ static void test_forward(void **state)
             assert_int_equal(tk_case_attention(&f->c, f->ocl, &att), MHA_STATUS_OK);
             if (steady)
                 check_forward(f, att, "warm-up");
-            const long host_before = g_live;
+            const long host_before = live_blocks();
             arm(f, n);
             check_failed(f, tk_case_run(&f->c, f->ocl, att, f->out, f->w, NULL), n, what);
-            if (g_live != host_before)
+            if (live_blocks() != host_before)
                 fail_msg("%s, point %llu: %ld host blocks leaked", what, (unsigned long long)n,
-                         g_live - host_before);
+                         live_blocks() - host_before);
             check_forward(f, att, what); /* same object, same context */
             mha_attention_destroy(att);
             expect_baseline(f, buffers, events, host, n, what);
@@ -264,7 +237,7 @@ static void test_context_create(void **state)
     const char *old = getenv("MHA_OPENCL_CACHE_DIR");
     char *saved = old ? strdup(old) : NULL;
     setenv("MHA_OPENCL_CACHE_DIR", "off", 1);
-    const long host = g_live;
+    const long host = live_blocks();
     mha_backend *b = NULL;
     assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
     const uint64_t points = faults.points;
@@ -277,9 +250,9 @@ static void test_context_create(void **state)
         mha_status st = mha_backend_open_with("opencl", &o.header, &b);
         if (st == MHA_STATUS_OK || b != NULL)
             fail_msg("context point %llu: open succeeded", (unsigned long long)n);
-        if (g_live != host)
+        if (live_blocks() != host)
             fail_msg("context point %llu: %ld host blocks leaked", (unsigned long long)n,
-                     g_live - host);
+                     live_blocks() - host);
         f->walked++;
         faults.fail_at = 0;
         assert_int_equal(mha_backend_open_with("opencl", &o.header, &b), MHA_STATUS_OK);
@@ -322,7 +295,7 @@ static void test_lazy_build(void **state)
     const char *old = getenv("MHA_OPENCL_CACHE_DIR");
     char *saved = old ? strdup(old) : NULL;
     setenv("MHA_OPENCL_CACHE_DIR", "off", 1);
-    const long host = g_live;
+    const long host = live_blocks();
     uint64_t points = 0;
     for (uint64_t n = 1;; ++n) {
         mha_backend *b = NULL;
@@ -352,9 +325,9 @@ static void test_lazy_build(void **state)
         }
         mha_attention_destroy(att);
         mha_backend_close(b);
-        if (g_live != host)
+        if (live_blocks() != host)
             fail_msg("lazy build, point %llu: %ld host blocks leaked", (unsigned long long)n,
-                     g_live - host);
+                     live_blocks() - host);
         if (!build)
             break;
     }
@@ -372,11 +345,8 @@ static void test_lazy_build(void **state)
 
 int main(void)
 {
-    mha_allocator a = {sizeof a, t_malloc, t_calloc, t_realloc, t_free, NULL};
-    if (mha_set_allocator(&a) != MHA_STATUS_OK) {
-        fprintf(stderr, "mha_set_allocator: %s\n", mha_last_error());
+    if (live_blocks_install() != 0)
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_work_group_size),
         cmocka_unit_test(test_attention_create),

@@ -32,35 +32,8 @@
 #include "faults.h" /* plugins/opencl: the test hook (live buffer and event counts) */
 #include "mha/core.h"
 #include "mha/mha.h"
+#include "live_blocks.h"
 #include "ocl_test.h"
-
-/* Host allocations of libmha and the plugins: blocks alive now. */
-static long g_live;
-static void *t_malloc(size_t n, void *u)
-{
-    (void)u;
-    void *p = malloc(n);
-    g_live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t c, size_t n, void *u)
-{
-    (void)u;
-    void *p = calloc(c, n);
-    g_live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *old, size_t n, void *u)
-{
-    (void)u;
-    return realloc(old, n);
-}
-static void t_free(void *p, void *u)
-{
-    (void)u;
-    g_live -= p != NULL;
-    free(p);
-}
 
 static const char *const g_paths[] = {"gemm", "fused", "absorbed", "flash"};
 enum { PATHS = 4 };
@@ -162,7 +135,7 @@ static mha_status forward_on(fixture *f, capped *b, const char *path, mha_status
     if (attention_on(f, b, path, &att) != MHA_STATUS_OK)
         fail_msg("%s: attention_create: %s", path, mha_last_error());
     const int64_t buffers = b->faults.live_buffers, events = b->faults.live_events;
-    const long host = g_live;
+    const long host = live_blocks();
     mha_status st = tk_case_run(&f->c, b->backend, att, f->out, NULL, NULL);
     if (st == MHA_STATUS_OK) {
         long bad = tk_first_bad(f->out, f->expect, f->c.out_count, OCL_TOL);
@@ -176,10 +149,10 @@ static mha_status forward_on(fixture *f, capped *b, const char *path, mha_status
             expect_in(mha_last_error(), *needles, path);
         /* refused before anything was allocated or left in flight */
         if (b->faults.live_buffers != buffers || b->faults.live_events != events ||
-            g_live != host)
+            live_blocks() != host)
             fail_msg("%s: the refusal leaked %lld buffers, %lld events, %ld host blocks", path,
                      (long long)(b->faults.live_buffers - buffers),
-                     (long long)(b->faults.live_events - events), g_live - host);
+                     (long long)(b->faults.live_events - events), live_blocks() - host);
     }
     mha_attention_destroy(att);
     return st;
@@ -192,7 +165,7 @@ static void test_max_alloc(void **state)
 {
     fixture *f = *state;
     NEED_DEVICE(f);
-    const long host = g_live;
+    const long host = live_blocks();
     capped b;
     open_capped(&b, "max_alloc=32K");
     const char *gemm[] = {"\"scores\"", "N*H*L*S' floats", "49152 bytes = 48.0 KiB",
@@ -212,7 +185,7 @@ static void test_max_alloc(void **state)
         assert_int_equal(forward_on(f, &b, g_paths[p], MHA_STATUS_OUT_OF_MEMORY, NULL),
                          MHA_STATUS_OK);
     mha_backend_close(b.backend);
-    assert_int_equal(g_live, host);
+    assert_int_equal(live_blocks(), host);
 }
 
 /* global_mem 64 KiB: the weights fit (attention objects are created), no
@@ -377,7 +350,7 @@ static void test_core(void **state)
     assert_int_equal(mha_core_forward(f->ref, &args), MHA_STATUS_OK);
     args.y.data = y;
 
-    const long host = g_live;
+    const long host = live_blocks();
     capped b;
     open_capped(&b, "max_alloc=1K"); /* k and v: 1536 bytes each */
     mha_status st = mha_core_forward(b.backend, &args);
@@ -431,7 +404,7 @@ static void test_core(void **state)
         fail_msg("MHA_OPENCL_CORE=fast: status %s: %s", mha_status_name(st), mha_last_error());
     expect_in(mha_last_error(), "MHA_OPENCL_CORE is \"fast\"", "core, bad setting");
     mha_backend_close(b.backend);
-    assert_int_equal(g_live, host);
+    assert_int_equal(live_blocks(), host);
 }
 
 /* MHA_OPENCL_LIMITS is parsed strictly: a bad item fails the open with
@@ -446,7 +419,7 @@ static void test_bad_setting(void **state)
         {"global_mem=K", "\"global_mem=K\""},     {"max_alloc=1M,", "\"\""},
         {"max_alloc=99999999999999999999", "\"max_alloc=99999999999999999999\""},
         {"max_alloc=1MB", "\"max_alloc=1MB\""},   {"max_alloc 1M", "\"max_alloc 1M\""}};
-    const long host = g_live;
+    const long host = live_blocks();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         mha_backend *b = NULL;
         setenv("MHA_OPENCL_LIMITS", bad[i][0], 1);
@@ -458,16 +431,13 @@ static void test_bad_setting(void **state)
         expect_in(mha_last_error(), "MHA_OPENCL_LIMITS", bad[i][0]);
         expect_in(mha_last_error(), bad[i][1], bad[i][0]);
     }
-    assert_int_equal(g_live, host);
+    assert_int_equal(live_blocks(), host);
 }
 
 int main(void)
 {
-    mha_allocator a = {sizeof a, t_malloc, t_calloc, t_realloc, t_free, NULL};
-    if (mha_set_allocator(&a) != MHA_STATUS_OK) {
-        fprintf(stderr, "mha_set_allocator: %s\n", mha_last_error());
+    if (live_blocks_install() != 0)
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_setting),     cmocka_unit_test(test_max_alloc),
         cmocka_unit_test(test_global_mem),      cmocka_unit_test(test_global_mem_shared),
