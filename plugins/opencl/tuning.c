@@ -29,8 +29,9 @@
  * a file for another device or driver is not applied (traced; other devices
  * of the process may use it). Any other trouble with the cache directory's
  * file is traced (MHA_TRACE) and the context goes on untuned; with a file
- * named by MHA_OPENCL_TUNING_FILE (unreadable, malformed, refused by CLBlast)
- * it is an error.
+ * named by MHA_OPENCL_TUNING_FILE (unreadable, malformed, a value CLBlast
+ * cannot take or refuses, a kernel past the device's work-group or local
+ * memory limits) it is an error.
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
@@ -63,7 +64,7 @@ typedef struct tuning_file {
     char driver[256];
     size_t count;
     tuning_kernel kernels[TUNING_KERNELS_MAX];
-    char message[320]; /* what *why points to for a refused value */
+    char message[512]; /* what *why points to for a refused value */
 } tuning_file;
 
 void ocl_tuning_file_name(const ocl_device *dev, char *name, size_t cap)
@@ -402,6 +403,155 @@ static bool check_kernel(const tuning_kernel *k, char *msg, size_t cap)
     return true;
 }
 
+/* ---- the device's limits ----------------------------------------------
+ * A line that passes the checks above may still ask more of this device than
+ * it has: CLBlast would then fail (CL_INVALID_WORK_GROUP_SIZE, its own
+ * kInvalidLocalThreadsTotal or kInvalidLocalMemUsage) in the middle of a
+ * forward, at the first GEMM that runs the kernel. So each kernel's
+ * work-group and local memory, as its parameters imply them, are checked
+ * against the context's limits (limits.c: the device's, capped by
+ * MHA_OPENCL_LIMITS like every call's checks). From CLBlast 1.5.3's kernels
+ * (src/kernels/level3/; each declares reqd_work_group_size(X, Y, 1) and is
+ * launched with that local size, src/routines/level3/xgemm.cpp and
+ * src/routines/common.hpp) and its tuners' local memory formulas
+ * (src/tuning/kernels/<kernel>.hpp, <Kernel>ComputeLocalMemSize), single precision:
+ *
+ *   kernel        work-group (X, Y)           __local floats
+ *   Xgemm         MDIMC, NDIMC                SA*KWG*MWG + SB*KWG*NWG
+ *   XgemmDirect   MDIMCD, NDIMCD              WGD*(WGD+PADA) + WGD*(WGD+PADB)
+ *   Copy          COPY_DIMX, COPY_DIMY        none
+ *   Pad           PAD_DIMX, PAD_DIMY          none
+ *   Transpose     TRA_DIM, TRA_DIM            TRA_WPT*TRA_DIM*(TRA_DIM+TRA_PAD)*TRA_WPT
+ *   Padtranspose  PADTRA_TILE, PADTRA_TILE    (PADTRA_WPT*PADTRA_TILE)*
+ *                                             (PADTRA_WPT*PADTRA_TILE+PADTRA_PAD)
+ *
+ * (xgemm_part4.opencl and xgemm_batched.opencl: alm[KWG*MWG/VWM] of VWM-wide
+ * vectors when SA=1, blm[KWG*NWG/VWN] when SB=1; xgemm_direct_part3.opencl
+ * and xgemm_direct_batched.opencl: alm[WGD*(WGD+PADA)], blm[WGD*(WGD+PADB)]
+ * always; transpose_fast.opencl: tile[TRA_WPT*TRA_DIM][TRA_DIM+TRA_PAD] of
+ * TRA_WPT-wide vectors; transpose_pad.opencl: tile[(PADTRA_WPT*PADTRA_TILE)*
+ * (PADTRA_WPT*PADTRA_TILE+PADTRA_PAD)]; copy_fast and copy_pad.opencl have
+ * none.) X*Y must be at most CL_DEVICE_MAX_WORK_GROUP_SIZE, X and Y at most
+ * CL_DEVICE_MAX_WORK_ITEM_SIZES[0] and [1], the bytes at most
+ * CL_DEVICE_LOCAL_MEM_SIZE. Not checked: kernels of other names (CLBlast's
+ * level-1 and level-2 kernels, which mha does not run), GemmRoutine (no
+ * kernel), a line that lacks a parameter of the formula (CLBlast refuses it),
+ * a limit the driver does not report (0), and what only the compiled kernel
+ * tells: CL_KERNEL_WORK_GROUP_SIZE, which may be below the device's for a
+ * kernel that needs many registers, and local memory the compiler adds. */
+
+typedef struct fit_rule {
+    const char *kernel;
+    const char *x, *y;           /* the work-group's dimensions */
+    const char *local[5];        /* the formula's parameters, in its order; NULL-ended */
+    const char *formula;         /* floats of local memory, in those names */
+    uint64_t (*floats)(const uint64_t *v); /* the formula, over local[]'s values */
+} fit_rule;
+
+static uint64_t xgemm_floats(const uint64_t *v) /* SA KWG MWG SB NWG */
+{
+    return v[0] * v[1] * v[2] + v[3] * v[1] * v[4];
+}
+
+static uint64_t direct_floats(const uint64_t *v) /* WGD PADA PADB */
+{
+    return v[0] * (v[0] + v[1]) + v[0] * (v[0] + v[2]);
+}
+
+static uint64_t transpose_floats(const uint64_t *v) /* TRA_DIM TRA_WPT TRA_PAD */
+{
+    return v[1] * v[0] * (v[0] + v[2]) * v[1];
+}
+
+static uint64_t padtranspose_floats(const uint64_t *v) /* PADTRA_TILE PADTRA_WPT PADTRA_PAD */
+{
+    const uint64_t tile = v[1] * v[0];
+    return tile * (tile + v[2]);
+}
+
+static const fit_rule g_fits[] = {
+    {"Xgemm", "MDIMC", "NDIMC", {"SA", "KWG", "MWG", "SB", "NWG"},
+     "SA*KWG*MWG + SB*KWG*NWG", xgemm_floats},
+    {"XgemmDirect", "MDIMCD", "NDIMCD", {"WGD", "PADA", "PADB", NULL},
+     "WGD*(WGD+PADA) + WGD*(WGD+PADB)", direct_floats},
+    {"Copy", "COPY_DIMX", "COPY_DIMY", {NULL}, NULL, NULL},
+    {"Pad", "PAD_DIMX", "PAD_DIMY", {NULL}, NULL, NULL},
+    {"Transpose", "TRA_DIM", "TRA_DIM", {"TRA_DIM", "TRA_WPT", "TRA_PAD", NULL},
+     "TRA_WPT*TRA_DIM*(TRA_DIM+TRA_PAD)*TRA_WPT", transpose_floats},
+    {"Padtranspose", "PADTRA_TILE", "PADTRA_TILE",
+     {"PADTRA_TILE", "PADTRA_WPT", "PADTRA_PAD", NULL},
+     "(PADTRA_WPT*PADTRA_TILE)*(PADTRA_WPT*PADTRA_TILE+PADTRA_PAD)", padtranspose_floats},
+};
+
+/* ", lowered by MHA_OPENCL_LIMITS" when `limit` is the cap (MHA_OPENCL_LIMITS). */
+static const char *capped(uint64_t limit, uint64_t cap)
+{
+    return cap != 0 && limit == cap ? ", lowered by MHA_OPENCL_LIMITS" : "";
+}
+
+/* Whether kernel line k fits the device's `limits` (capped by `caps`);
+ * msg says why not, with the parameters, the value and the limit. Lines of
+ * kernels not in g_fits, or without a parameter of the formula, pass. */
+static bool check_fits(const tuning_kernel *k, const ocl_device_limits *limits,
+                       const ocl_device_limits *caps, char *msg, size_t cap)
+{
+    const fit_rule *rule = NULL;
+    for (size_t i = 0; i < sizeof g_fits / sizeof g_fits[0]; ++i)
+        if (strcmp(k->name, g_fits[i].kernel) == 0)
+            rule = &g_fits[i];
+    size_t x, y;
+    if (!rule || !param(k, rule->x, &x) || !param(k, rule->y, &y))
+        return true;
+    const uint64_t group = (uint64_t)x * y;
+    if (limits->max_work_group > 0 && group > limits->max_work_group) {
+        snprintf(msg, cap,
+                 "%s %s*%s = %zu*%zu = %llu work-items per work-group: more than "
+                 "CL_DEVICE_MAX_WORK_GROUP_SIZE (%zu%s)",
+                 k->name, rule->x, rule->y, x, y, (unsigned long long)group,
+                 limits->max_work_group, capped(limits->max_work_group, caps->max_work_group));
+        return false;
+    }
+    const char *dims[2] = {rule->x, rule->y};
+    const size_t sizes[2] = {x, y};
+    for (int d = 0; d < 2; ++d)
+        if (limits->max_work_item[d] > 0 && sizes[d] > limits->max_work_item[d]) {
+            snprintf(msg, cap,
+                     "%s %s=%zu work-items in dimension %d: more than "
+                     "CL_DEVICE_MAX_WORK_ITEM_SIZES[%d] (%zu%s)",
+                     k->name, dims[d], sizes[d], d, d, limits->max_work_item[d],
+                     capped(limits->max_work_item[d], caps->max_work_group));
+            return false;
+        }
+    if (!rule->floats || limits->local_mem == 0)
+        return true;
+    uint64_t v[5];
+    char values[160] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < 5 && rule->local[i]; ++i) {
+        size_t value;
+        if (!param(k, rule->local[i], &value))
+            return true;
+        v[i] = value;
+        int n = snprintf(values + used, sizeof values - used, "%s%s=%zu", i ? " " : "",
+                         rule->local[i], value);
+        if (n > 0 && (size_t)n < sizeof values - used)
+            used += (size_t)n;
+    }
+    const uint64_t floats = rule->floats(v);
+    const uint64_t bytes = floats * sizeof(float);
+    if (bytes <= limits->local_mem)
+        return true;
+    char need[64], have[64];
+    ocl_format_bytes(bytes, need, sizeof need);
+    ocl_format_bytes(limits->local_mem, have, sizeof have);
+    snprintf(msg, cap,
+             "%s %s: %s = %llu floats = %s of local memory per work-group: more than "
+             "CL_DEVICE_LOCAL_MEM_SIZE (%s%s)",
+             k->name, values, rule->formula, (unsigned long long)floats, need, have,
+             capped(limits->local_mem, caps->local_mem));
+    return false;
+}
+
 /* Trouble: an error for an explicit file, a trace (and OK) for the cache's. */
 static mha_status trouble(bool explicit_file, mha_status st, const char *path, const char *why,
                           unsigned line_no)
@@ -503,13 +653,23 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
         st = trouble(false, MHA_STATUS_INVALID_VALUE, path, msg, 0);
         goto done;
     }
-    /* every line checked before any reaches CLBlast: all or nothing */
-    for (size_t i = 0; i < t->count; ++i)
-        if (!check_kernel(&t->kernels[i], t->message, sizeof t->message)) {
-            st = trouble(explicit_file, MHA_STATUS_INVALID_VALUE, path, t->message,
-                         t->kernels[i].line);
+    /* every line checked before any reaches CLBlast: all or nothing; values
+     * CLBlast cannot take are INVALID_VALUE, values this device cannot run
+     * UNSUPPORTED (as a launch past its limits is, limits.c) */
+    ocl_device_limits limits = dev->limits;
+    ocl_device_limits_cap(&limits, &settings->limit_caps);
+    for (size_t i = 0; i < t->count; ++i) {
+        const tuning_kernel *k = &t->kernels[i];
+        mha_status bad = MHA_STATUS_OK;
+        if (!check_kernel(k, t->message, sizeof t->message))
+            bad = MHA_STATUS_INVALID_VALUE;
+        else if (!check_fits(k, &limits, &settings->limit_caps, t->message, sizeof t->message))
+            bad = MHA_STATUS_UNSUPPORTED;
+        if (bad != MHA_STATUS_OK) {
+            st = trouble(explicit_file, bad, path, t->message, k->line);
             goto done;
         }
+    }
     for (size_t i = 0; i < t->count; ++i) {
         const tuning_kernel *k = &t->kernels[i];
         const char *names[TUNING_PARAMS_MAX];
