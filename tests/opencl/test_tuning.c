@@ -4,7 +4,10 @@
  * results still match the reference; a file for another device is skipped; a
  * missing, malformed or CLBlast-refused file named explicitly fails context
  * creation with IO_ERROR, FORMAT_ERROR or INVALID_VALUE; "*" matches any
- * device; a CPU without a file of its own gets the shipped generic CPU file.
+ * device; a CPU without a file of its own gets the shipped generic CPU file;
+ * a file whose kernels need larger work-groups or more local memory than the
+ * device has (as MHA_OPENCL_LIMITS lowers PoCL's) is refused at load
+ * (UNSUPPORTED), or traced and not applied when it is the cache directory's.
  * Its own binary: the overrides last for the process.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +51,7 @@ static int teardown(void **state)
     (void)state;
     remove(g_path);
     unsetenv("MHA_OPENCL_TUNING_FILE");
+    unsetenv("MHA_OPENCL_LIMITS");
     return 0;
 }
 
@@ -228,6 +233,192 @@ static void test_bad_values(void **state)
     mha_backend_close(b);
 }
 
+/* Opens the plugin with MHA_OPENCL_LIMITS=limits (NULL: the device's own)
+ * and the file written last; the status, the message in *message. */
+static mha_status open_limited(const char *limits, char *message, size_t cap)
+{
+    if (limits)
+        setenv("MHA_OPENCL_LIMITS", limits, 1);
+    mha_backend *b = NULL;
+    mha_status st = open_opencl(&b);
+    unsetenv("MHA_OPENCL_LIMITS");
+    snprintf(message, cap, "%s", st == MHA_STATUS_OK ? "" : mha_last_error());
+    if (st != MHA_STATUS_OK)
+        assert_null(b);
+    mha_backend_close(b);
+    return st;
+}
+
+/* Every kernel line is checked against the device's limits at load, with the
+ * work-group and local memory CLBlast 1.5.3's kernels take from the
+ * parameters (plugins/opencl/tuning.c): lines valid on PoCL but past the
+ * limits MHA_OPENCL_LIMITS lowers are refused, UNSUPPORTED, naming the file,
+ * the line, the kernel, the parameters, the value and the limit; at the
+ * limit, or under a cap they do not reach, they are applied. Without the
+ * check every one of these files would be applied (and CLBlast would fail
+ * in the middle of a forward on a device that small). */
+static void test_device_limits(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    static const char *const xgemm =
+        "kernel Xgemm GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=8 MDIMC=8 MWG=64 NDIMB=8 NDIMC=8 "
+        "NWG=64 SA=%d SB=%d STRM=0 STRN=0 VWM=4 VWN=4\n";
+    static const char *const direct =
+        "kernel XgemmDirect KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=%d PADB=%d VWMD=4 "
+        "VWND=4 WGD=32\n";
+    char xgemm_local[300], xgemm_none[300], direct_pad[300], direct_nopad[300];
+    snprintf(xgemm_local, sizeof xgemm_local, xgemm, 1, 1);
+    snprintf(xgemm_none, sizeof xgemm_none, xgemm, 0, 0);
+    snprintf(direct_pad, sizeof direct_pad, direct, 1, 1);
+    snprintf(direct_nopad, sizeof direct_nopad, direct, 0, 0);
+    const struct {
+        const char *limits, *body;
+        const char *needles[3]; /* in the message; none: applied */
+    } cases[] = {
+        /* work-groups of 64 work-items, more than 32 */
+        {"work_group=32", xgemm_none,
+         {"Xgemm MDIMC*NDIMC = 8*8 = 64 work-items per work-group",
+          "CL_DEVICE_MAX_WORK_GROUP_SIZE (32, lowered by MHA_OPENCL_LIMITS)"}},
+        {"work_group=32", direct_nopad,
+         {"XgemmDirect MDIMCD*NDIMCD = 8*8 = 64 work-items", "MAX_WORK_GROUP_SIZE (32"}},
+        {"work_group=32", "kernel Copy COPY_DIMX=16 COPY_DIMY=4 COPY_VW=1 COPY_WPT=1\n",
+         {"Copy COPY_DIMX*COPY_DIMY = 16*4 = 64 work-items", "MAX_WORK_GROUP_SIZE (32"}},
+        {"work_group=32", "kernel Pad PAD_DIMX=8 PAD_DIMY=8 PAD_WPTX=1 PAD_WPTY=1\n",
+         {"Pad PAD_DIMX*PAD_DIMY = 8*8 = 64 work-items", "MAX_WORK_GROUP_SIZE (32"}},
+        {"work_group=32", "kernel Transpose TRA_DIM=8 TRA_PAD=0 TRA_SHUFFLE=0 TRA_WPT=1\n",
+         {"Transpose TRA_DIM*TRA_DIM = 8*8 = 64 work-items", "MAX_WORK_GROUP_SIZE (32"}},
+        {"work_group=32", "kernel Padtranspose PADTRA_PAD=0 PADTRA_TILE=8 PADTRA_WPT=1\n",
+         {"Padtranspose PADTRA_TILE*PADTRA_TILE = 8*8 = 64", "MAX_WORK_GROUP_SIZE (32"}},
+        /* a work-group at the limit */
+        {"work_group=64", xgemm_none, {NULL}},
+        /* Xgemm with SA=SB=1: 2*32*64 floats = 16 KiB of local memory */
+        {"local_mem=8K", xgemm_local,
+         {"Xgemm SA=1 KWG=32 MWG=64 SB=1 NWG=64: SA*KWG*MWG + SB*KWG*NWG = 4096 floats = "
+          "16384 bytes = 16.0 KiB of local memory per work-group",
+          "CL_DEVICE_LOCAL_MEM_SIZE (8192 bytes = 8.0 KiB, lowered by MHA_OPENCL_LIMITS)"}},
+        {"local_mem=16K", xgemm_local, {NULL}},
+        {"local_mem=1K", xgemm_none, {NULL}}, /* SA=SB=0: no local memory */
+        /* XgemmDirect: 32*(32+1)*2 floats, the padding counted */
+        {"local_mem=8K", direct_pad,
+         {"XgemmDirect WGD=32 PADA=1 PADB=1: WGD*(WGD+PADA) + WGD*(WGD+PADB) = 2112 floats = "
+          "8448 bytes",
+          "CL_DEVICE_LOCAL_MEM_SIZE (8192 bytes"}},
+        {"local_mem=8K", direct_nopad, {NULL}},
+        /* Transpose: TRA_WPT*TRA_DIM rows of TRA_DIM+TRA_PAD float4s */
+        {"local_mem=16K", "kernel Transpose TRA_DIM=16 TRA_PAD=1 TRA_SHUFFLE=0 TRA_WPT=4\n",
+         {"Transpose TRA_DIM=16 TRA_WPT=4 TRA_PAD=1: TRA_WPT*TRA_DIM*(TRA_DIM+TRA_PAD)*TRA_WPT = "
+          "4352 floats = 17408 bytes",
+          "CL_DEVICE_LOCAL_MEM_SIZE (16384 bytes"}},
+        {"local_mem=4K", "kernel Padtranspose PADTRA_PAD=1 PADTRA_TILE=16 PADTRA_WPT=2\n",
+         {"Padtranspose PADTRA_TILE=16 PADTRA_WPT=2 PADTRA_PAD=1: ", "= 1056 floats = 4224 bytes",
+          "CL_DEVICE_LOCAL_MEM_SIZE (4096 bytes"}},
+        {"local_mem=1K", "kernel Copy COPY_DIMX=16 COPY_DIMY=4 COPY_VW=1 COPY_WPT=1\n", {NULL}},
+        /* the device's own limit, not lowered: 4.25 MiB is more than any
+         * device's local memory (PoCL's is 512 KiB, GPUs' at most 228 KiB) */
+        {NULL,
+         "kernel Xgemm GEMMK=0 KREG=1 KWG=1024 KWI=2 MDIMA=64 MDIMC=64 MWG=1024 NDIMB=4 "
+         "NDIMC=4 NWG=64 SA=1 SB=1 STRM=0 STRN=0 VWM=1 VWN=1\n",
+         {"= 1114112 floats = 4456448 bytes", "CL_DEVICE_LOCAL_MEM_SIZE ("}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        char body[400], message[2048];
+        /* a good line first: the bad one is named by its line, nothing applied */
+        snprintf(body, sizeof body, "kernel GemmRoutine XGEMM_MIN_INDIRECT_SIZE=128\n%s",
+                 cases[i].body);
+        write_file(g_name, g_driver, body);
+        const mha_status st = open_limited(cases[i].limits, message, sizeof message);
+        const char *limits = cases[i].limits ? cases[i].limits : "(the device's)";
+        if (cases[i].needles[0] == NULL) {
+            if (st != MHA_STATUS_OK)
+                fail_msg("%s with %s: refused: %s", cases[i].body, limits, message);
+            continue;
+        }
+        if (st != MHA_STATUS_UNSUPPORTED)
+            fail_msg("%s with %s: status %d, expected UNSUPPORTED: %s", cases[i].body, limits,
+                     (int)st, message);
+        for (int n = 0; n < 3 && cases[i].needles[n]; ++n)
+            if (!strstr(message, cases[i].needles[n]))
+                fail_msg("message lacks \"%s\": %s", cases[i].needles[n], message);
+        if (!strstr(message, g_path) || !strstr(message, "(line 5)"))
+            fail_msg("message lacks the file or \"(line 5)\": %s", message);
+        if (!cases[i].limits && strstr(message, "MHA_OPENCL_LIMITS"))
+            fail_msg("the device's own limit named as lowered: %s", message);
+    }
+    /* the same Xgemm line is refused while the cap holds, applied without it */
+    write_file(g_name, g_driver, xgemm_none);
+    char message[2048];
+    assert_int_equal(open_limited("work_group=32", message, sizeof message),
+                     MHA_STATUS_UNSUPPORTED);
+    assert_int_equal(open_limited(NULL, message, sizeof message), MHA_STATUS_OK);
+}
+
+static int g_fit_traced, g_fit_applied;
+static void on_fit_log(const char *message, void *user)
+{
+    (void)user;
+    if (strstr(message, "opencl: tuning: ") && strstr(message, "clblast-") &&
+        strstr(message, "MDIMC*NDIMC = 8*8 = 64 work-items") &&
+        strstr(message, "CL_DEVICE_MAX_WORK_GROUP_SIZE (32") &&
+        strstr(message, "CLBlast stays untuned"))
+        g_fit_traced++;
+    if (strstr(message, "tuning: applied"))
+        g_fit_applied++;
+}
+
+/* The cache directory's file past the device's limits is traced with the
+ * numbers and not applied; the context opens untuned. */
+static void test_cache_dir_limits(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    char top[] = "test_tuning_fit_XXXXXX";
+    assert_non_null(mkdtemp(top));
+    char dir[300], file[1400], cmd[400];
+    snprintf(dir, sizeof dir, "%s/cache", top);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(file, sizeof file, "%s/clblast-%s-%s.txt", dir, g_name, g_driver);
+    for (char *p = file + strlen(dir) + 9; *p; ++p) /* the plugin's file name */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_'))
+            *p = '_';
+    memcpy(file + strlen(file) - 4, ".txt", 4);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "device %s\ndriver %s\nkernel Xgemm GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=8 MDIMC=8 "
+               "MWG=64 NDIMB=8 NDIMC=8 NWG=64 SA=0 SB=0 STRM=0 STRN=0 VWM=4 VWN=4\n",
+            g_name, g_driver);
+    fclose(f);
+    assert_int_equal(chmod(file, 0600), 0);
+    const char *old = getenv("MHA_OPENCL_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MHA_OPENCL_CACHE_DIR", dir, 1);
+    unsetenv("MHA_OPENCL_TUNING_FILE");
+    char message[2048];
+    g_fit_traced = g_fit_applied = 0;
+    mha_set_log_callback(on_fit_log, NULL);
+    const mha_status capped = open_limited("work_group=32", message, sizeof message);
+    mha_set_log_callback(NULL, NULL);
+    assert_int_equal(capped, MHA_STATUS_OK);
+    assert_int_equal(g_fit_traced, 1);
+    assert_int_equal(g_fit_applied, 0);
+    /* the device's own limits: applied */
+    g_fit_traced = g_fit_applied = 0;
+    mha_set_log_callback(on_fit_log, NULL);
+    const mha_status own = open_limited(NULL, message, sizeof message);
+    mha_set_log_callback(NULL, NULL);
+    assert_int_equal(own, MHA_STATUS_OK);
+    assert_int_equal(g_fit_traced, 0);
+    assert_int_equal(g_fit_applied, 1);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    assert_int_equal(system(cmd), 0);
+    if (saved)
+        setenv("MHA_OPENCL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("MHA_OPENCL_CACHE_DIR");
+    free(saved);
+}
+
 static int g_traced, g_refused;
 static void on_log(const char *message, void *user)
 {
@@ -342,6 +533,66 @@ static void on_shipped_log(const char *message, void *user)
         g_any_cpu++;
 }
 
+/* The folder of the tuning files shipped beside the plugin (opencl-tuning/)
+ * into dir. */
+static void shipped_dir(char *dir, size_t cap)
+{
+    size_t count = 0;
+    const char *plugin_path = NULL;
+    assert_int_equal(mha_plugin_count(&count), MHA_STATUS_OK);
+    for (size_t i = 0; i < count; ++i) {
+        mha_plugin_info info = {.struct_size = sizeof info};
+        assert_int_equal(mha_plugin_get_info(i, &info), MHA_STATUS_OK);
+        if (strcmp(info.name, "opencl") == 0)
+            plugin_path = info.path;
+    }
+    assert_non_null(plugin_path);
+    const int dir_length = (int)(strrchr(plugin_path, '/') - plugin_path);
+    snprintf(dir, cap, "%.*s/opencl-tuning", dir_length, plugin_path);
+}
+
+/* Every file shipped with mha (plugins/opencl/tuning/), made this device's,
+ * fits its limits and is applied: the limits check refuses none of them. */
+static void test_shipped_files_fit(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    char dir[2048];
+    shipped_dir(dir, sizeof dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "clblast-", 8) != 0 || n < 4 || strcmp(e->d_name + n - 4, ".txt"))
+            continue;
+        char path[4200], line[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *in = fopen(path, "r"), *out = fopen(g_path, "w");
+        assert_non_null(in);
+        assert_non_null(out);
+        fprintf(out, "device %s\ndriver %s\n", g_name, g_driver);
+        int kernels = 0;
+        while (fgets(line, sizeof line, in))
+            if (strncmp(line, "kernel ", 7) == 0)
+                fputs(line, out), kernels++;
+        fclose(in);
+        fclose(out);
+        assert_true(kernels > 0);
+        setenv("MHA_OPENCL_TUNING_FILE", g_path, 1);
+        mha_backend *b = NULL;
+        const mha_status st = open_opencl(&b);
+        if (st != MHA_STATUS_OK)
+            fail_msg("%s: %s", e->d_name, mha_last_error());
+        mha_backend_close(b);
+        print_message("%s: %d kernel line(s) applied\n", e->d_name, kernels);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 3);
+    unsetenv("MHA_OPENCL_TUNING_FILE");
+}
+
 /* "*" in the device and driver lines matches any device. */
 static void test_wildcard(void **state)
 {
@@ -364,21 +615,12 @@ static void test_shipped_file(void **state)
 {
     (void)state;
     NEED_DEVICE();
-    size_t count = 0;
-    const char *plugin_path = NULL;
-    assert_int_equal(mha_plugin_count(&count), MHA_STATUS_OK);
-    for (size_t i = 0; i < count; ++i) {
-        mha_plugin_info info = {.struct_size = sizeof info};
-        assert_int_equal(mha_plugin_get_info(i, &info), MHA_STATUS_OK);
-        if (strcmp(info.name, "opencl") == 0)
-            plugin_path = info.path;
-    }
-    assert_non_null(plugin_path);
     char shipped[2048];
-    int dir_length = (int)(strrchr(plugin_path, '/') - plugin_path);
-    snprintf(shipped, sizeof shipped, "%.*s/opencl-tuning/clblast-%s-%s.txt", dir_length,
-             plugin_path, g_name, g_driver);
-    for (char *p = shipped + dir_length + 23; *p; ++p) /* the plugin's file name */
+    shipped_dir(shipped, sizeof shipped);
+    const size_t dir_length = strlen(shipped);
+    snprintf(shipped + dir_length, sizeof shipped - dir_length, "/clblast-%s-%s.txt", g_name,
+             g_driver);
+    for (char *p = shipped + dir_length + 9; *p; ++p) /* the plugin's file name */
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '.' || *p == '-' || *p == '_'))
             *p = '_';
@@ -440,6 +682,9 @@ int main(void)
         cmocka_unit_test(test_off),
         cmocka_unit_test(test_cache_dir_file),
         cmocka_unit_test(test_shipped_file),
+        cmocka_unit_test(test_shipped_files_fit),
+        cmocka_unit_test(test_device_limits),
+        cmocka_unit_test(test_cache_dir_limits),
         cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_applied),
     };
