@@ -3,8 +3,9 @@
  * views become device buffers (a caller's cl_mem as it is, host memory
  * uploaded), their offsets and strides one `geometry` array, then
  * mha_core_copy_rows writes present / the in-place cache and mha_core_rows
- * (CPUs, qk_matmul_output) or mha_core_tiled_DM (core_tiled.c) computes
- * every query row. Host outputs are read back before the call returns.
+ * (CPUs, qk_matmul_output) or mha_core_tiled_DM (core_tiled.c; with
+ * split-K pieces merged by mha_core_combine) computes every query row. Host
+ * outputs are read back before the call returns.
  *
  * A cl_mem cache (cache_key/cache_value) is appended in place: only its new
  * rows are written. A cache in host memory is uploaded and read back whole
@@ -41,6 +42,7 @@ typedef struct core_call {
     core_buffer q, k, v, past_k, past_v, mask, nonpad, y, qk, present_k, present_v;
     cl_kernel rows, copy;
     bool tiled; /* the query rows by mha_core_tiled_DM (ocl_core_use_tiled) */
+    ocl_core_tiled tiles; /* its kernel and plan, when tiled */
 } core_call;
 
 /* The extent of a view in elements (1 + the farthest element), 0 if empty. */
@@ -210,6 +212,14 @@ static mha_status check_memory(const core_call *c, const mha_view *const *views,
 {
     const ocl_device_limits *limits = &c->ctx->limits;
     uint64_t total = atomic_load(&c->ctx->device_bytes) + sizeof c->geometry;
+    const uint64_t part = c->tiled ? ocl_core_part_bytes(&c->tiles.plan, c->pr) : 0;
+    if (part > 0) {
+        mha_status status = ocl_limits_check_buffer(limits, "core split-K pieces",
+                                                    "splits*B*Hq*L*(Dv+3) floats", part);
+        if (status != MHA_STATUS_OK)
+            return status;
+        total += part;
+    }
     for (size_t i = 0; i < count; ++i) {
         if (!views[i]->data || views[i]->memory != MHA_MEMORY_HOST)
             continue;
@@ -300,7 +310,7 @@ static mha_status run_query(core_call *c, cl_program program)
     const cl_mem mems[OCL_CORE_TILED_MEMS] = {c->geometry_mem, c->q.mem,      c->k.mem,
                                               c->v.mem,        c->past_k.mem, c->past_v.mem,
                                               c->mask.mem,     c->nonpad.mem, c->y.mem};
-    return ocl_core_tiled_run(c->ctx, c->queue, program, c->pr, mems);
+    return ocl_core_tiled_run(c->ctx, c->queue, program, &c->tiles, c->pr, mems);
 }
 
 static mha_status read_back(core_call *c)
@@ -349,6 +359,7 @@ static void release(core_call *c)
         clReleaseKernel(c->rows);
     if (c->copy)
         clReleaseKernel(c->copy);
+    ocl_core_tiled_release(&c->tiles);
     if (c->own_queue && c->queue)
         clReleaseCommandQueue(c->queue);
 }
@@ -368,17 +379,37 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
                                    (long long)problem->head_dim, (long long)problem->v_head_dim,
                                    OCL_CORE_HEAD_DIM_MAX);
     ocl_core_kernel setting = OCL_CORE_AUTO;
-    mha_status status = ocl_settings_core(&setting);
+    unsigned splits = 0;
+    mha_status status = ocl_settings_core(&setting, &splits);
     if (status != MHA_STATUS_OK)
         return status;
+    /* A device whose loop limiter would cut mha_core_rows short (llvmpipe):
+     * the tiled kernel, in pieces that fit, unless qk_matmul_output needs
+     * the rows kernel. */
+    const bool qk = problem->qk.data != NULL;
+    const uint32_t cap = ctx->device->loop_cap;
+    const uint64_t rows_loops =
+        ocl_loops_core_rows(problem->total_len, problem->head_dim, problem->v_head_dim,
+                            qk && problem->qk_output_mode == 3);
+    if (qk && cap && rows_loops > cap)
+        return ocl_host->set_error(MHA_STATUS_UNSUPPORTED,
+                                   "opencl: qk_matmul_output is written by mha_core_rows, whose "
+                                   "work-items would run up to %llu loop iterations over %lld "
+                                   "keys (D = %lld, Dv = %lld), past the device's limit of %u (%s: "
+                                   "past it, results would be wrong)",
+                                   (unsigned long long)rows_loops, (long long)problem->total_len,
+                                   (long long)problem->head_dim, (long long)problem->v_head_dim,
+                                   (unsigned)cap, ctx->device->info.name);
     core_call c;
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.pr = problem;
-    c.tiled = ocl_core_use_tiled(setting, ctx->device->kind == OCL_DEVICE_CPU,
-                                 problem->qk.data != NULL, problem->q_len);
+    c.tiled = ocl_core_use_tiled(setting, ctx->device->kind == OCL_DEVICE_CPU, qk,
+                                 problem->q_len, cap && rows_loops > cap);
     cl_program program = NULL;
     status = ocl_context_program(ctx, OCL_PROGRAM_CORE, &program);
+    if (status == MHA_STATUS_OK && c.tiled)
+        status = ocl_core_tiled_prepare(ctx, program, problem, splits, &c.tiles);
     if (status == MHA_STATUS_OK)
         status = make_kernel(&c, program, ocl_kernel_name(OCL_K_CORE_ROWS), &c.rows);
     if (status == MHA_STATUS_OK)

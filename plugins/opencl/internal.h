@@ -146,10 +146,11 @@ void ocl_settings_forced(ocl_path *path, ocl_softmax *softmax);
 /* MHA_OPENCL_FLASH, the flash kernels' tiles, read per attention object; a
  * bad item is INVALID_VALUE, named. */
 mha_status ocl_settings_flash(ocl_flash_tiles *tiles);
-/* MHA_OPENCL_CORE, the core's query kernel, read per core call: unset or
- * empty: chosen by the device; "rows" or "tiled": forced; anything else is
- * INVALID_VALUE, named. */
-mha_status ocl_settings_core(ocl_core_kernel *kernel);
+/* MHA_OPENCL_CORE, the core's query kernel, and MHA_OPENCL_CORE_SPLITS, the
+ * tiled kernel's split-K pieces, read per core call: unset or empty: chosen
+ * by the device (*splits 0); "rows" or "tiled", and 1..OCL_CORE_SPLITS_MAX:
+ * forced; anything else is INVALID_VALUE, named. */
+mha_status ocl_settings_core(ocl_core_kernel *kernel, unsigned *splits);
 
 /* ---- platform.c ---------------------------------------------------------- */
 typedef struct ocl_device {

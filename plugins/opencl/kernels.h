@@ -48,7 +48,8 @@
     X(CORE_TILED_32, mha_core_tiled_32, CORE)                                               \
     X(CORE_TILED_64, mha_core_tiled_64, CORE)                                               \
     X(CORE_TILED_128, mha_core_tiled_128, CORE)                                             \
-    X(CORE_TILED_256, mha_core_tiled_256, CORE)
+    X(CORE_TILED_256, mha_core_tiled_256, CORE)                                             \
+    X(CORE_COMBINE, mha_core_combine, CORE)
 
 typedef enum ocl_program_id {
 #define OCL_X(id, name, source) OCL_PROGRAM_##id,

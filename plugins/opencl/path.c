@@ -323,10 +323,13 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
     return true;
 }
 
-bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len)
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len,
+                        bool rows_past_cap)
 {
     if (qk)
         return false;
+    if (rows_past_cap)
+        return true;
     if (setting != OCL_CORE_AUTO)
         return setting == OCL_CORE_TILED;
     return !cpu || q_len >= OCL_CORE_TILED_MIN_ROWS_CPU;
@@ -346,4 +349,70 @@ uint64_t ocl_core_tile_keys(uint64_t local_mem, int dm)
     const uint64_t per_key = 2u * (uint64_t)dm * sizeof(float);
     const uint64_t keys = local_mem > 0 ? local_mem / per_key : OCL_CORE_TILE_KEYS;
     return keys < OCL_CORE_TILE_KEYS ? keys : OCL_CORE_TILE_KEYS;
+}
+
+/* Per tile: the work-item's share of the tile's loads, then per key the
+ * key loop, the DM-long dot, rescale and P.V loops (the rescale counted for
+ * every key); besides, q, o and the output or partial record. */
+uint64_t ocl_loops_core_tiled(const ocl_core_plan *plan, int64_t tiles)
+{
+    const uint64_t dm = (uint64_t)plan->dm, bk = plan->block_k;
+    const uint64_t rows = plan->rows ? plan->rows : 1;
+    const uint64_t per_tile = (bk * dm + rows - 1) / rows + bk * (1 + 3 * dm) + 1;
+    return (uint64_t)(tiles > 0 ? tiles : 0) * per_tile + 4 * dm + 16;
+}
+
+/* q and o, then per key the key loop, the D-long dot and the Dv-long
+ * rescale and P.V loops; the probabilities' second pass a dot per key. */
+uint64_t ocl_loops_core_rows(int64_t T, int64_t D, int64_t Dv, bool probabilities)
+{
+    const uint64_t t = (uint64_t)T, d = (uint64_t)D, dv = (uint64_t)Dv;
+    return d + 3 * dv + t * (1 + d + 2 * dv) + (probabilities ? t * (1 + d) : 0) + 16;
+}
+
+ocl_core_plan_result ocl_core_plan_choose(const ocl_core_device *dev, unsigned forced,
+                                          int64_t kv_groups, int64_t packed, int64_t T,
+                                          int64_t D, int64_t Dv, ocl_core_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->dm = ocl_core_tile_width(D, Dv);
+    const uint64_t keys = plan->dm ? ocl_core_tile_keys(dev->local_mem, plan->dm) : 0;
+    if (keys == 0)
+        return OCL_CORE_PLAN_NO_TILE;
+    plan->block_k = (unsigned)keys;
+    const unsigned most = pow2_floor(dev->work_group ? dev->work_group : 1);
+    plan->rows = 1;
+    while (plan->rows * 2 <= most && plan->rows * 2 <= OCL_CORE_GROUP_ROWS &&
+           (int64_t)plan->rows < packed)
+        plan->rows *= 2;
+
+    const int64_t tiles = (T + plan->block_k - 1) / plan->block_k;
+    int64_t splits = forced;
+    if (splits == 0) {
+        const int64_t groups = kv_groups * ((packed + plan->rows - 1) / plan->rows);
+        const int64_t want = (int64_t)(dev->compute_units ? dev->compute_units : 1) *
+                             OCL_CORE_GROUPS_PER_UNIT;
+        splits = groups >= want ? 1 : (want + groups - 1) / groups;
+    }
+    if (splits > OCL_CORE_SPLITS_MAX)
+        splits = OCL_CORE_SPLITS_MAX;
+    if (dev->loop_cap) { /* enough pieces that each stays within the cap */
+        const uint64_t one = ocl_loops_core_tiled(plan, 1), none = ocl_loops_core_tiled(plan, 0);
+        const int64_t per_piece = dev->loop_cap > none ? (int64_t)((dev->loop_cap - none) / (one - none)) : 0;
+        if (per_piece == 0 && tiles > 0)
+            return OCL_CORE_PLAN_LOOP_CAP;
+        const int64_t need = per_piece > 0 ? (tiles + per_piece - 1) / per_piece : 1;
+        if (need > OCL_CORE_SPLITS_MAX)
+            return OCL_CORE_PLAN_LOOP_CAP;
+        if (splits < need)
+            splits = need;
+    }
+    if (splits > tiles)
+        splits = tiles;
+    if (splits < 1)
+        splits = 1;
+    const int64_t piece_tiles = tiles > 0 ? (tiles + splits - 1) / splits : 1;
+    plan->splits = (unsigned)(tiles > 0 ? (tiles + piece_tiles - 1) / piece_tiles : 1);
+    plan->split_keys = piece_tiles * plan->block_k;
+    return OCL_CORE_PLAN_OK;
 }

@@ -166,11 +166,15 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
  * (docs/performance.md): at L = 2048 the tiled kernel took 4.5 s against
  * 13.5 s (float32) and 23.8 s (float16); at L = 1 the rows kernel was 1.1x
  * (float32) to 1.3x (float16) faster. Where between the two it turns is not
- * measured: 16 is a guess. MHA_OPENCL_CORE forces one; a call with
- * qk_matmul_output always takes the rows kernel, the one that writes it. */
+ * measured: 16 is a guess. MHA_OPENCL_CORE forces one. A call with
+ * qk_matmul_output always takes the rows kernel, the one that writes it;
+ * any other call takes the tiled kernel when the rows kernel would run past
+ * the device's loop cap (rows_past_cap: ocl_loops_core_rows above
+ * ocl_path_rules.loop_cap), forced settings included, as the paths do. */
 typedef enum ocl_core_kernel { OCL_CORE_AUTO, OCL_CORE_ROWS, OCL_CORE_TILED } ocl_core_kernel;
 #define OCL_CORE_TILED_MIN_ROWS_CPU 16
-bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len);
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len,
+                        bool rows_past_cap);
 /* The tiled kernel's padded row DM: the smallest of 16, 32, .., 256 that
  * holds D and Dv; 0 past 256. */
 int ocl_core_tile_width(int64_t D, int64_t Dv);
@@ -179,5 +183,56 @@ int ocl_core_tile_width(int64_t D, int64_t Dv);
  * OCL_CORE_TILE_KEYS; 0 when not one fits. */
 #define OCL_CORE_TILE_KEYS 32
 uint64_t ocl_core_tile_keys(uint64_t local_mem, int dm);
+
+/* What the tiled kernel's launch knows of the device and the kernel. */
+typedef struct ocl_core_device {
+    size_t work_group;      /* the most work-items per group: the smallest of
+                             * CL_KERNEL_WORK_GROUP_SIZE, the device's
+                             * work-group and first work-item limits */
+    uint64_t local_mem;     /* CL_DEVICE_LOCAL_MEM_SIZE (0: not reported) */
+    unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS (0: unknown) */
+    uint32_t loop_cap;      /* ocl_path_rules.loop_cap (0: none) */
+} ocl_core_device;
+
+/* One launch of mha_core_tiled_DM: row width dm, work-items per group
+ * `rows` (packed query rows: the group = Hq/Hkv heads of one KV head, L
+ * rows each), keys per local tile block_k, and the keys cut into `splits`
+ * pieces of split_keys (whole tiles; splits 1: no split-K). */
+typedef struct ocl_core_plan {
+    int dm;
+    unsigned rows, block_k, splits;
+    int64_t split_keys;
+} ocl_core_plan;
+#define OCL_CORE_GROUP_ROWS 64    /* work-items per group, at most */
+#define OCL_CORE_SPLITS_MAX 1024  /* pieces, at most (MHA_OPENCL_CORE_SPLITS too) */
+/* Split-K cuts the keys until there are OCL_CORE_GROUPS_PER_UNIT
+ * work-groups per compute unit (decoding), as the flash path does. */
+#define OCL_CORE_GROUPS_PER_UNIT 4
+
+typedef enum ocl_core_plan_result {
+    OCL_CORE_PLAN_OK,
+    OCL_CORE_PLAN_NO_TILE,  /* not one key's k and v rows fit local memory */
+    OCL_CORE_PLAN_LOOP_CAP, /* within the loop cap the keys need more than
+                             * OCL_CORE_SPLITS_MAX pieces */
+} ocl_core_plan_result;
+
+/* The launch for B*Hkv = kv_groups (batch, KV head) pairs of `packed`
+ * query rows each (group * L) against T keys of head sizes D and Dv:
+ * groups of a power of two rows up to OCL_CORE_GROUP_ROWS, the device's
+ * limit and what `packed` needs; keys per tile from local memory; pieces:
+ * `forced` (MHA_OPENCL_CORE_SPLITS, 0: none) or enough for
+ * OCL_CORE_GROUPS_PER_UNIT groups per compute unit, then more while a piece
+ * would run past the loop cap (ocl_loops_core_tiled), never more than the
+ * key tiles, none empty. */
+ocl_core_plan_result ocl_core_plan_choose(const ocl_core_device *dev, unsigned forced,
+                                          int64_t kv_groups, int64_t packed, int64_t T,
+                                          int64_t D, int64_t Dv, ocl_core_plan *plan);
+
+/* Upper bounds of the loop iterations one work-item runs (every loop
+ * counted, as for ocl_loops_fused): mha_core_tiled_DM over `tiles` key
+ * tiles of the plan (its piece), and mha_core_rows over T keys (with the
+ * second pass of qk_matmul_output's probabilities when asked). */
+uint64_t ocl_loops_core_tiled(const ocl_core_plan *plan, int64_t tiles);
+uint64_t ocl_loops_core_rows(int64_t T, int64_t D, int64_t Dv, bool probabilities);
 
 #endif /* MHA_OPENCL_PATH_H */

@@ -17,8 +17,8 @@
  * (ocl_settings_forced), as before: tests and the cache-warming fixture set
  * them between attention objects of one open backend (warm_cache.c, the
  * out-of-memory test), so a per-context read would miss them. The core's
- * query kernel (MHA_OPENCL_CORE) is read at each core call, for the same
- * reason (the core has no object).
+ * query kernel and its pieces (MHA_OPENCL_CORE, MHA_OPENCL_CORE_SPLITS) are
+ * read at each core call, for the same reason (the core has no object).
  *
  * Everything that names a path or reaches the compiler (the cache directory
  * and what it derives from, the tuning file, the build options) is read with
@@ -183,18 +183,37 @@ mha_status ocl_settings_flash(ocl_flash_tiles *tiles)
     return MHA_STATUS_OK;
 }
 
-mha_status ocl_settings_core(ocl_core_kernel *kernel)
+/* MHA_OPENCL_CORE_SPLITS: 1..OCL_CORE_SPLITS_MAX, digits only. */
+static mha_status core_splits(unsigned *splits)
+{
+    const char *value = getenv("MHA_OPENCL_CORE_SPLITS");
+    *splits = 0;
+    if (!value || value[0] == '\0')
+        return MHA_STATUS_OK;
+    unsigned n = 0;
+    const char *p = value;
+    for (; *p >= '0' && *p <= '9' && n <= OCL_CORE_SPLITS_MAX; ++p)
+        n = n * 10u + (unsigned)(*p - '0');
+    if (*p != '\0' || n < 1 || n > OCL_CORE_SPLITS_MAX)
+        return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                   "opencl: MHA_OPENCL_CORE_SPLITS is \"%.64s\": expected an "
+                                   "integer from 1 to %d (or unset: chosen by the device)",
+                                   value, OCL_CORE_SPLITS_MAX);
+    *splits = n;
+    return MHA_STATUS_OK;
+}
+
+mha_status ocl_settings_core(ocl_core_kernel *kernel, unsigned *splits)
 {
     const char *value = getenv("MHA_OPENCL_CORE");
     *kernel = OCL_CORE_AUTO;
-    if (!value || value[0] == '\0')
-        return MHA_STATUS_OK;
-    if (strcmp(value, "rows") == 0 || strcmp(value, "tiled") == 0) {
+    if (value && value[0] != '\0') {
+        if (strcmp(value, "rows") != 0 && strcmp(value, "tiled") != 0)
+            return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
+                                       "opencl: MHA_OPENCL_CORE is \"%.64s\": expected rows or "
+                                       "tiled (or unset: chosen by the device)",
+                                       value);
         *kernel = value[0] == 'r' ? OCL_CORE_ROWS : OCL_CORE_TILED;
-        return MHA_STATUS_OK;
     }
-    return ocl_host->set_error(MHA_STATUS_INVALID_VALUE,
-                               "opencl: MHA_OPENCL_CORE is \"%.64s\": expected rows or tiled "
-                               "(or unset: chosen by the device)",
-                               value);
+    return core_splits(splits);
 }

@@ -3,6 +3,9 @@
  * buffers: q, k, v and y in one buffer at offsets, and a decode loop whose
  * KV cache is a cl_mem appended in place, against the reference plugin on
  * host memory (tolerance 2e-5 + 2e-5 |b|: float32 in a different order).
+ * Then long key sequences (hundreds of keys: many key tiles, split-K
+ * pieces, and past Mesa llvmpipe's per-work-item loop limit) with GQA,
+ * masks, windows, softcap and valid lengths, against the reference.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +14,7 @@
 
 #include <cmocka.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +148,95 @@ static void decode_with_a_cl_mem_cache(void **state)
     clReleaseMemObject(inputs), clReleaseMemObject(cache_k), clReleaseMemObject(cache_v);
 }
 
+/* One long-keys case: the core on host memory, OpenCL against the
+ * reference. Inputs random in [-1, 1); scale 1 / sqrt(D) makes scores of a
+ * few units, so every key matters to the softmax. */
+typedef struct long_case {
+    const char *name;
+    int64_t b, hq, hkv, l, s, past, d, dv;
+    bool causal;
+    float softcap;
+    int64_t left, right;        /* windows, -1: unbounded */
+    int64_t mask_cols;          /* a float mask (B, 1, L, mask_cols) when > 0 */
+    int64_t *nonpad;            /* valid lengths per batch entry, or NULL */
+} long_case;
+
+static float *random_buffer(size_t count)
+{
+    float *data = malloc((count ? count : 1) * sizeof(float));
+    assert_non_null(data);
+    for (size_t i = 0; i < count; ++i)
+        data[i] = random_value();
+    return data;
+}
+
+static void run_long_case(const long_case *c)
+{
+    const size_t nq = (size_t)(c->b * c->hq * c->l * c->d), nk = (size_t)(c->b * c->hkv * c->s * c->d),
+                 nv = (size_t)(c->b * c->hkv * c->s * c->dv), ny = (size_t)(c->b * c->hq * c->l * c->dv),
+                 npk = (size_t)(c->b * c->hkv * c->past * c->d),
+                 npv = (size_t)(c->b * c->hkv * c->past * c->dv),
+                 nm = (size_t)(c->b * c->l * (c->mask_cols > 0 ? c->mask_cols : 0));
+    float *q = random_buffer(nq), *k = random_buffer(nk), *v = random_buffer(nv);
+    float *past_k = random_buffer(npk), *past_v = random_buffer(npv), *mask = random_buffer(nm);
+    for (size_t i = 0; i < nm; ++i) /* about one key in eight masked, the rest biased */
+        mask[i] = mask[i] < -0.75f ? -INFINITY : mask[i];
+    float *y_opencl = calloc(ny, sizeof(float)), *y_reference = calloc(ny, sizeof(float));
+    assert_non_null(y_opencl), assert_non_null(y_reference);
+    mha_core_args args;
+    mha_core_args_init(&args);
+    args.q = view4(q, MHA_MEMORY_HOST, 0, c->b, c->hq, c->l, c->d);
+    args.k = view4(k, MHA_MEMORY_HOST, 0, c->b, c->hkv, c->s, c->d);
+    args.v = view4(v, MHA_MEMORY_HOST, 0, c->b, c->hkv, c->s, c->dv);
+    if (c->past > 0) {
+        args.past_key = view4(past_k, MHA_MEMORY_HOST, 0, c->b, c->hkv, c->past, c->d);
+        args.past_value = view4(past_v, MHA_MEMORY_HOST, 0, c->b, c->hkv, c->past, c->dv);
+    }
+    if (c->mask_cols > 0)
+        args.attn_mask = view4(mask, MHA_MEMORY_HOST, 0, c->b, 1, c->l, c->mask_cols);
+    if (c->nonpad)
+        args.nonpad_kv_seqlen = mha_view_host(c->nonpad, MHA_DTYPE_I64, 1,
+                                              (int64_t[]){c->b});
+    args.is_causal = c->causal;
+    args.softcap = c->softcap;
+    args.left_window_size = c->left;
+    args.right_window_size = c->right;
+    args.y = view4(y_opencl, MHA_MEMORY_HOST, 0, c->b, c->hq, c->l, c->dv);
+    mha_status status = mha_core_forward(g_opencl, &args);
+    if (status != MHA_STATUS_OK)
+        fail_msg("%s: opencl: %s: %s", c->name, mha_status_name(status), mha_last_error());
+    args.y = view4(y_reference, MHA_MEMORY_HOST, 0, c->b, c->hq, c->l, c->dv);
+    check(mha_core_forward(g_reference, &args), c->name);
+    for (size_t i = 0; i < ny; ++i) {
+        const double got = y_opencl[i], want = y_reference[i];
+        if (!(fabs(got - want) <= 2e-5 + 2e-5 * fabs(want)))
+            fail_msg("%s: y[%zu] is %.9g but the reference gives %.9g", c->name, i, got, want);
+    }
+    free(q), free(k), free(v), free(past_k), free(past_v), free(mask);
+    free(y_opencl), free(y_reference);
+}
+
+static void long_keys_against_the_reference(void **state)
+{
+    (void)state;
+    const char *run_them = getenv("MHA_TEST_LONG_KEYS");
+    if (run_them && strcmp(run_them, "0") == 0)
+        skip(); /* core_oclgrind's rows run: minutes on the simulator, nothing new there */
+    static int64_t valid[] = {450, 613};
+    const long_case cases[] = {
+        /* decoding: one query row per head after a long past, GQA 4:1 */
+        {"decode", 1, 8, 2, 1, 1, 1200, 64, 64, true, 0.0f, -1, -1, 0, NULL},
+        /* a few rows, softcap, a left window and a float mask over fewer columns */
+        {"window", 2, 4, 1, 5, 700, 0, 32, 16, true, 30.0f, 300, 0, 650, NULL},
+        /* valid lengths per batch entry (the causal offset follows them) */
+        {"nonpad", 2, 6, 3, 3, 613, 0, 16, 24, true, 0.0f, -1, -1, 0, valid},
+        /* head size 128, no causal, keys after a past */
+        {"wide", 1, 2, 2, 2, 300, 500, 128, 128, false, 0.0f, -1, -1, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
+        run_long_case(&cases[i]);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -186,6 +279,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decode_with_a_cl_mem_cache),
+        cmocka_unit_test(long_keys_against_the_reference),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     mha_shutdown();

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mha/core.h"
 #include "mha/mha.h"
 #include "faults.h" /* plugins/opencl: the test hook, not installed */
 #include "mha/opencl.h"
@@ -343,6 +344,77 @@ static void test_lazy_build(void **state)
     print_message("lazy program build: %llu fault points\n", (unsigned long long)points);
 }
 
+/* A core call fails at each of its points with the error named, leaks no
+ * host memory, and the next call matches the reference: decoding with GQA
+ * after a host KV cache (uploads, present written), a float mask, on the rows
+ * kernel and on the tiled one in 3 pieces. */
+static void test_core(void **state)
+{
+    fixture *f = *state;
+    OCL_NEED_DEVICE(f);
+    enum { B = 2, HQ = 4, HKV = 2, L = 1, S = 1, P = 40, D = 8, DV = 6, T = P + S };
+    static float q[B * HQ * L * D], k[B * HKV * S * D], v[B * HKV * S * DV];
+    static float past_k[B * HKV * P * D], past_v[B * HKV * P * DV], mask[B * L * T];
+    static float y[B * HQ * L * DV], expect[B * HQ * L * DV];
+    static float present_k[B * HKV * T * D], present_v[B * HKV * T * DV];
+    float *inputs[] = {q, k, v, past_k, past_v, mask};
+    const size_t counts[] = {sizeof q, sizeof k, sizeof v, sizeof past_k, sizeof past_v,
+                             sizeof mask};
+    uint32_t seed = 7u;
+    for (size_t i = 0; i < 6; ++i)
+        for (size_t j = 0; j < counts[i] / sizeof(float); ++j) {
+            seed = seed * 1664525u + 1013904223u;
+            inputs[i][j] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+        }
+    mha_core_args args;
+    mha_core_args_init(&args);
+    args.q = mha_view_host(q, MHA_DTYPE_F32, 4, (int64_t[]){B, HQ, L, D});
+    args.k = mha_view_host(k, MHA_DTYPE_F32, 4, (int64_t[]){B, HKV, S, D});
+    args.v = mha_view_host(v, MHA_DTYPE_F32, 4, (int64_t[]){B, HKV, S, DV});
+    args.past_key = mha_view_host(past_k, MHA_DTYPE_F32, 4, (int64_t[]){B, HKV, P, D});
+    args.past_value = mha_view_host(past_v, MHA_DTYPE_F32, 4, (int64_t[]){B, HKV, P, DV});
+    args.attn_mask = mha_view_host(mask, MHA_DTYPE_F32, 4, (int64_t[]){B, 1, L, T});
+    args.is_causal = true;
+    args.present_key = mha_view_host(present_k, MHA_DTYPE_F32, 4, (int64_t[]){B, HKV, T, D});
+    args.present_value = mha_view_host(present_v, MHA_DTYPE_F32, 4, (int64_t[]){B, HKV, T, DV});
+    args.y = mha_view_host(expect, MHA_DTYPE_F32, 4, (int64_t[]){B, HQ, L, DV});
+    assert_int_equal(mha_core_forward(f->ref, &args), MHA_STATUS_OK);
+    args.y = mha_view_host(y, MHA_DTYPE_F32, 4, (int64_t[]){B, HQ, L, DV});
+
+    static const char *const kernels[][2] = {{"rows", NULL}, {"tiled", "3"}};
+    for (size_t kernel = 0; kernel < 2; ++kernel) {
+        setenv("MHA_OPENCL_CORE", kernels[kernel][0], 1);
+        if (kernels[kernel][1])
+            setenv("MHA_OPENCL_CORE_SPLITS", kernels[kernel][1], 1);
+        arm(f, 0);
+        assert_int_equal(mha_core_forward(f->ocl, &args), MHA_STATUS_OK); /* program built */
+        arm(f, 0);
+        assert_int_equal(mha_core_forward(f->ocl, &args), MHA_STATUS_OK);
+        const uint64_t points = f->faults.points;
+        const long host = live_blocks();
+        for (uint64_t n = 1; n <= points; ++n) {
+            arm(f, n);
+            check_failed(f, mha_core_forward(f->ocl, &args), n, kernels[kernel][0]);
+            if (live_blocks() != host)
+                fail_msg("core %s, point %llu: %ld host blocks leaked", kernels[kernel][0],
+                         (unsigned long long)n, live_blocks() - host);
+            arm(f, 0);
+            memset(y, 0, sizeof y);
+            if (mha_core_forward(f->ocl, &args) != MHA_STATUS_OK)
+                fail_msg("core %s, point %llu: recovery call failed: %s", kernels[kernel][0],
+                         (unsigned long long)n, mha_last_error());
+            long bad = tk_first_bad(y, expect, sizeof y / sizeof y[0], OCL_TOL);
+            if (bad >= 0)
+                fail_msg("core %s, point %llu: recovery call differs from the reference at %ld",
+                         kernels[kernel][0], (unsigned long long)n, bad);
+        }
+        print_message("core, %s kernel: %llu fault points\n", kernels[kernel][0],
+                      (unsigned long long)points);
+    }
+    unsetenv("MHA_OPENCL_CORE");
+    unsetenv("MHA_OPENCL_CORE_SPLITS");
+}
+
 int main(void)
 {
     if (live_blocks_install() != 0)
@@ -353,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_forward),
         cmocka_unit_test(test_context_create),
         cmocka_unit_test(test_lazy_build),
+        cmocka_unit_test(test_core),
     };
     return cmocka_run_group_tests_name("opencl_faults", tests, group_setup, group_teardown);
 }

@@ -284,18 +284,23 @@ static void test_core_kernel(void **state)
     (void)state;
     const int64_t few = OCL_CORE_TILED_MIN_ROWS_CPU - 1, many = OCL_CORE_TILED_MIN_ROWS_CPU;
     /* CPUs: rows for decoding, tiled from OCL_CORE_TILED_MIN_ROWS_CPU rows */
-    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, 1));
-    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, few));
-    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, many));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, 1, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, few, false));
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, many, false));
     /* other devices: tiled whatever L */
-    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false, 1));
-    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false, many));
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false, 1, false));
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, false, false, many, false));
     /* forced, and qk_matmul_output always on the rows kernel */
-    assert_true(ocl_core_use_tiled(OCL_CORE_TILED, true, false, 1));
-    assert_false(ocl_core_use_tiled(OCL_CORE_ROWS, false, false, many));
-    assert_false(ocl_core_use_tiled(OCL_CORE_TILED, false, true, many));
-    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, false, true, many));
-    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, true, many));
+    assert_true(ocl_core_use_tiled(OCL_CORE_TILED, true, false, 1, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_ROWS, false, false, many, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_TILED, false, true, many, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, false, true, many, false));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, true, many, false));
+    /* past the loop cap the rows kernel gives way, forced or not, except to
+     * qk_matmul_output (core.c refuses that call) */
+    assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, 1, true));
+    assert_true(ocl_core_use_tiled(OCL_CORE_ROWS, true, false, 1, true));
+    assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, true, 1, true));
 }
 
 /* The tiled kernel's row width from D and Dv, its keys per tile from the
@@ -314,6 +319,77 @@ static void test_core_tiles(void **state)
     assert_int_equal(ocl_core_tile_keys(256, 16), 2);
     assert_int_equal(ocl_core_tile_keys(127, 16), 0);
     assert_int_equal(ocl_core_tile_keys(0, 256), OCL_CORE_TILE_KEYS);
+}
+
+/* The core's tiled launch: rows per group from the packed rows (group * L)
+ * within the work-group limit, keys per tile from local memory, split-K
+ * pieces for decoding on a device with many compute units, forced, and
+ * under a loop cap. */
+static void test_core_plan(void **state)
+{
+    (void)state;
+    ocl_core_plan p;
+    /* a GPU-like device, decoding B=1, Hkv=8, 4 query heads per KV head, L=1
+     * against 4096 keys, D=Dv=128: 8 groups of 4 rows, 528 groups wanted
+     * (132 units x 4): 66 pieces asked, 64 of 2 tiles of 32 keys made */
+    const ocl_core_device gpu_like = {256, 48 * 1024, 132, 0};
+    assert_int_equal(ocl_core_plan_choose(&gpu_like, 0, 8, 4, 4096, 128, 128, &p), OCL_CORE_PLAN_OK);
+    assert_true(p.dm == 128 && p.rows == 4 && p.block_k == 32);
+    assert_true(p.splits == 64 && p.split_keys == 64);
+    /* prefill there: 8 x 128 groups of 64 rows, no pieces */
+    assert_int_equal(ocl_core_plan_choose(&gpu_like, 0, 8, 4 * 2048, 2048, 128, 128, &p),
+                     OCL_CORE_PLAN_OK);
+    assert_true(p.rows == 64 && p.splits == 1 && p.split_keys == 2048);
+    /* a 2-unit CPU decoding B=4: 32 groups, no pieces; forced 3: 3 pieces */
+    const ocl_core_device two_units = {4096, 256 * 1024, 2, 0};
+    assert_int_equal(ocl_core_plan_choose(&two_units, 0, 32, 4, 4096, 128, 128, &p), OCL_CORE_PLAN_OK);
+    assert_true(p.splits == 1 && p.split_keys == 4096);
+    assert_int_equal(ocl_core_plan_choose(&two_units, 3, 32, 4, 4096, 128, 128, &p), OCL_CORE_PLAN_OK);
+    assert_true(p.splits == 3 && p.split_keys == 43 * 32);
+    /* never more pieces than key tiles; no keys: one piece */
+    assert_int_equal(ocl_core_plan_choose(&two_units, 1000, 1, 1, 70, 16, 16, &p), OCL_CORE_PLAN_OK);
+    assert_true(p.splits == 3 && p.split_keys == 32);
+    assert_int_equal(ocl_core_plan_choose(&two_units, 5, 1, 1, 0, 16, 16, &p), OCL_CORE_PLAN_OK);
+    assert_int_equal(p.splits, 1);
+    /* rows: a power of two, what the packed rows need, within the limit */
+    const ocl_core_device narrow = {6, 256 * 1024, 2, 0};
+    assert_int_equal(ocl_core_plan_choose(&narrow, 0, 1, 1000, 64, 16, 16, &p), OCL_CORE_PLAN_OK);
+    assert_int_equal(p.rows, 4);
+    assert_int_equal(ocl_core_plan_choose(&two_units, 0, 1, 3, 64, 16, 16, &p), OCL_CORE_PLAN_OK);
+    assert_int_equal(p.rows, 4);
+    /* no key tile fits */
+    const ocl_core_device tiny = {64, 100, 2, 0};
+    assert_int_equal(ocl_core_plan_choose(&tiny, 0, 1, 1, 64, 16, 16, &p), OCL_CORE_PLAN_NO_TILE);
+    /* llvmpipe's loop cap: every piece within it, none empty, all keys
+     * covered, whatever the shape; too many keys refused */
+    const ocl_core_device capped = {256, 64 * 1024, 2, 65535};
+    const int64_t lengths[] = {1, 31, 32, 33, 700, 1201, 4096, 65536, 200000};
+    const int64_t dims[] = {8, 64, 128, 256};
+    const int64_t packs[] = {1, 4, 64, 1000};
+    for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; ++t)
+        for (size_t d = 0; d < sizeof dims / sizeof dims[0]; ++d)
+            for (size_t r = 0; r < sizeof packs / sizeof packs[0]; ++r) {
+                const int64_t T = lengths[t];
+                ocl_core_plan_result result =
+                    ocl_core_plan_choose(&capped, 0, 2, packs[r], T, dims[d], dims[d], &p);
+                if (result == OCL_CORE_PLAN_LOOP_CAP) {
+                    assert_true(T >= 65536); /* only the longest are refused */
+                    continue;
+                }
+                assert_int_equal(result, OCL_CORE_PLAN_OK);
+                assert_true(ocl_loops_core_tiled(&p, p.split_keys / p.block_k) <= 65535);
+                assert_true(p.split_keys % p.block_k == 0);
+                assert_true((int64_t)p.splits * p.split_keys >= T);
+                assert_true(T == 0 || (int64_t)(p.splits - 1) * p.split_keys < T);
+            }
+    assert_int_equal(ocl_core_plan_choose(&capped, 0, 2, 4, 1201, 64, 64, &p), OCL_CORE_PLAN_OK);
+    assert_true(p.splits >= 5); /* 38 tiles, at most 9 a piece */
+    assert_int_equal(ocl_core_plan_choose(&capped, 0, 1, 1, 10000000, 256, 256, &p),
+                     OCL_CORE_PLAN_LOOP_CAP);
+    /* the rows kernel's bound: past the cap from a few hundred keys */
+    assert_true(ocl_loops_core_rows(300, 64, 64, false) <= 65535);
+    assert_true(ocl_loops_core_rows(400, 64, 64, false) > 65535);
+    assert_true(ocl_loops_core_rows(300, 64, 64, true) > ocl_loops_core_rows(300, 64, 64, false));
 }
 
 /* Tiles from the device's limits: block_q from L within the work-group
@@ -440,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_flash_plan),
         cmocka_unit_test(test_core_kernel),
         cmocka_unit_test(test_core_tiles),
+        cmocka_unit_test(test_core_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
