@@ -13,6 +13,7 @@ import torch
 SUITE = [  # name, B, Hq, Hkv, D, L, S, P
     ("prefill", 1, 32, 8, 128, 2048, 2048, 0),
     ("decode", 4, 32, 8, 128, 1, 1, 4096),
+    ("decode-mha", 4, 32, 32, 128, 1, 1, 4096),
 ]
 
 
@@ -52,14 +53,14 @@ def main():
                         attend(q, k, v, P)
                         times.append((time.perf_counter() - start) * 1e3)
             except RuntimeError as error:
-                print(f"{'torch':<10} core {name:<7} {label:<7} skipped: {str(error).splitlines()[0]}")
+                print(f"{'torch':<10} core {name:<10} {label:<7} skipped: {str(error).splitlines()[0]}")
                 continue
             times.sort()
             median = times[len(times) // 2]
             visible = sum(min(i + P + 1, T) for i in range(L))
             flops = 4.0 * B * Hq * D * visible
             kv_bytes = B * Hkv * T * 2 * D * q.element_size()
-            print(f"{'torch':<10} core {name:<7} {label:<7} {median:9.3f} ms "
+            print(f"{'torch':<10} core {name:<10} {label:<7} {median:9.3f} ms "
                   f"(min {times[0]:.3f}, max {times[-1]:.3f}, {len(times)} calls) "
                   f"{flops / median / 1e6:8.1f} GFLOP/s {kv_bytes / (median * 1e6):7.2f} GB/s K/V "
                   f"({torch.get_num_threads()} threads)", flush=True)

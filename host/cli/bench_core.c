@@ -6,6 +6,7 @@
  *   decode   B=4 Hq=32 Hkv=8 D=Dv=128 L=1 after P=4096 cached rows, causal,
  *            the cache appended in place (a host cache, so on the OpenCL
  *            plugin each call also uploads and reads back the whole cache)
+ *   decode-mha  the same without GQA: Hq = Hkv = 32 (four times the K and V)
  *
  * Effective GFLOP/s counts 4 * D flops (q.k and p.v) per visible key of each
  * query row: B * Hq * D * 4 * sum over rows of the keys it sees (L(L+1)/2
@@ -31,6 +32,7 @@ typedef struct core_shape {
 static const core_shape core_suite[] = {
     {"prefill", 1, 32, 8, 128, 2048, 2048, 0},
     {"decode", 4, 32, 8, 128, 1, 1, 4096},
+    {"decode-mha", 4, 32, 32, 128, 1, 1, 4096},
 };
 
 static double now_ms(void)
@@ -101,7 +103,7 @@ static int run_case(mha_backend *backend, const char *label, const core_shape *s
     mha_status st = mha_core_forward(backend, &args);
     first = now_ms() - first;
     if (st == MHA_STATUS_UNSUPPORTED) {
-        printf("%-10s core %-7s %-7s skipped: %s\n", label, s->name, mha_dtype_name(dtype),
+        printf("%-10s core %-10s %-7s skipped: %s\n", label, s->name, mha_dtype_name(dtype),
                cli_last_error());
         rc = CLI_OK;
         goto done;
@@ -129,7 +131,7 @@ static int run_case(mha_backend *backend, const char *label, const core_shape *s
         visible += (double)(i + P + 1 < T ? i + P + 1 : T);
     double flops = 4.0 * (double)(B * Hq * D) * visible;
     double bytes = (double)(B * Hkv * T * 2 * D) * (double)mha_dtype_size(dtype);
-    printf("%-10s core %-7s %-7s %9.3f ms (min %.3f, max %.3f, %d calls; first %.1f ms) "
+    printf("%-10s core %-10s %-7s %9.3f ms (min %.3f, max %.3f, %d calls; first %.1f ms) "
            "%8.1f GFLOP/s %7.2f GB/s K/V\n",
            label, s->name, mha_dtype_name(dtype), median, min, max, count, first,
            bench_gflops(flops, median), bytes / (median * 1e6));

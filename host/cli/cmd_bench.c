@@ -59,8 +59,9 @@ static void bench_usage(void)
            "run has lasted a few seconds.\n"
            "\n"
            "--suite core times mha_core_forward (the attention core, docs/core.md), float32\n"
-           "and float16: prefill B=1 Hq=32 Hkv=8 D=128 L=S=2048 causal, and decoding B=4\n"
-           "Hq=32 Hkv=8 D=128 L=1 after 4096 cached rows (a host cache appended in place).\n"
+           "and float16: prefill B=1 Hq=32 Hkv=8 D=128 L=S=2048 causal, decoding B=4 Hq=32\n"
+           "Hkv=8 D=128 L=1 after 4096 cached rows (a host cache appended in place), and\n"
+           "the same decoding without GQA (decode-mha: Hkv=32).\n"
            "Effective GFLOP/s counts 4*D flops per visible key of each query row; GB/s the\n"
            "K and V bytes read once. Exit status: 0 success, 1 error, 2 usage error.\n");
 }
