@@ -405,7 +405,7 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
     c.ctx = ctx;
     c.pr = problem;
     c.tiled = ocl_core_use_tiled(setting, ctx->device->kind == OCL_DEVICE_CPU, qk,
-                                 problem->q_len, cap && rows_loops > cap);
+                                 problem->group * problem->q_len, cap && rows_loops > cap);
     cl_program program = NULL;
     status = ocl_context_program(ctx, OCL_PROGRAM_CORE, &program);
     if (status == MHA_STATUS_OK && c.tiled)

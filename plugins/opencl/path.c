@@ -323,7 +323,7 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
     return true;
 }
 
-bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len,
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t packed_rows,
                         bool rows_past_cap)
 {
     if (qk)
@@ -332,7 +332,7 @@ bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_le
         return true;
     if (setting != OCL_CORE_AUTO)
         return setting == OCL_CORE_TILED;
-    return !cpu || q_len >= OCL_CORE_TILED_MIN_ROWS_CPU;
+    return !cpu || packed_rows >= OCL_CORE_TILED_MIN_ROWS_CPU;
 }
 
 int ocl_core_tile_width(int64_t D, int64_t Dv)

@@ -161,19 +161,22 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
 
 /* The attention core's query kernel (core.c, core_tiled.c). AUTO: the tiled
  * one (mha_core_tiled_DM) on GPUs and other devices; on CPUs too from
- * OCL_CORE_TILED_MIN_ROWS_CPU query rows, the rows kernel (mha_core_rows, a
- * work-item per row) below that. Measured on the EPYC under PoCL
- * (docs/performance.md): at L = 2048 the tiled kernel took 4.5 s against
- * 13.5 s (float32) and 23.8 s (float16); at L = 1 the rows kernel was 1.1x
- * (float32) to 1.3x (float16) faster. Where between the two it turns is not
- * measured: 16 is a guess. MHA_OPENCL_CORE forces one. A call with
- * qk_matmul_output always takes the rows kernel, the one that writes it;
- * any other call takes the tiled kernel when the rows kernel would run past
- * the device's loop cap (rows_past_cap: ocl_loops_core_rows above
- * ocl_path_rules.loop_cap), forced settings included, as the paths do. */
+ * OCL_CORE_TILED_MIN_ROWS_CPU packed query rows (Hq/Hkv heads x L: the rows
+ * one of its work-groups can share K/V tiles between), the rows kernel
+ * (mha_core_rows, a work-item per row) below that. Measured on the EPYC
+ * under PoCL (docs/performance.md), rows against tiled: prefill (32 heads
+ * over 8, L = 2048) 3.0-5.3x faster tiled; GQA decoding (4 heads per KV
+ * head, L = 1: 4 packed rows) tiled faster in 7 of 8 timings (1.0-1.3x
+ * float32, 1.1-1.6x float16); decoding without GQA (1 packed row) rows
+ * faster (float16 1.2-1.3x, float32 within noise). Between 1 and 4 it is not
+ * measured. MHA_OPENCL_CORE forces one. A call with qk_matmul_output always
+ * takes the rows kernel, the one that writes it; any other call takes the
+ * tiled kernel when the rows kernel would run past the device's loop cap
+ * (rows_past_cap: ocl_loops_core_rows above ocl_path_rules.loop_cap),
+ * forced settings included, as the paths do. */
 typedef enum ocl_core_kernel { OCL_CORE_AUTO, OCL_CORE_ROWS, OCL_CORE_TILED } ocl_core_kernel;
-#define OCL_CORE_TILED_MIN_ROWS_CPU 16
-bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t q_len,
+#define OCL_CORE_TILED_MIN_ROWS_CPU 4
+bool ocl_core_use_tiled(ocl_core_kernel setting, bool cpu, bool qk, int64_t packed_rows,
                         bool rows_past_cap);
 /* The tiled kernel's padded row DM: the smallest of 16, 32, .., 256 that
  * holds D and Dv; 0 past 256. */

@@ -403,6 +403,37 @@ static void test_core(void **state)
     if (st != MHA_STATUS_INVALID_VALUE)
         fail_msg("MHA_OPENCL_CORE=fast: status %s: %s", mha_status_name(st), mha_last_error());
     expect_in(mha_last_error(), "MHA_OPENCL_CORE is \"fast\"", "core, bad setting");
+    static const char *const bad_splits[] = {"0", "1025", "3x", "-1"};
+    for (size_t i = 0; i < sizeof bad_splits / sizeof bad_splits[0]; ++i) {
+        setenv("MHA_OPENCL_CORE_SPLITS", bad_splits[i], 1);
+        st = mha_core_forward(b.backend, &args);
+        if (st != MHA_STATUS_INVALID_VALUE)
+            fail_msg("MHA_OPENCL_CORE_SPLITS=%s: status %s", bad_splits[i], mha_status_name(st));
+        expect_in(mha_last_error(), "MHA_OPENCL_CORE_SPLITS is", "core, bad splits");
+    }
+    unsetenv("MHA_OPENCL_CORE_SPLITS");
+    mha_backend_close(b.backend);
+
+    /* Split-K: 2 pieces of 6 tiles of 2 keys match; their partial buffer
+     * (2*B*H*L*(D+3) floats, 2816 bytes) is checked with the call's buffers
+     * (each host view is at most 1536 bytes): refused, named, past 2 KiB. */
+    setenv("MHA_OPENCL_CORE", "tiled", 1);
+    setenv("MHA_OPENCL_CORE_SPLITS", "2", 1);
+    open_capped(&b, "local_mem=256");
+    memset(y, 0, sizeof y);
+    if (mha_core_forward(b.backend, &args) != MHA_STATUS_OK)
+        fail_msg("tiled in pieces: %s", mha_last_error());
+    for (size_t i = 0; i < sizeof y / sizeof y[0]; ++i)
+        if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
+            fail_msg("core tiled in pieces: y[%zu] = %g, reference %g", i, y[i], y_ref[i]);
+    mha_backend_close(b.backend);
+    open_capped(&b, "local_mem=256,max_alloc=2K");
+    st = mha_core_forward(b.backend, &args);
+    unsetenv("MHA_OPENCL_CORE");
+    unsetenv("MHA_OPENCL_CORE_SPLITS");
+    if (st != MHA_STATUS_OUT_OF_MEMORY)
+        fail_msg("pieces, max_alloc=2K: status %s: %s", mha_status_name(st), mha_last_error());
+    expect_in(mha_last_error(), "core split-K pieces", "core pieces, max_alloc");
     mha_backend_close(b.backend);
     assert_int_equal(live_blocks(), host);
 }

@@ -283,7 +283,7 @@ static void test_core_kernel(void **state)
 {
     (void)state;
     const int64_t few = OCL_CORE_TILED_MIN_ROWS_CPU - 1, many = OCL_CORE_TILED_MIN_ROWS_CPU;
-    /* CPUs: rows for decoding, tiled from OCL_CORE_TILED_MIN_ROWS_CPU rows */
+    /* CPUs: rows below OCL_CORE_TILED_MIN_ROWS_CPU packed rows, tiled from there */
     assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, 1, false));
     assert_false(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, few, false));
     assert_true(ocl_core_use_tiled(OCL_CORE_AUTO, true, false, many, false));
