@@ -14,6 +14,15 @@
  * MHA_OPENCL_SOFTMAX. Both are read when an attention object is created, so
  * one process (one build of CLBlast's kernels) runs them all.
  *
+ * Every attention object (and with it its device buffers) is kept until the
+ * end of the run, not destroyed after its case: Oclgrind 21.10's
+ * uninitialised-value checker keeps the state of a released buffer and
+ * applies it to the next buffer given the same index (Oclgrind reuses the
+ * indices of released buffers), so that a case's buffers would inherit the
+ * state of the previous case's: values our kernels wrote reported as
+ * unwritten, or the reverse (docs/portability.md). Kept, no attention's
+ * buffer is released before the end, and each starts unwritten, as it is.
+ *
  * Progress goes to stderr, unbuffered, so that a diagnostic of Oclgrind's
  * (also on stderr) follows the line of the case that caused it. Exit status:
  * 0 every case within tolerance, 1 otherwise, 77 when there is no OpenCL
@@ -120,8 +129,11 @@ static void stage_names(const mha_attention *att, char *buf, size_t size)
     }
 }
 
-/* Runs case k on both backends; false (with a line on stderr) when it fails. */
-static bool check_case(mha_backend *ocl, mha_backend *ref, const char *config, int k)
+/* Runs case k on both backends; false (with a line on stderr) when it fails.
+ * The attention object it made goes to *kept, for the caller to destroy at
+ * the end (see the top of the file). */
+static bool check_case(mha_backend *ocl, mha_backend *ref, const char *config, int k,
+                       mha_attention **kept)
 {
     tk_case c;
     make_case(&c, k);
@@ -162,7 +174,7 @@ static bool check_case(mha_backend *ocl, mha_backend *ref, const char *config, i
     fprintf(stderr, "small_forwards: %s case %d: stages %s: max abs err %.3g: %s\n", config, k,
             stages, diff.max_abs, ok ? "ok" : "FAIL");
 done:
-    mha_attention_destroy(att);
+    *kept = att;
     for (int i = 0; i < 2; ++i) {
         free(out[i]);
         free(weights[i]);
@@ -211,6 +223,14 @@ int main(int argc, char **argv)
         mha_backend_close(ocl);
         return 1;
     }
+    mha_attention **kept = calloc((size_t)(argc - 1) * CASE_COUNT, sizeof *kept);
+    if (!kept) {
+        fprintf(stderr, "small_forwards: out of memory\n");
+        mha_backend_close(ref);
+        mha_backend_close(ocl);
+        return 1;
+    }
+    size_t kept_count = 0;
     int failed = 0, passed = 0;
     for (int i = 1; i < argc; ++i) {
         if (!apply_config(argv[i])) {
@@ -219,13 +239,16 @@ int main(int argc, char **argv)
             continue;
         }
         for (int k = 0; k < CASE_COUNT; ++k) {
-            if (check_case(ocl, ref, argv[i], k))
+            if (check_case(ocl, ref, argv[i], k, &kept[kept_count++]))
                 passed++;
             else
                 failed++;
         }
     }
     fprintf(stderr, "small_forwards: %d passed, %d failed\n", passed, failed);
+    for (size_t i = 0; i < kept_count; ++i)
+        mha_attention_destroy(kept[i]);
+    free(kept);
     mha_backend_close(ref);
     mha_backend_close(ocl);
     return failed ? 1 : 0;
