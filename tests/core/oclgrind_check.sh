@@ -17,12 +17,15 @@
 # The check also fails when a command exits non-zero; it exits 77 (skipped)
 # when oclgrind is not installed or every command exited 77.
 #
-# Not turned on: Oclgrind's uninitialised-value checker (OCLGRIND_UNINITIALIZED).
-# At -O2 it stops at LLVM's `freeze` instruction, which Debian's Oclgrind 21.10
-# does not know; at -cl-opt-disable it runs, but Oclgrind 21.10 loses the
-# initialisation state of memory written by clEnqueueWriteBuffer at a nonzero
-# offset (as the plugin writes its biases), clEnqueueFillBuffer and
-# clEnqueueCopyBufferRect, so its reports need triage (docs/portability.md).
+# Not turned on here: Oclgrind's uninitialised-value checker
+# (OCLGRIND_UNINITIALIZED). At -O2 it stops at LLVM's `freeze` instruction,
+# which Debian's Oclgrind 21.10 does not know, so a command that builds its
+# programs with -cl-opt-disable turns it on itself (tests/portability).
+# Oclgrind 21.10's checker also carries a released buffer's state over to the
+# next buffer given its index, and takes a host write (clEnqueueWriteBuffer at
+# a nonzero offset or of part of a buffer, clEnqueueFillBuffer,
+# clEnqueueCopyBufferRect) as the whole of the buffer's state
+# (docs/portability.md).
 set -u
 work=$1
 shift

@@ -5,13 +5,16 @@
  * is called mha_selftest, a name of ours, and the check must fail (the ctest
  * has WILL_FAIL); as `oclgrind_selftest theirs` it is called selftest, a
  * name that is not ours (like CLBlast's kernels), and the check must list
- * the reports and pass.
+ * the reports and pass. `oclgrind_selftest uninit` runs mha_selftest_uninit,
+ * which copies values nothing wrote (and has no other bug): under Oclgrind's
+ * uninitialised-value checker the check must fail.
  *
  * Exit status: 0 when the kernel ran, 1 on an OpenCL error, 77 without a
  * device, 2 on a usage error.
  */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,15 +27,32 @@ static const char *g_source =
     "    a[n + (int)get_global_id(0)] = 1.0f;\n"
     "}\n";
 
+/* Work-item i copies a[i], which nothing wrote, to a[4 + i]: within bounds
+ * (4 work-items, n = 16), no race. */
+static const char *g_source_uninit =
+    "kernel void KERNEL(global float *a, int n)\n"
+    "{\n"
+    "    const int i = (int)get_global_id(0);\n"
+    "    if (i + 4 < n)\n"
+    "        a[i + 4] = a[i];\n"
+    "}\n";
+
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "ours") != 0 && strcmp(argv[1], "theirs") != 0)) {
-        fprintf(stderr, "usage: oclgrind_selftest ours|theirs\n");
+    if (argc != 2 || (strcmp(argv[1], "ours") != 0 && strcmp(argv[1], "theirs") != 0 &&
+                      strcmp(argv[1], "uninit") != 0)) {
+        fprintf(stderr, "usage: oclgrind_selftest ours|theirs|uninit\n");
         return 2;
     }
-    const char *name = strcmp(argv[1], "ours") == 0 ? "mha_selftest" : "selftest";
+    const bool uninit = strcmp(argv[1], "uninit") == 0;
+    const char *name = uninit                           ? "mha_selftest_uninit"
+                       : strcmp(argv[1], "ours") == 0 ? "mha_selftest"
+                                                      : "selftest";
+    const char *source = uninit ? g_source_uninit : g_source;
     char options[64];
-    snprintf(options, sizeof options, "-DKERNEL=%s", name);
+    /* -cl-opt-disable as our programs are built under the checker (at -O2
+     * it stops at LLVM's freeze, docs/portability.md) */
+    snprintf(options, sizeof options, "-DKERNEL=%s%s", name, uninit ? " -cl-opt-disable" : "");
     cl_platform_id platform;
     cl_device_id device;
     cl_uint count = 0;
@@ -53,7 +73,7 @@ int main(int argc, char **argv)
     queue = clCreateCommandQueue(context, device, 0, &err);
     if (err != CL_SUCCESS)
         goto done;
-    program = clCreateProgramWithSource(context, 1, &g_source, NULL, &err);
+    program = clCreateProgramWithSource(context, 1, &source, NULL, &err);
     if (err != CL_SUCCESS || (err = clBuildProgram(program, 1, &device, options, NULL, NULL)) !=
                                  CL_SUCCESS)
         goto done;
