@@ -199,6 +199,13 @@ mha_status ocl_attention_create(void *context, const mha_config *config,
     ocl_settings_forced(&att->path, &att->softmax);
     if ((st = ocl_settings_flash(&att->flash)) != MHA_STATUS_OK)
         goto done;
+    /* what MHA_OPENCL_FLASH leaves unset, from the device's tuning file */
+    if (att->flash.block_q == 0)
+        att->flash.block_q = ctx->flash_tuning.block_q;
+    if (att->flash.block_k == 0)
+        att->flash.block_k = ctx->flash_tuning.block_k;
+    if (att->flash.splits == 0)
+        att->flash.splits = ctx->flash_tuning.splits;
     if ((st = upload_weights(att, weights)) != MHA_STATUS_OK)
         goto done;
     *attention = att;

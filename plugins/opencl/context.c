@@ -215,7 +215,7 @@ mha_status ocl_context_create_with(const char *device_spec, const mha_extension 
     }
     if (status != MHA_STATUS_OK)
         goto done;
-    status = ocl_tuning_apply(ctx->device, &ctx->settings);
+    status = ocl_tuning_apply(ctx->device, &ctx->settings, &ctx->flash_tuning);
     if (status != MHA_STATUS_OK)
         goto done;
     /* Benchmarking aid (docs/opencl.md): forwards enqueue only their CLBlast

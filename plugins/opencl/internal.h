@@ -230,10 +230,13 @@ void ocl_cache_store(const char *path, uint64_t key, const void *data, size_t si
 
 /* ---- tuning.c ------------------------------------------------------------ */
 /* Applies the CLBlast parameters of settings->tuning_file, else of the
- * device's file in the cache directory, when there is one. A problem with the
- * cache directory's file is traced; with an explicitly named one it is an
- * error (INVALID_VALUE, or IO_ERROR when it cannot be read). */
-mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings);
+ * device's file in the cache directory, when there is one, and returns in
+ * *flash the flash tiles of its "kernel mha_flash" line (all 0 without one).
+ * A problem with the cache directory's file is traced; with an explicitly
+ * named one it is an error (INVALID_VALUE, UNSUPPORTED past the device's
+ * limits, or IO_ERROR when it cannot be read). */
+mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings,
+                            ocl_flash_tiles *flash);
 /* The file name of a device's tuning file in the cache directory:
  * clblast-<name>-<driver>.txt, characters outside [A-Za-z0-9._-] as '_'. */
 void ocl_tuning_file_name(const ocl_device *dev, char *name, size_t cap);
@@ -257,6 +260,9 @@ struct ocl_context {
     /* the device's limits capped by settings.limit_caps: what every call
      * checks against (limits.c) */
     ocl_device_limits limits;
+    /* the flash tiles of the device's tuning file (tuning.c; 0: none), below
+     * MHA_OPENCL_FLASH's */
+    ocl_flash_tiles flash_tuning;
     /* bytes of every buffer of buffer.c on this context (all its attention
      * objects'), what the global-memory checks count as held */
     _Atomic uint64_t device_bytes;
@@ -326,7 +332,7 @@ typedef struct ocl_attention {
     ocl_softmax softmax; /* forced by MHA_OPENCL_SOFTMAX, else OCL_SOFTMAX_AUTO */
     ocl_path path;       /* forced by MHA_OPENCL_ATTENTION, else OCL_PATH_AUTO
                           * (both read at creation: ocl_settings_forced) */
-    ocl_flash_tiles flash; /* forced by MHA_OPENCL_FLASH (0: the plugin's choice) */
+    ocl_flash_tiles flash; /* MHA_OPENCL_FLASH, else the tuning file's (0: the plugin's choice) */
 
     int64_t E, H, D, kdim, vdim;
     bool bias, add_bias_kv, add_zero_attn;

@@ -18,6 +18,11 @@
  * CLBlastOverrideParameters requires. The overrides are for single precision
  * and last for the process (CLBlast keeps them per device).
  *
+ * One more kernel name is the plugin's own: "kernel mha_flash BLOCK_Q=64
+ * BLOCK_K=32 SPLITS=1" (any subset) sets the flash kernels' tiles for the
+ * device, as MHA_OPENCL_FLASH does (same ranges; the setting wins for the
+ * items it gives); not handed to CLBlast, kept in the context.
+ *
  * Where no such file is in the cache directory, the plugin looks in the
  * tuning folder shipped beside it (<plugin dir>/opencl-tuning/, installed
  * from plugins/opencl/tuning/), which holds the files of devices we tuned.
@@ -552,6 +557,49 @@ static bool check_fits(const tuning_kernel *k, const ocl_device_limits *limits,
     return false;
 }
 
+/* ---- the plugin's own line: the flash tiles ------------------------------ */
+#define TUNING_FLASH "mha_flash"
+
+/* A "kernel mha_flash" line into *tiles, through the parser of
+ * MHA_OPENCL_FLASH (so the ranges are the setting's); false with msg set. */
+static bool flash_line(const tuning_kernel *k, ocl_flash_tiles *tiles, char *msg, size_t cap)
+{
+    static const char *const names[] = {"BLOCK_Q", "BLOCK_K", "SPLITS"};
+    static const char *const keys[] = {"block_q", "block_k", "splits"};
+    char text[96] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < k->count; ++i) {
+        size_t which = 3;
+        for (size_t n = 0; n < 3; ++n)
+            if (strcmp(k->names[i], names[n]) == 0)
+                which = n;
+        if (which == 3) {
+            snprintf(msg, cap, "%s %s: expected BLOCK_Q, BLOCK_K or SPLITS", k->name,
+                     k->names[i]);
+            return false;
+        }
+        int n = snprintf(text + used, sizeof text - used, "%s%s=%zu", used ? "," : "",
+                         keys[which], k->values[i]);
+        if (n < 0 || (size_t)n >= sizeof text - used) {
+            snprintf(msg, cap, "%s: too many parameters", k->name);
+            return false;
+        }
+        used += (size_t)n;
+    }
+    const char *bad = NULL;
+    if (!ocl_flash_tiles_parse(text, tiles, &bad)) {
+        const char *end = bad ? strchr(bad, ',') : NULL;
+        snprintf(msg, cap,
+                 "%s %.*s: expected BLOCK_Q a power of two 1..%d, BLOCK_K a multiple of %d up "
+                 "to %d, SPLITS 1..%d",
+                 k->name, bad ? (int)(end ? (size_t)(end - bad) : strlen(bad)) : 0,
+                 bad ? bad : "", OCL_FLASH_BLOCK_MAX, OCL_FLASH_KEY_STEP, OCL_FLASH_BLOCK_MAX,
+                 OCL_FLASH_SPLITS_MAX);
+        return false;
+    }
+    return true;
+}
+
 /* Trouble: an error for an explicit file, a trace (and OK) for the cache's. */
 static mha_status trouble(bool explicit_file, mha_status st, const char *path, const char *why,
                           unsigned line_no)
@@ -602,8 +650,10 @@ static bool matches(const char *pattern, const char *value)
     return strcmp(pattern, "*") == 0 || strcmp(pattern, value) == 0;
 }
 
-mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
+mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings,
+                            ocl_flash_tiles *flash)
 {
+    memset(flash, 0, sizeof *flash);
     char path[4200];
     const char *env = settings->tuning_file;
     const bool explicit_file = env && env[0] != '\0';
@@ -658,9 +708,19 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
      * UNSUPPORTED (as a launch past its limits is, limits.c) */
     ocl_device_limits limits = dev->limits;
     ocl_device_limits_cap(&limits, &settings->limit_caps);
+    ocl_flash_tiles tiles = {0, 0, 0};
+    size_t clblast_lines = 0;
     for (size_t i = 0; i < t->count; ++i) {
         const tuning_kernel *k = &t->kernels[i];
         mha_status bad = MHA_STATUS_OK;
+        if (strcmp(k->name, TUNING_FLASH) == 0) {
+            if (!flash_line(k, &tiles, t->message, sizeof t->message)) {
+                st = trouble(explicit_file, MHA_STATUS_INVALID_VALUE, path, t->message, k->line);
+                goto done;
+            }
+            continue;
+        }
+        clblast_lines++;
         if (!check_kernel(k, t->message, sizeof t->message))
             bad = MHA_STATUS_INVALID_VALUE;
         else if (!check_fits(k, &limits, &settings->limit_caps, t->message, sizeof t->message))
@@ -672,6 +732,8 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
     }
     for (size_t i = 0; i < t->count; ++i) {
         const tuning_kernel *k = &t->kernels[i];
+        if (strcmp(k->name, TUNING_FLASH) == 0)
+            continue;
         const char *names[TUNING_PARAMS_MAX];
         for (size_t j = 0; j < k->count; ++j)
             names[j] = k->names[j];
@@ -685,7 +747,10 @@ mha_status ocl_tuning_apply(const ocl_device *dev, const ocl_settings *settings)
             goto done;
         }
     }
-    ocl_host->trace("opencl: tuning: applied %zu CLBlast kernel(s) from %s", t->count, path);
+    *flash = tiles;
+    ocl_host->trace("opencl: tuning: applied %zu CLBlast kernel(s)%s from %s", clblast_lines,
+                    tiles.block_q || tiles.block_k || tiles.splits ? " and the flash tiles" : "",
+                    path);
 done:
     ocl_host->free(t);
     return st;

@@ -8,6 +8,9 @@
  * a file whose kernels need larger work-groups or more local memory than the
  * device has (as MHA_OPENCL_LIMITS lowers PoCL's) is refused at load
  * (UNSUPPORTED), or traced and not applied when it is the cache directory's.
+ * The plugin's own "kernel mha_flash" line sets the flash kernels' tiles
+ * (the launch changes: split-K's combine kernel runs) below MHA_OPENCL_FLASH;
+ * a bad one is refused, named.
  * Its own binary: the overrides last for the process.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "mha/mha.h"
+#include "faults.h" /* plugins/opencl: the test hook, counts the kernels enqueued */
 #include "ocl_test.h"
 
 static char g_name[512], g_driver[512], g_kind[16];
@@ -105,6 +109,81 @@ static void test_applied(void **state)
     }
     mha_backend_close(ocl);
     mha_backend_close(ref);
+}
+
+/* Kernels one flash forward enqueues on a fresh backend (the fault hook's
+ * clEnqueueNDRangeKernel points), its output checked against `expect`. */
+static uint64_t flash_enqueues(tk_case *c, const float *expect)
+{
+    mha_opencl_faults faults;
+    memset(&faults, 0, sizeof faults);
+    faults.only = "clEnqueueNDRangeKernel";
+    mha_opencl_fault_options o = {{sizeof o, MHA_OPENCL_EXT_FAULTS, NULL}, &faults};
+    mha_backend *b = NULL;
+    if (mha_backend_open_with("opencl", &o.header, &b) != MHA_STATUS_OK)
+        fail_msg("open: %s", mha_last_error());
+    mha_attention *att = NULL;
+    assert_int_equal(tk_case_attention(c, b, &att), MHA_STATUS_OK);
+    float *out = calloc(c->out_count, sizeof(float));
+    faults.points = 0;
+    if (tk_case_run(c, b, att, out, NULL, NULL) != MHA_STATUS_OK)
+        fail_msg("forward: %s", mha_last_error());
+    const uint64_t enqueues = faults.points;
+    assert_true(tk_first_bad(out, expect, c->out_count, OCL_TOL) < 0);
+    free(out);
+    mha_attention_destroy(att);
+    mha_backend_close(b);
+    return enqueues;
+}
+
+/* "kernel mha_flash ..." sets the flash tiles: SPLITS=3 adds the combine
+ * kernel's launch to a forward that the device's own plan does not split,
+ * and the results still match; MHA_OPENCL_FLASH wins over the file; a bad
+ * value or an unknown parameter is INVALID_VALUE naming it. */
+static void test_flash_line(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    setenv("MHA_OPENCL_ATTENTION", "flash", 1);
+    tk_case c;
+    memset(&c, 0, sizeof c);
+    c.E = 16, c.H = 2, c.kdim = 16, c.vdim = 16, c.N = 4, c.batched = true, c.L = 40, c.S = 64;
+    c.bias = true;
+    tk_case_fill(&c, 99);
+    float *expect = calloc(c.out_count, sizeof(float));
+    mha_backend *ref = NULL;
+    assert_int_equal(mha_backend_open("reference", &ref), MHA_STATUS_OK);
+    assert_int_equal(tk_case_run(&c, ref, NULL, expect, NULL, NULL), MHA_STATUS_OK);
+    mha_backend_close(ref);
+
+    write_file(g_name, g_driver, "kernel mha_flash BLOCK_K=16\n");
+    const uint64_t unsplit = flash_enqueues(&c, expect);
+    write_file(g_name, g_driver, "kernel mha_flash BLOCK_Q=16 BLOCK_K=16 SPLITS=3\n");
+    const uint64_t split = flash_enqueues(&c, expect);
+    assert_int_equal(split, unsplit + 1); /* mha_flash_combine */
+    setenv("MHA_OPENCL_FLASH", "splits=1", 1);
+    assert_int_equal(flash_enqueues(&c, expect), unsplit);
+    unsetenv("MHA_OPENCL_FLASH");
+
+    static const char *const bad[][2] = {
+        {"kernel mha_flash BLOCK_Q=3\n", "BLOCK_Q"},
+        {"kernel mha_flash BLOCK_K=17\n", "BLOCK_K"},
+        {"kernel mha_flash SPLITS=0\n", "SPLITS"},
+        {"kernel mha_flash WGD=8\n", "expected BLOCK_Q, BLOCK_K or SPLITS"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        write_file(g_name, g_driver, bad[i][0]);
+        mha_backend *b = NULL;
+        mha_status st = open_opencl(&b);
+        if (st != MHA_STATUS_INVALID_VALUE)
+            fail_msg("%s: status %s", bad[i][0], mha_status_name(st));
+        if (!strstr(mha_last_error(), bad[i][1]) || !strstr(mha_last_error(), "(line 4)"))
+            fail_msg("%s: message does not name it: %s", bad[i][0], mha_last_error());
+    }
+    unsetenv("MHA_OPENCL_TUNING_FILE");
+    unsetenv("MHA_OPENCL_ATTENTION");
+    free(expect);
+    tk_case_free(&c);
 }
 
 static void test_other_device_skipped(void **state)
@@ -687,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_cache_dir_limits),
         cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_applied),
+        cmocka_unit_test(test_flash_line),
     };
     return cmocka_run_group_tests_name("opencl_tuning", tests, setup, teardown);
 }
