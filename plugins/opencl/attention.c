@@ -6,21 +6,6 @@
 
 #define OCL_SOFTMAX_WG_CAP 256
 
-static mha_status create_kernel(ocl_context *ctx, cl_program program, const char *name,
-                                cl_kernel *out)
-{
-    cl_int err = ocl_fault(ctx, "clCreateKernel");
-    *out = NULL;
-    if (err == CL_SUCCESS)
-        *out = clCreateKernel(program, name, &err);
-    if (err != CL_SUCCESS) {
-        *out = NULL;
-        return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
-                                   ocl_cl_error_name(err), (int)err);
-    }
-    return MHA_STATUS_OK;
-}
-
 mha_status ocl_attention_kernels(ocl_attention *att, ocl_program_id id)
 {
     cl_program program = NULL;
@@ -32,7 +17,7 @@ mha_status ocl_attention_kernels(ocl_attention *att, ocl_program_id id)
     mha_status st = ocl_context_program(att->context, id, &program);
     for (int k = 0; k < OCL_KERNEL_COUNT && st == MHA_STATUS_OK; ++k)
         if (ocl_kernel_program((ocl_kernel_id)k) == id && !att->kernels[k])
-            st = create_kernel(att->context, program, ocl_kernel_name((ocl_kernel_id)k),
+            st = ocl_create_kernel(att->context, program, ocl_kernel_name((ocl_kernel_id)k),
                                &att->kernels[k]);
     for (int k = 0; k < OCL_KERNEL_COUNT && st != MHA_STATUS_OK; ++k)
         if (ocl_kernel_program((ocl_kernel_id)k) == id && att->kernels[k]) {

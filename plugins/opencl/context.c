@@ -290,3 +290,18 @@ mha_status ocl_context_device_info(void *context, mha_device_info *info)
     ocl_device_info_copy(info, &ctx->device->info);
     return MHA_STATUS_OK;
 }
+
+mha_status ocl_create_kernel(ocl_context *ctx, cl_program program, const char *name,
+                             cl_kernel *out)
+{
+    cl_int err = ocl_fault(ctx, "clCreateKernel");
+    *out = NULL;
+    if (err == CL_SUCCESS)
+        *out = clCreateKernel(program, name, &err);
+    if (err != CL_SUCCESS) {
+        *out = NULL;
+        return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
+                                   ocl_cl_error_name(err), (int)err);
+    }
+    return MHA_STATUS_OK;
+}

@@ -176,17 +176,7 @@ static mha_status launch(core_call *c, cl_kernel kernel, const char *name, int64
 {
     if (items <= 0)
         return MHA_STATUS_OK;
-    /* groups of 64, or as many as the device and the kernel take */
-    const ocl_device_limits *limits = &c->ctx->limits;
-    size_t local = 64, kernel_max = 0;
-    if (limits->max_work_group > 0 && limits->max_work_group < local)
-        local = limits->max_work_group;
-    if (limits->max_work_item[0] > 0 && limits->max_work_item[0] < local)
-        local = limits->max_work_item[0];
-    if (clGetKernelWorkGroupInfo(kernel, c->ctx->device->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof kernel_max, &kernel_max, NULL) == CL_SUCCESS &&
-        kernel_max > 0 && kernel_max < local)
-        local = kernel_max;
+    size_t local = ocl_core_work_group(c->ctx, kernel);
     size_t global = ((size_t)items + local - 1) / local * local;
     cl_int err = ocl_fault(c->ctx, "clEnqueueNDRangeKernel");
     if (err == CL_SUCCESS)
@@ -333,19 +323,6 @@ static mha_status read_back(core_call *c)
     return err == CL_SUCCESS ? MHA_STATUS_OK : ocl_cl_fail(err, "clFinish");
 }
 
-static mha_status make_kernel(core_call *c, cl_program program, const char *name, cl_kernel *out)
-{
-    cl_int err = ocl_fault(c->ctx, "clCreateKernel");
-    if (err == CL_SUCCESS)
-        *out = clCreateKernel(program, name, &err);
-    if (err != CL_SUCCESS) {
-        *out = NULL;
-        return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
-                                   ocl_cl_error_name(err), (int)err);
-    }
-    return MHA_STATUS_OK;
-}
-
 static void release(core_call *c)
 {
     core_buffer *buffers[] = {&c->q,  &c->k, &c->v,  &c->past_k,    &c->past_v,   &c->mask,
@@ -411,9 +388,9 @@ mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
     if (status == MHA_STATUS_OK && c.tiled)
         status = ocl_core_tiled_prepare(ctx, program, problem, splits, &c.tiles);
     if (status == MHA_STATUS_OK)
-        status = make_kernel(&c, program, ocl_kernel_name(OCL_K_CORE_ROWS), &c.rows);
+        status = ocl_create_kernel(ctx, program, ocl_kernel_name(OCL_K_CORE_ROWS), &c.rows);
     if (status == MHA_STATUS_OK)
-        status = make_kernel(&c, program, ocl_kernel_name(OCL_K_CORE_COPY_ROWS), &c.copy);
+        status = ocl_create_kernel(ctx, program, ocl_kernel_name(OCL_K_CORE_COPY_ROWS), &c.copy);
     if (status != MHA_STATUS_OK)
         goto done;
     if (ctx->queue) {

@@ -14,6 +14,11 @@
 mha_status ocl_core_forward(void *context, const mha_core_problem *problem,
                             const mha_core_args *args);
 
+/* Work-items per group for a core kernel: OCL_CORE_GROUP_ROWS (64), or as
+ * many as the device's work-group and first work-item limits and the
+ * kernel's CL_KERNEL_WORK_GROUP_SIZE allow. */
+size_t ocl_core_work_group(const ocl_context *ctx, cl_kernel kernel);
+
 /* The tiled query kernel of one call: mha_core_tiled_DM of the call's head
  * sizes and its plan (path.h). */
 typedef struct ocl_core_tiled {

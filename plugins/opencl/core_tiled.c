@@ -28,23 +28,7 @@ static mha_status set_arg(cl_kernel kernel, const char *name, cl_uint index, siz
     return MHA_STATUS_OK;
 }
 
-static mha_status create_kernel(ocl_context *ctx, cl_program program, const char *name,
-                                cl_kernel *out)
-{
-    cl_int err = ocl_fault(ctx, "clCreateKernel");
-    *out = NULL;
-    if (err == CL_SUCCESS)
-        *out = clCreateKernel(program, name, &err);
-    if (err != CL_SUCCESS) {
-        *out = NULL;
-        return ocl_host->set_error(ocl_cl_status(err), "opencl: clCreateKernel(%s): %s (%d)", name,
-                                   ocl_cl_error_name(err), (int)err);
-    }
-    return MHA_STATUS_OK;
-}
-
-/* The most work-items per group: the device's limits and the kernel's. */
-static size_t work_group_of(const ocl_context *ctx, cl_kernel kernel)
+size_t ocl_core_work_group(const ocl_context *ctx, cl_kernel kernel)
 {
     const ocl_device_limits *limits = &ctx->limits;
     size_t most = OCL_CORE_GROUP_ROWS, kernel_max = 0;
@@ -74,10 +58,10 @@ mha_status ocl_core_tiled_prepare(ocl_context *ctx, cl_program program,
     memset(t, 0, sizeof *t);
     const int dm = ocl_core_tile_width(pr->head_dim, pr->v_head_dim);
     const char *name = ocl_kernel_name(tiled_kernel(dm));
-    mha_status status = create_kernel(ctx, program, name, &t->kernel);
+    mha_status status = ocl_create_kernel(ctx, program, name, &t->kernel);
     if (status != MHA_STATUS_OK)
         return status;
-    const ocl_core_device dev = {work_group_of(ctx, t->kernel), ctx->limits.local_mem,
+    const ocl_core_device dev = {ocl_core_work_group(ctx, t->kernel), ctx->limits.local_mem,
                                  ctx->device->info.compute_units, ctx->device->loop_cap};
     switch (ocl_core_plan_choose(&dev, forced_splits, pr->batch * pr->kv_heads,
                                  pr->group * pr->q_len, pr->total_len, pr->head_dim,
@@ -110,7 +94,7 @@ static mha_status run_combine(ocl_context *ctx, cl_command_queue queue, cl_progr
 {
     const char *name = ocl_kernel_name(OCL_K_CORE_COMBINE);
     cl_kernel kernel = NULL;
-    mha_status status = create_kernel(ctx, program, name, &kernel);
+    mha_status status = ocl_create_kernel(ctx, program, name, &kernel);
     cl_int dtype = pr->dtype;
     if (status == MHA_STATUS_OK)
         status = set_arg(kernel, name, 0, sizeof(cl_mem), &mems[0]); /* geometry */
@@ -122,7 +106,7 @@ static mha_status run_combine(ocl_context *ctx, cl_command_queue queue, cl_progr
         status = set_arg(kernel, name, 3, sizeof(cl_int), &dtype);
     if (status == MHA_STATUS_OK)
         status = set_arg(kernel, name, 4, sizeof(cl_int), &splits);
-    size_t local = work_group_of(ctx, kernel);
+    size_t local = ocl_core_work_group(ctx, kernel);
     const size_t items = (size_t)(pr->batch * pr->q_heads * pr->q_len * pr->v_head_dim);
     const size_t global = (items + local - 1) / local * local;
     if (status == MHA_STATUS_OK)

@@ -278,6 +278,10 @@ mha_status ocl_context_device_info(void *context, mha_device_info *info);
  * request; a failed build is reported and tried again at the next request.
  * Thread-safe. */
 mha_status ocl_context_program(ocl_context *ctx, ocl_program_id id, cl_program *out);
+/* Kernel `name` of `program` (a fault point); when the driver refuses, the
+ * error's status with the kernel and the error named, *out NULL. */
+mha_status ocl_create_kernel(ocl_context *ctx, cl_program program, const char *name,
+                             cl_kernel *out);
 /* Checks that a caller's queue is in-order and on the context's cl_context
  * and device; *profiling tells whether it has CL_QUEUE_PROFILING_ENABLE. */
 mha_status ocl_check_queue(const ocl_context *ctx, cl_command_queue queue, const char *what,
