@@ -325,6 +325,19 @@ static void test_local_mem(void **state)
     mha_backend_close(b.backend);
 }
 
+/* One core call on `backend` that must succeed and match y_ref (count
+ * elements) within 2e-5 + 2e-5 |b|. */
+static void expect_core_match(mha_backend *backend, const mha_core_args *args, float *y,
+                              const float *y_ref, size_t count, const char *what)
+{
+    memset(y, 0, count * sizeof *y);
+    if (mha_core_forward(backend, args) != MHA_STATUS_OK)
+        fail_msg("core, %s: %s", what, mha_last_error());
+    for (size_t i = 0; i < count; ++i)
+        if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
+            fail_msg("core, %s: y[%zu] = %g, reference %g", what, i, y[i], y_ref[i]);
+}
+
 /* The core on host views: a buffer per view, each against max_alloc, all
  * against global_mem; work-groups of 8 still match the reference. */
 static void test_core(void **state)
@@ -371,11 +384,7 @@ static void test_core(void **state)
     mha_backend_close(b.backend);
 
     open_capped(&b, "work_group=8,max_alloc=2K,global_mem=6K");
-    if (mha_core_forward(b.backend, &args) != MHA_STATUS_OK)
-        fail_msg("work_group=8: %s", mha_last_error());
-    for (size_t i = 0; i < sizeof y / sizeof y[0]; ++i)
-        if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
-            fail_msg("core, work_group=8: y[%zu] = %g, reference %g", i, y[i], y_ref[i]);
+    expect_core_match(b.backend, &args, y, y_ref, sizeof y / sizeof y[0], "work_group=8");
     mha_backend_close(b.backend);
 
     /* The tiled kernel, forced: tiles of 8 keys (2 rows of 16 floats each
@@ -383,12 +392,7 @@ static void test_core(void **state)
      * bytes it is refused naming the sizes; a bad setting is named. */
     setenv("MHA_OPENCL_CORE", "tiled", 1);
     open_capped(&b, "local_mem=1K,work_group=8");
-    memset(y, 0, sizeof y);
-    if (mha_core_forward(b.backend, &args) != MHA_STATUS_OK)
-        fail_msg("tiled, local_mem=1K: %s", mha_last_error());
-    for (size_t i = 0; i < sizeof y / sizeof y[0]; ++i)
-        if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
-            fail_msg("core tiled, local_mem=1K: y[%zu] = %g, reference %g", i, y[i], y_ref[i]);
+    expect_core_match(b.backend, &args, y, y_ref, sizeof y / sizeof y[0], "tiled, local_mem=1K");
     mha_backend_close(b.backend);
     open_capped(&b, "local_mem=64");
     st = mha_core_forward(b.backend, &args);
@@ -420,12 +424,7 @@ static void test_core(void **state)
     setenv("MHA_OPENCL_CORE", "tiled", 1);
     setenv("MHA_OPENCL_CORE_SPLITS", "2", 1);
     open_capped(&b, "local_mem=256");
-    memset(y, 0, sizeof y);
-    if (mha_core_forward(b.backend, &args) != MHA_STATUS_OK)
-        fail_msg("tiled in pieces: %s", mha_last_error());
-    for (size_t i = 0; i < sizeof y / sizeof y[0]; ++i)
-        if (fabsf(y[i] - y_ref[i]) > 2e-5f + 2e-5f * fabsf(y_ref[i]))
-            fail_msg("core tiled in pieces: y[%zu] = %g, reference %g", i, y[i], y_ref[i]);
+    expect_core_match(b.backend, &args, y, y_ref, sizeof y / sizeof y[0], "tiled in pieces");
     mha_backend_close(b.backend);
     open_capped(&b, "local_mem=256,max_alloc=2K");
     st = mha_core_forward(b.backend, &args);
