@@ -15,7 +15,10 @@
 #   - a report that names no kernel (an API error, Oclgrind's own errors)
 #     fails the check.
 # The check also fails when a command exits non-zero; it exits 77 (skipped)
-# when oclgrind is not installed or every command exited 77.
+# when oclgrind is not installed or every command exited 77. A command must
+# run one OpenCL process: each process Oclgrind starts rewrites the log, so
+# the reports of all but the last would be lost (seen: a command of two
+# processes, the first with 1000 reports, came out clean).
 #
 # Not turned on here: Oclgrind's uninitialised-value checker
 # (OCLGRIND_UNINITIALIZED). At -O2 it stops at LLVM's `freeze` instruction,
