@@ -5,7 +5,9 @@
  * host memory (tolerance 2e-5 + 2e-5 |b|: float32 in a different order).
  * Then long key sequences (hundreds of keys: many key tiles, split-K
  * pieces, and past Mesa llvmpipe's per-work-item loop limit) with GQA,
- * masks, windows, softcap and valid lengths, against the reference.
+ * masks, windows, softcap and valid lengths, against the reference; and
+ * qk_matmul_output over a long past, refused where llvmpipe's loop limit
+ * would cut the rows kernel short.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +239,49 @@ static void long_keys_against_the_reference(void **state)
         run_long_case(&cases[i]);
 }
 
+/* qk_matmul_output over a long past: only mha_core_rows writes it, so a
+ * device whose loop limiter it would pass (Mesa's llvmpipe) refuses the
+ * call, naming the limit; any other device matches the reference. */
+static void long_qk_output_or_refused(void **state)
+{
+    (void)state;
+    enum { P = 700, T = P + 1, DH = 64 };
+    static float q[DH], k[DH], v[DH], past_k[P * DH], past_v[P * DH];
+    static float y[DH], y_ref[DH], qk[T], qk_ref[T];
+    float *inputs[] = {q, k, v, past_k, past_v};
+    const size_t counts[] = {DH, DH, DH, P * DH, P * DH};
+    for (size_t i = 0; i < 5; ++i)
+        for (size_t j = 0; j < counts[i]; ++j)
+            inputs[i][j] = random_value();
+    mha_core_args args;
+    mha_core_args_init(&args);
+    args.q = view4(q, MHA_MEMORY_HOST, 0, 1, 1, 1, DH);
+    args.k = view4(k, MHA_MEMORY_HOST, 0, 1, 1, 1, DH);
+    args.v = view4(v, MHA_MEMORY_HOST, 0, 1, 1, 1, DH);
+    args.past_key = view4(past_k, MHA_MEMORY_HOST, 0, 1, 1, P, DH);
+    args.past_value = view4(past_v, MHA_MEMORY_HOST, 0, 1, 1, P, DH);
+    args.is_causal = true;
+    args.qk_matmul_output_mode = MHA_QK_OUTPUT_SOFTMAX;
+    args.y = view4(y_ref, MHA_MEMORY_HOST, 0, 1, 1, 1, DH);
+    args.qk_matmul_output = view4(qk_ref, MHA_MEMORY_HOST, 0, 1, 1, 1, T);
+    check(mha_core_forward(g_reference, &args), "reference");
+    args.y = view4(y, MHA_MEMORY_HOST, 0, 1, 1, 1, DH);
+    args.qk_matmul_output = view4(qk, MHA_MEMORY_HOST, 0, 1, 1, 1, T);
+    mha_device_info info = {.struct_size = sizeof info};
+    check(mha_backend_device_info(g_opencl, &info), "device info");
+    mha_status status = mha_core_forward(g_opencl, &args);
+    if (strncmp(info.name, "llvmpipe", 8) == 0) {
+        assert_int_equal(status, MHA_STATUS_UNSUPPORTED);
+        assert_non_null(strstr(mha_last_error(), "past the device's limit of 65535"));
+        return;
+    }
+    check(status, "opencl");
+    for (size_t i = 0; i < DH; ++i)
+        assert_true(fabsf(y[i] - y_ref[i]) <= 2e-5f + 2e-5f * fabsf(y_ref[i]));
+    for (size_t j = 0; j < T; ++j)
+        assert_true(fabsf(qk[j] - qk_ref[j]) <= 2e-5f + 2e-5f * fabsf(qk_ref[j]));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -280,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decode_with_a_cl_mem_cache),
         cmocka_unit_test(long_keys_against_the_reference),
+        cmocka_unit_test(long_qk_output_or_refused),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     mha_shutdown();
