@@ -194,11 +194,13 @@ for N, L, S, E, H, w in [(4, 128, 128, 512, 8, False), (4, 512, 512, 512, 8, Fal
     print(f"torch SDPA fp32 N={N} H={H} L={L} S={S} D={D}: {ms:.3f} ms, "
           f"{4*N*H*L*S*D / ms / 1e6:.1f} GFLOP/s (attention products)")
 
-# mha bench --suite core: prefill B=1 Hq=32 Hkv=8 D=128 L=S=2048 causal, and
-# decoding B=4 Hq=32 Hkv=8 D=128 L=1 after 4096 cached rows
+# mha bench --suite core: prefill B=1 Hq=32 Hkv=8 D=128 L=S=2048 causal,
+# decoding B=4 Hq=32 Hkv=8 D=128 L=1 after 4096 cached rows, and the same
+# without GQA (decode-mha: Hkv=32)
 for dtype in (torch.float32, torch.float16):
     for name, B, Hq, Hkv, D, L, T, causal in [("prefill", 1, 32, 8, 128, 2048, 2048, True),
-                                             ("decode", 4, 32, 8, 128, 1, 4097, False)]:
+                                             ("decode", 4, 32, 8, 128, 1, 4097, False),
+                                             ("decode-mha", 4, 32, 32, 128, 1, 4097, False)]:
         q = torch.rand(B, Hq, L, D, device=dev, dtype=dtype)
         k = torch.rand(B, Hkv, T, D, device=dev, dtype=dtype).repeat_interleave(Hq // Hkv, 1)
         v = torch.rand(B, Hkv, T, D, device=dev, dtype=dtype).repeat_interleave(Hq // Hkv, 1)
