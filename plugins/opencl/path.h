@@ -164,12 +164,12 @@ bool ocl_flash_plan_choose(const ocl_flash_device *dev, const ocl_flash_tiles *f
  * OCL_CORE_TILED_MIN_ROWS_CPU packed query rows (Hq/Hkv heads x L: the rows
  * one of its work-groups can share K/V tiles between), the rows kernel
  * (mha_core_rows, a work-item per row) below that. Measured on the EPYC
- * under PoCL (docs/performance.md), rows against tiled: prefill (32 heads
- * over 8, L = 2048) 3.0-5.3x faster tiled; GQA decoding (4 heads per KV
- * head, L = 1: 4 packed rows) tiled faster in 7 of 8 timings (1.0-1.3x
- * float32, 1.1-1.6x float16); decoding without GQA (1 packed row) rows
- * faster (float16 1.2-1.3x, float32 within noise). Between 1 and 4 it is not
- * measured. MHA_OPENCL_CORE forces one. A call with qk_matmul_output always
+ * under PoCL on a quiet machine (docs/performance.md), rows against tiled:
+ * prefill (32 heads over 8, L = 2048) 3.0x (float32) and 5.3x (float16)
+ * faster tiled; GQA decoding (4 heads per KV head, L = 1: 4 packed rows)
+ * a tie in float32, tiled 1.06-1.10x faster in float16; decoding without
+ * GQA (1 packed row) a tie in float32, rows 1.07-1.16x faster in float16.
+ * Between 1 and 4 it is not measured. MHA_OPENCL_CORE forces one. A call with qk_matmul_output always
  * takes the rows kernel, the one that writes it; any other call takes the
  * tiled kernel when the rows kernel would run past the device's loop cap
  * (rows_past_cap: ocl_loops_core_rows above ocl_path_rules.loop_cap),
